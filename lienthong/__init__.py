@@ -1,0 +1,1 @@
+"""The composition root of the `lienthong` console script."""

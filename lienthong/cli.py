@@ -1,0 +1,25 @@
+"""The one console script, `lienthong`: it gathers each package's commands.
+
+This is one of the two places allowed to see every package (DESIGN section 2);
+each package keeps its own commands in its own `cli` module.
+"""
+
+import typer
+
+from signing import cli as signing_cli
+
+app = typer.Typer(
+    name="lienthong",
+    help="National document-interconnection hub.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+app.add_typer(signing_cli.pki_app, name="pki")
+app.command("sign")(signing_cli.sign)
+app.command("verify")(signing_cli.verify)
+app.command("demo")(signing_cli.walkthrough)
+
+
+def main() -> None:
+    app()
