@@ -1,0 +1,57 @@
+"""The hub's FastAPI application: wiring only; the work lives in plain services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from registry.db import assert_migrated, create_engine, session_factory
+from registry.problems import install_problem_handlers
+
+from hub.identity import HubIdentity
+from hub.settings import HubSettings
+
+
+@dataclass
+class HubContext:
+    """What every request handler may need; one per process."""
+
+    settings: HubSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    identity: HubIdentity
+
+
+def hub_context(request: Request) -> HubContext:
+    """FastAPI dependency: the running hub's context."""
+    context: HubContext = request.app.state.hub
+    return context
+
+
+def create_app(settings: HubSettings | None = None) -> FastAPI:
+    """Build the hub app. Start-up fails on an unmigrated database or a missing identity."""
+    settings = settings or HubSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.resolved_database_url())
+        try:
+            await assert_migrated(engine)
+            identity = HubIdentity.load(settings)
+            app.state.hub = HubContext(settings, engine, session_factory(engine), identity)
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="lienthong hub",
+        version="1",
+        summary="National document-interconnection hub",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    return app
