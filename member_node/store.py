@@ -1,0 +1,252 @@
+"""The node's own small SQLite: what it received, what it sent, what it heard back.
+
+Deliberately plain `sqlite3` with its own three tables (not the hub's schema):
+a node is one agency's process, its writes are tiny, and the package id is the
+deduplication key the hub asks members to use (DESIGN section 5).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS received (
+    package_id TEXT PRIMARY KEY,
+    sender TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    package TEXT NOT NULL,
+    hub_verdict TEXT,
+    local_verdict TEXT NOT NULL,
+    delivery_receipt TEXT NOT NULL,
+    via TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    recalled_at TEXT
+);
+CREATE TABLE IF NOT EXISTS sent (
+    package_id TEXT PRIMARY KEY,
+    recipients TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    receipt TEXT NOT NULL,
+    submitted_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS statuses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id TEXT NOT NULL,
+    member TEXT NOT NULL,
+    code TEXT NOT NULL,
+    reason TEXT,
+    at TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    UNIQUE (document_id, member, code, at, direction)
+);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class ReceivedDocument:
+    package_id: str
+    sender: str
+    subject: str
+    package: dict[str, Any]
+    hub_verdict: dict[str, Any] | None
+    local_verdict: dict[str, Any]
+    delivery_receipt: str
+    via: str
+    received_at: str
+    recalled_at: str | None
+
+    def summary(self) -> dict[str, Any]:
+        """What a DMS lists: everything but the package body."""
+        return {
+            "id": self.package_id,
+            "sender": self.sender,
+            "subject": self.subject,
+            "compliant": self.local_verdict.get("compliant"),
+            "violations": self.local_verdict.get("violations", []),
+            "via": self.via,
+            "received_at": self.received_at,
+            "recalled_at": self.recalled_at,
+        }
+
+
+@dataclass(frozen=True)
+class StatusRecord:
+    document_id: str
+    member: str
+    code: str
+    reason: str | None
+    at: str
+    direction: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id,
+            "member": self.member,
+            "code": self.code,
+            "reason": self.reason,
+            "at": self.at,
+            "direction": self.direction,
+        }
+
+
+class NodeStore:
+    """Thread-safe access to the node's database file (`:memory:` for tests)."""
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- received ----------------------------------------------------------------
+
+    def add_received(
+        self,
+        package: dict[str, Any],
+        *,
+        hub_verdict: dict[str, Any] | None,
+        local_verdict: dict[str, Any],
+        delivery_receipt: str,
+        via: str,
+    ) -> tuple[ReceivedDocument, bool]:
+        """Store a package once; return the stored row and whether it was new."""
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO received (package_id, sender, subject, package,"
+                " hub_verdict, local_verdict, delivery_receipt, via, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    package["id"],
+                    package["sender"],
+                    str(package.get("header", {}).get("subject", "")),
+                    json.dumps(package, ensure_ascii=False),
+                    json.dumps(hub_verdict) if hub_verdict is not None else None,
+                    json.dumps(local_verdict),
+                    delivery_receipt,
+                    via,
+                    _now(),
+                ),
+            )
+            created = cur.rowcount == 1
+        stored = self.received(package["id"])
+        assert stored is not None
+        return stored, created
+
+    def received(self, package_id: str) -> ReceivedDocument | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM received WHERE package_id = ?", (package_id,)
+            ).fetchone()
+        return _received(row) if row is not None else None
+
+    def inbox(self, limit: int = 100, *, include_recalled: bool = False) -> list[ReceivedDocument]:
+        """The newest received documents first; recalled ones are deleted from view."""
+        where = "" if include_recalled else "WHERE recalled_at IS NULL"
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT * FROM received {where} ORDER BY received_at DESC, package_id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [_received(r) for r in rows]
+
+    def mark_recalled(self, package_id: str) -> bool:
+        """Delete a recalled document from the inbox (Decree 30); False if unknown."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE received SET recalled_at = ?, package = '{}'"
+                " WHERE package_id = ? AND recalled_at IS NULL",
+                (_now(), package_id),
+            )
+        return cur.rowcount == 1
+
+    # -- sent --------------------------------------------------------------------
+
+    def add_sent(
+        self, package_id: str, recipients: list[str], subject: str, receipt: dict[str, Any]
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO sent VALUES (?, ?, ?, ?, ?)",
+                (package_id, json.dumps(recipients), subject, json.dumps(receipt), _now()),
+            )
+
+    def sent(self, package_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM sent WHERE package_id = ?", (package_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        return {
+            "id": row["package_id"],
+            "recipients": json.loads(row["recipients"]),
+            "subject": row["subject"],
+            "receipt": json.loads(row["receipt"]),
+            "submitted_at": row["submitted_at"],
+        }
+
+    # -- statuses ----------------------------------------------------------------
+
+    def add_status(
+        self,
+        document_id: str,
+        member: str,
+        code: str,
+        at: str,
+        *,
+        reason: str | None = None,
+        direction: str = "in",
+    ) -> bool:
+        """Record a status heard (`in`) or posted (`out`); False if already known."""
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO statuses (document_id, member, code, reason, at, direction)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (document_id, member, code, reason, at, direction),
+            )
+        return cur.rowcount == 1
+
+    def statuses(self, document_id: str) -> list[StatusRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM statuses WHERE document_id = ? ORDER BY id", (document_id,)
+            ).fetchall()
+        return [
+            StatusRecord(
+                r["document_id"], r["member"], r["code"], r["reason"], r["at"], r["direction"]
+            )
+            for r in rows
+        ]
+
+
+def _received(row: sqlite3.Row) -> ReceivedDocument:
+    return ReceivedDocument(
+        package_id=row["package_id"],
+        sender=row["sender"],
+        subject=row["subject"],
+        package=json.loads(row["package"]),
+        hub_verdict=json.loads(row["hub_verdict"]) if row["hub_verdict"] else None,
+        local_verdict=json.loads(row["local_verdict"]),
+        delivery_receipt=row["delivery_receipt"],
+        via=row["via"],
+        received_at=row["received_at"],
+        recalled_at=row["recalled_at"],
+    )
