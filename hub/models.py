@@ -1,0 +1,157 @@
+"""The hub's tables: documents, attachments, deliveries, attempts and statuses.
+
+The schema itself is written by `migrations/versions/v0002_hub.py`; these
+classes must match it (a test compares them).
+
+- A document is stored once, without its attachments' content; each attachment
+  body is stored once per SHA-256 however many documents carry it.
+- A delivery is the one job per (document, recipient): the outbox. Push workers
+  and pull members claim it by setting a lease; a lease that runs out makes it
+  claimable again, so a crashed worker's jobs are taken over.
+- A status update is both a line of the trace and a message to one member
+  (its `audience`): pushed to push members, read with a cursor by pull members.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.db import Base, UTCDateTime, utcnow
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Document(Base):
+    """One accepted package: its manifest and signatures, verdict and receipt."""
+
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_sender_received_at", "sender", "received_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(13))
+    manifest_digest: Mapped[str] = mapped_column(String(64))
+    package: Mapped[str] = mapped_column(Text)
+    """The package as JSON with every attachment's `content` removed."""
+    verdict: Mapped[str] = mapped_column(Text)
+    """The verification verdict as JSON."""
+    compliant: Mapped[bool] = mapped_column(Boolean)
+    violations: Mapped[str] = mapped_column(String(1000))
+    """Space-separated violation codes, for reports that do not parse the verdict."""
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    receipt: Mapped[str] = mapped_column(Text)
+    """The hub's JWS receipt, returned again for a repeated submission."""
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AttachmentBlob(Base):
+    """An attachment's bytes, stored once per SHA-256."""
+
+    __tablename__ = "attachment_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Delivery(Base):
+    """One document for one recipient; also the outbox job that carries it."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("document_id", "recipient", name="uq_deliveries_document_id"),
+        Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_deliveries_recipient_state", "recipient", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    document_id: Mapped[str] = mapped_column(String(36), ForeignKey("documents.id"))
+    recipient: Mapped[str] = mapped_column(String(13))
+    mode: Mapped[str] = mapped_column(String(8))
+    """`push` or `pull`, from the registry at submission; the worker pushes `push` only."""
+    outcome: Mapped[str] = mapped_column(String(24))
+    reasons: Mapped[str] = mapped_column(String(1000), default="")
+    state: Mapped[str] = mapped_column(String(16))
+    status_rank: Mapped[int] = mapped_column(Integer, default=0)
+    """The furthest workflow status reached (01=1 … 06=6), so late statuses never regress."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    member_receipt: Mapped[str | None] = mapped_column(Text)
+    """The recipient's signed delivery receipt, proof that it received the package."""
+    recall_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Recalled after the recipient accepted: it must answer 15 or 16."""
+
+
+class DeliveryAttempt(Base):
+    """One try at a delivery: a push and its result, a pull lease, an acknowledgement."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(String(36), ForeignKey("deliveries.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(String(1000))
+
+
+class StatusUpdateRow(Base):
+    """A status of one delivery, addressed to one member (the `audience`).
+
+    Recipient statuses go to the sender; the hub's 13 (recall) goes to the
+    recipient. `seq` numbers each audience's stream without gaps in commit
+    order (see `StatusCounter`), so a pull cursor never skips a late commit.
+    """
+
+    __tablename__ = "status_updates"
+    __table_args__ = (
+        UniqueConstraint("audience", "seq", name="uq_status_updates_audience"),
+        Index("ix_status_updates_push_state_next_attempt_at", "push_state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(String(36), ForeignKey("deliveries.id"), index=True)
+    document_id: Mapped[str] = mapped_column(String(36))
+    recipient: Mapped[str] = mapped_column(String(13))
+    audience: Mapped[str] = mapped_column(String(13))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    code: Mapped[str] = mapped_column(String(2))
+    reason: Mapped[str | None] = mapped_column(String(2000))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    push_state: Mapped[str] = mapped_column(String(8))
+    """`pending` (to push), `sent`, `failed`, or `pull` (read with the cursor)."""
+    push_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StatusCounter(Base):
+    """The last `seq` of one audience's status stream.
+
+    Incrementing it takes the row lock until commit, so an audience's updates
+    commit in `seq` order and a reader's cursor is safe.
+    """
+
+    __tablename__ = "status_counters"
+
+    audience: Mapped[str] = mapped_column(String(13), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)

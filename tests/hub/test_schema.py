@@ -1,0 +1,70 @@
+"""The hub's migration builds exactly the tables `hub.models` describes, and unwinds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+import hub.models
+from registry.db import Base, create_engine, downgrade, migrate
+
+HUB_TABLES = {
+    hub.models.Document.__tablename__,
+    hub.models.AttachmentBlob.__tablename__,
+    hub.models.Delivery.__tablename__,
+    hub.models.DeliveryAttempt.__tablename__,
+    hub.models.StatusUpdateRow.__tablename__,
+    hub.models.StatusCounter.__tablename__,
+}
+
+
+def _table_of(diff: Any) -> str | None:
+    item = diff[0] if isinstance(diff, list) else diff
+    for part in item[1:]:
+        table = getattr(part, "table", None)
+        if table is not None:
+            return str(table.name)
+        name = getattr(part, "name", None)
+        if isinstance(part, str):
+            return part if part in HUB_TABLES else None
+        if name in HUB_TABLES:
+            return str(name)
+    return None
+
+
+def _hub_diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return [d for d in compare_metadata(context, Base.metadata) if _table_of(d) in HUB_TABLES]
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_the_migration_matches_the_models(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url)
+    try:
+        await migrate(engine)
+        async with engine.connect() as connection:
+            assert HUB_TABLES <= await connection.run_sync(_tables)
+            assert await connection.run_sync(_hub_diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_downgrade_to_the_registry_drops_the_hub_tables(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url)
+    try:
+        await migrate(engine)
+        await downgrade(engine, "0001_registry")
+        async with engine.connect() as connection:
+            assert not HUB_TABLES & await connection.run_sync(_tables)
+        await migrate(engine)
+        async with engine.connect() as connection:
+            assert HUB_TABLES <= await connection.run_sync(_tables)
+    finally:
+        await engine.dispose()
