@@ -1,0 +1,289 @@
+"""`HubClient`: every member call of the wire contract (DESIGN section 4), async.
+
+A DMS needs a few lines::
+
+    identity = NodeIdentity.load("keys/", "000.00.00.H26")
+    async with HubClient("https://hub.example", identity) as hub:
+        result = await hub.send(["000.00.00.G22"], header, [("qd.pdf", "application/pdf", data)])
+        trace = await hub.trace(result.document_id)
+
+The client builds and signs packages (official first, then organisation),
+mints its own bearer tokens and reuses each until shortly before it expires,
+keeps the hub's directory verified against the pinned hub certificate, and
+turns every hub error into a typed `HubError` carrying the problem code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from hub.protocol import (
+    InboxBatch,
+    RecallResult,
+    StatusCode,
+    StatusUpdatesPage,
+    SubmitResult,
+    Trace,
+)
+from member_node.directory import Directory, DirectoryCache
+from member_node.errors import (
+    BadResponse,
+    HubError,
+    HubUnreachable,
+    SigningError,
+    Unauthorized,
+    error_from_response,
+)
+from member_node.identity import NodeIdentity
+from member_node.tokens import TokenMinter
+from signing.jose import JoseError, verify_compact
+from signing.package import Header, Package, new_package, package_json
+from signing.sign import sign_package
+
+M = TypeVar("M", bound=BaseModel)
+VN = dt.timezone(dt.timedelta(hours=7), "+07:00")
+File = tuple[str, str, bytes]
+"""An attachment: (name, media type, content)."""
+
+
+class HubClient:
+    """An authenticated connection from one member to the hub."""
+
+    def __init__(
+        self,
+        base_url: str,
+        identity: NodeIdentity,
+        *,
+        hub_id: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.identity = identity
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), transport=transport, timeout=timeout
+        )
+        self._hub_id = hub_id
+        self._tokens: TokenMinter | None = None
+        self.directory_cache = DirectoryCache(identity.hub_certificate)
+
+    async def __aenter__(self) -> HubClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def code(self) -> str:
+        return self.identity.code
+
+    # -- the directory -----------------------------------------------------------
+
+    async def directory(self, *, refresh: bool = False) -> Directory:
+        """The hub's directory, verified against the pinned hub certificate and cached."""
+        return await self.directory_cache.get(self._fetch_directory, refresh=refresh)
+
+    async def _fetch_directory(self, etag: str | None) -> tuple[str | None, str | None]:
+        headers = {"If-None-Match": etag} if etag else {}
+        response = await self._send("GET", "/v1/directory", headers=headers, auth=False)
+        if response.status_code == 304:
+            return None, etag
+        token = response.text.strip()
+        if response.headers.get("content-type", "").startswith("application/json"):
+            body = _json(response)
+            found = body.get("directory") or body.get("token") if isinstance(body, dict) else body
+            if not isinstance(found, str):
+                raise BadResponse("bad_directory", "the directory answer holds no JWS")
+            token = found
+        return token, response.headers.get("etag")
+
+    async def hub_id(self) -> str:
+        """The hub's id (the `aud` of every token), from the directory unless given."""
+        if self._hub_id is None:
+            self._hub_id = (await self.directory()).hub_id
+        return self._hub_id
+
+    # -- sending -----------------------------------------------------------------
+
+    def build_package(
+        self,
+        recipients: Iterable[str],
+        header: Header | Mapping[str, Any],
+        files: Iterable[File] = (),
+        *,
+        personal: bool = True,
+        organization: bool = True,
+        package_id: str | None = None,
+        signing_time: dt.datetime | None = None,
+    ) -> Package:
+        """A package from metadata and files, signed by the official then the organisation."""
+        try:
+            pkg = new_package(self.code, recipients, header, files, id=package_id)
+        except ValueError as exc:
+            raise SigningError("invalid_package", str(exc)) from exc
+        when = signing_time or dt.datetime.now(VN).replace(microsecond=0)
+        if personal:
+            official = self.identity.official
+            if official is None:
+                raise SigningError(
+                    "no_official_key", "no official.key/official.crt: cannot sign personally"
+                )
+            pkg = sign_package(pkg, official.key, official.chain, "personal", signing_time=when)
+        if organization:
+            org = self.identity.organization
+            pkg = sign_package(pkg, org.key, org.chain, "organization", signing_time=when)
+        return pkg
+
+    async def send(
+        self,
+        recipients: Iterable[str],
+        header: Header | Mapping[str, Any],
+        files: Iterable[File] = (),
+        *,
+        personal: bool = True,
+        organization: bool = True,
+        package_id: str | None = None,
+    ) -> SubmitResult:
+        """Build, sign and submit in one call."""
+        pkg = self.build_package(
+            recipients,
+            header,
+            files,
+            personal=personal,
+            organization=organization,
+            package_id=package_id,
+        )
+        return await self.submit(pkg)
+
+    async def submit(self, package: Package) -> SubmitResult:
+        """`POST /v1/documents`; the same package again returns the same receipt."""
+        response = await self._send(
+            "POST",
+            "/v1/documents",
+            content=package_json(package),
+            headers={"Content-Type": "application/json"},
+        )
+        result = _model(SubmitResult, response)
+        try:
+            verify_compact(result.receipt, self.identity.hub_certificate)
+        except JoseError as exc:
+            raise BadResponse(
+                "receipt_signature_invalid", f"the hub's receipt does not verify: {exc.detail}"
+            ) from exc
+        return result
+
+    # -- following a document ----------------------------------------------------
+
+    async def trace(self, document_id: str) -> Trace:
+        """`GET /v1/documents/{id}`: verdict, deliveries, statuses, events."""
+        return _model(Trace, await self._send("GET", f"/v1/documents/{document_id}"))
+
+    async def recall(self, document_id: str) -> RecallResult:
+        """`POST /v1/documents/{id}/recall` (sender): recipients get status 13."""
+        response = await self._send("POST", f"/v1/documents/{document_id}/recall")
+        return _model(RecallResult, response)
+
+    async def post_status(
+        self,
+        document_id: str,
+        code: StatusCode | str,
+        *,
+        reason: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> dict[str, Any]:
+        """`POST /v1/documents/{id}/status` (recipient): 01-06, 15, 16."""
+        body: dict[str, Any] = {"code": str(StatusCode(code))}
+        if reason is not None:
+            body["reason"] = reason
+        if at is not None:
+            body["at"] = at.isoformat()
+        response = await self._send("POST", f"/v1/documents/{document_id}/status", json=body)
+        answer = _json(response) if response.content else {}
+        return answer if isinstance(answer, dict) else {"result": answer}
+
+    # -- pull members ------------------------------------------------------------
+
+    async def inbox(self, limit: int | None = None) -> InboxBatch:
+        """`GET /v1/inbox`: a leased batch; acknowledge each before its lease ends."""
+        params = {"limit": limit} if limit is not None else None
+        return _model(InboxBatch, await self._send("GET", "/v1/inbox", params=params))
+
+    async def ack(self, delivery_id: str, receipt: str | None = None) -> None:
+        """`POST /v1/inbox/{delivery_id}/ack`, with the node's signed delivery receipt."""
+        body = {"receipt": receipt} if receipt is not None else {}
+        await self._send("POST", f"/v1/inbox/{delivery_id}/ack", json=body)
+
+    async def status_updates(
+        self, after: int | None = None, limit: int | None = None
+    ) -> StatusUpdatesPage:
+        """`GET /v1/status-updates`: statuses about this member's documents, by cursor."""
+        params: dict[str, int] = {}
+        if after is not None:
+            params["after"] = after
+        if limit is not None:
+            params["limit"] = limit
+        response = await self._send("GET", "/v1/status-updates", params=params or None)
+        return _model(StatusUpdatesPage, response)
+
+    # -- transport ---------------------------------------------------------------
+
+    async def _authorization(self) -> str:
+        if self._tokens is None:
+            self._tokens = TokenMinter(self.identity.organization, self.code, await self.hub_id())
+        return f"Bearer {self._tokens.token()}"
+
+    async def _send(
+        self, method: str, url: str, *, auth: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        headers: dict[str, str] = dict(kwargs.pop("headers", None) or {})
+        for attempt in (1, 2):
+            if auth:
+                headers["Authorization"] = await self._authorization()
+            try:
+                response = await self._http.request(method, url, headers=headers, **kwargs)
+            except httpx.TransportError as exc:
+                raise HubUnreachable(
+                    "hub_unreachable", f"{method} {url}: {exc.__class__.__name__}: {exc}"
+                ) from exc
+            if response.status_code < 400 or response.status_code == 304:
+                return response
+            error = error_from_response(response)
+            if isinstance(error, Unauthorized) and auth and attempt == 1 and self._tokens:
+                self._tokens.invalidate()  # a rotated key or a clock jump: one fresh try
+                continue
+            raise error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise BadResponse(
+            "not_json", f"the hub answered {response.status_code} with a body that is not JSON"
+        ) from exc
+
+
+def _model(model: type[M], response: httpx.Response) -> M:
+    try:
+        return model.model_validate(_json(response))
+    except ValidationError as exc:
+        raise BadResponse(
+            "unexpected_answer", f"the hub's answer is not a {model.__name__}: {exc}"
+        ) from exc
+
+
+__all__ = ["File", "HubClient", "HubError"]
