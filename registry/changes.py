@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -47,6 +47,8 @@ async def list_changes(
     if member_code is not None:
         query = query.where(RegistryChange.member_code == member_code)
     if since is not None:
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
         query = query.where(RegistryChange.at >= since)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(

@@ -1,0 +1,233 @@
+"""The registry's operator API under `/v1/admin`: members, certificates, the change log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from registry.certificates import add_certificate
+from registry.changes import change_view, list_changes
+from registry.context import RegistryContext, registry_context
+from registry.members import (
+    MemberFilter,
+    MemberInput,
+    change_status,
+    create_member,
+    get_member,
+    list_members,
+    member_view,
+    update_member,
+)
+from registry.operator_auth import AuthenticatedOperator, require_role
+
+Kind = Literal[
+    "party_body",
+    "ministry",
+    "ministerial_agency",
+    "government_agency",
+    "province",
+    "department",
+    "district",
+    "commune",
+    "other",
+]
+Policy = Literal["accept_all", "reject_invalid", "require_compliant"]
+DeliveryMode = Literal["push", "pull"]
+
+router = APIRouter(prefix="/v1/admin", tags=["registry admin"])
+
+
+class MemberCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(examples=["000.00.12.H26"], description="QCVN 102 agency code")
+    name: str = Field(min_length=1, max_length=300)
+    kind: Kind = "other"
+    parent: str | None = Field(None, description="Must be the code's parent; implied if omitted")
+    delivery_mode: DeliveryMode = "pull"
+    endpoint: str | None = Field(None, description="http(s) base URL; required for push")
+    policy: Policy = "accept_all"
+
+
+class MemberUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=300)
+    kind: Kind | None = None
+    delivery_mode: DeliveryMode | None = None
+    endpoint: str | None = None
+    policy: Policy | None = None
+
+
+class CertificateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: str = Field(description="PEM; the member's organisation certificate")
+    signing: bool = True
+    auth: bool = True
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int
+
+
+Admin = Depends(require_role("admin"))
+Auditor = Depends(require_role("auditor"))
+Context = Depends(registry_context)
+
+
+@router.post("/members", status_code=201)
+async def create(
+    body: MemberCreate,
+    response: Response,
+    operator: AuthenticatedOperator = Admin,
+    context: RegistryContext = Context,
+) -> dict[str, Any]:
+    """Register a member."""
+    async with context.sessions.begin() as session:
+        member = await create_member(
+            session, MemberInput(**body.model_dump()), actor=operator.actor
+        )
+        view = member_view(member)
+    response.headers["Location"] = f"/v1/admin/members/{view['code']}"
+    return view
+
+
+@router.get("/members")
+async def list_(
+    kind: str | None = None,
+    status: str | None = None,
+    parent: str | None = None,
+    delivery_mode: str | None = None,
+    q: str | None = Query(None, description="Part of the name, case-insensitive"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    operator: AuthenticatedOperator = Auditor,
+    context: RegistryContext = Context,
+) -> Page:
+    """Members in code order, filtered and paged."""
+    async with context.sessions() as session:
+        rows, total = await list_members(
+            session,
+            MemberFilter(kind, status, parent, delivery_mode, q),
+            limit=limit,
+            offset=offset,
+        )
+        return Page(items=[member_view(m) for m in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/members/{code}")
+async def read(
+    code: str, operator: AuthenticatedOperator = Auditor, context: RegistryContext = Context
+) -> dict[str, Any]:
+    async with context.sessions() as session:
+        return member_view(await get_member(session, code), with_pem=True)
+
+
+@router.patch("/members/{code}")
+async def update(
+    code: str,
+    body: MemberUpdate,
+    operator: AuthenticatedOperator = Admin,
+    context: RegistryContext = Context,
+) -> dict[str, Any]:
+    """Change name, kind, delivery mode, endpoint or policy (only the fields sent)."""
+    changes = body.model_dump(exclude_unset=True)
+    async with context.sessions.begin() as session:
+        return member_view(await update_member(session, code, changes, actor=operator.actor))
+
+
+async def _transition(
+    code: str, action: str, operator: AuthenticatedOperator, context: RegistryContext
+) -> dict[str, Any]:
+    async with context.sessions.begin() as session:
+        return member_view(await change_status(session, code, action, actor=operator.actor))
+
+
+@router.post("/members/{code}/suspend")
+async def suspend(
+    code: str, operator: AuthenticatedOperator = Admin, context: RegistryContext = Context
+) -> dict[str, Any]:
+    """Suspend: the member's tokens stop working at once."""
+    return await _transition(code, "suspend", operator, context)
+
+
+@router.post("/members/{code}/reinstate")
+async def reinstate(
+    code: str, operator: AuthenticatedOperator = Admin, context: RegistryContext = Context
+) -> dict[str, Any]:
+    return await _transition(code, "reinstate", operator, context)
+
+
+@router.post("/members/{code}/revoke")
+async def revoke(
+    code: str, operator: AuthenticatedOperator = Admin, context: RegistryContext = Context
+) -> dict[str, Any]:
+    """Revoke for good: a revoked member cannot be reinstated."""
+    return await _transition(code, "revoke", operator, context)
+
+
+async def _certificate(
+    code: str,
+    body: CertificateIn,
+    rotate: bool,
+    operator: AuthenticatedOperator,
+    context: RegistryContext,
+) -> dict[str, Any]:
+    async with context.sessions.begin() as session:
+        await add_certificate(
+            session,
+            code,
+            body.certificate,
+            roots=context.identity.roots,
+            actor=operator.actor,
+            signing=body.signing,
+            auth=body.auth,
+            rotate=rotate,
+        )
+        return member_view(await get_member(session, code))
+
+
+@router.post("/members/{code}/certificates", status_code=201)
+async def add_cert(
+    code: str,
+    body: CertificateIn,
+    operator: AuthenticatedOperator = Admin,
+    context: RegistryContext = Context,
+) -> dict[str, Any]:
+    """Add a certificate next to the current ones."""
+    return await _certificate(code, body, False, operator, context)
+
+
+@router.post("/members/{code}/certificates/rotate", status_code=201)
+async def rotate_cert(
+    code: str,
+    body: CertificateIn,
+    operator: AuthenticatedOperator = Admin,
+    context: RegistryContext = Context,
+) -> dict[str, Any]:
+    """Add a certificate and retire the current ones of the same use."""
+    return await _certificate(code, body, True, operator, context)
+
+
+@router.get("/changes")
+async def changes(
+    member: str | None = None,
+    since: datetime | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    operator: AuthenticatedOperator = Auditor,
+    context: RegistryContext = Context,
+) -> Page:
+    """The registry change log, newest first."""
+    async with context.sessions() as session:
+        rows, total = await list_changes(
+            session, member_code=member, since=since, limit=limit, offset=offset
+        )
+        return Page(items=[change_view(c) for c in rows], total=total, limit=limit, offset=offset)

@@ -1,0 +1,164 @@
+"""Member authentication: the short-lived bearer JWT of DESIGN section 4.
+
+A token names its member (`iss`) and its certificate (`kid`). The signature is
+checked once per token: verified tokens are cached (bounded LRU keyed by the
+token string) until they expire. Whether the member is still active and the
+key not rotated out is read from the database on every request — one indexed
+join — so a suspension or a rotation takes effect at once in every hub
+process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.context import RegistryContext, registry_context
+from registry.models import Member, MemberCertificate
+from registry.operator_auth import bearer_token
+from registry.problems import Problem
+from signing.certs import load_certificate
+from signing.jose import JoseError, unverified_claims, unverified_header, verify_token
+
+MAX_LIFETIME_SECONDS = 300
+LEEWAY_SECONDS = 30
+CACHE_SIZE = 10_000
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="lienthong-members"'}
+_JOSE_REFUSALS = {
+    "expired": "token_expired",
+    "not_yet_valid": "token_not_yet_valid",
+    "bad_audience": "wrong_audience",
+    "bad_lifetime": "token_lifetime_too_long",
+    "malformed_token": "malformed_token",
+    "bad_claims": "malformed_token",
+    "bad_algorithm": "bad_algorithm",
+}
+
+
+@dataclass(frozen=True)
+class AuthenticatedMember:
+    """The caller: its agency code, its registry row and the certificate it used."""
+
+    code: str
+    member: Member
+    certificate: MemberCertificate
+
+
+@dataclass(frozen=True)
+class _Verified:
+    iss: str
+    kid: str
+    aud: str
+    exp: int
+
+
+class TokenCache:
+    """Verified tokens, least recently used evicted first."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[str, _Verified] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, token: str) -> _Verified | None:
+        found = self._items.get(token)
+        if found is None:
+            self.misses += 1
+            return None
+        self._items.move_to_end(token)
+        self.hits += 1
+        return found
+
+    def put(self, token: str, verified: _Verified) -> None:
+        self._items[token] = verified
+        self._items.move_to_end(token)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+def token_cache(request: Request) -> TokenCache:
+    cache: TokenCache | None = getattr(request.app.state, "member_token_cache", None)
+    if cache is None:
+        cache = request.app.state.member_token_cache = TokenCache()
+    return cache
+
+
+def _refuse(code: str, detail: str, status: int = 401) -> Problem:
+    return Problem(status, code, detail, headers=_CHALLENGE if status == 401 else None)
+
+
+async def _lookup(
+    session: AsyncSession, iss: str, kid: str
+) -> tuple[Member, MemberCertificate] | None:
+    row = (
+        await session.execute(
+            select(Member, MemberCertificate)
+            .join(MemberCertificate, MemberCertificate.member_code == Member.code)
+            .where(MemberCertificate.fingerprint == kid, Member.code == iss)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _peek(token: str) -> tuple[str, str]:
+    try:
+        header, claims = unverified_header(token), unverified_claims(token)
+    except JoseError as exc:
+        raise _refuse("malformed_token", exc.detail) from exc
+    kid, iss = header.get("kid"), claims.get("iss")
+    if not isinstance(kid, str) or not isinstance(iss, str):
+        raise _refuse("malformed_token", "the token needs a kid header and an iss claim")
+    return iss, kid
+
+
+async def authenticate_member(
+    token: str | None, context: RegistryContext, cache: TokenCache, now: int | None = None
+) -> AuthenticatedMember:
+    """Check a bearer token; raise a 401/403 `Problem` with a stable code if refused."""
+    if token is None:
+        raise _refuse("member_token_missing", "send a bearer token signed with your member key")
+    current = int(time.time()) if now is None else now
+    audience = context.settings.hub_id
+    cached = cache.get(token)
+    iss, kid = (cached.iss, cached.kid) if cached else _peek(token)
+    async with context.sessions() as session:
+        found = await _lookup(session, iss, kid)
+    if found is None or not found[1].auth:
+        raise _refuse("unknown_key", f"no authentication key {kid[:16]}… registered for {iss}")
+    member, certificate = found
+    if cached is None:
+        try:
+            claims = verify_token(
+                token,
+                load_certificate(certificate.pem.encode()),
+                audience=audience,
+                now=current,
+                max_lifetime=MAX_LIFETIME_SECONDS,
+                leeway=LEEWAY_SECONDS,
+            )
+        except JoseError as exc:
+            raise _refuse(_JOSE_REFUSALS.get(exc.code, "invalid_token"), exc.detail) from exc
+        cached = _Verified(iss, kid, audience, int(claims["exp"]))
+        cache.put(token, cached)
+    if cached.aud != audience:
+        raise _refuse("wrong_audience", "the token is for another audience")
+    if current >= cached.exp + LEEWAY_SECONDS:
+        raise _refuse("token_expired", "the token has expired")
+    if certificate.retired_at is not None:
+        raise _refuse("key_retired", "this key was rotated out; sign with the current one")
+    if member.status != "active":
+        raise _refuse(f"member_{member.status}", f"{member.code} is {member.status}", 403)
+    return AuthenticatedMember(member.code, member, certificate)
+
+
+async def authenticated_member(
+    request: Request, context: RegistryContext = Depends(registry_context)
+) -> AuthenticatedMember:
+    """FastAPI dependency: the member calling, authenticated by its bearer JWT."""
+    return await authenticate_member(bearer_token(request), context, token_cache(request))
