@@ -54,4 +54,8 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    from registry import admin_api, directory  # the registry's HTTP face
+
+    app.include_router(admin_api.router)
+    app.include_router(directory.router)
     return app

@@ -186,3 +186,85 @@ async def db_sessions(database_url: str) -> AsyncIterator[Any]:
         yield session_factory(engine)
     finally:
         await engine.dispose()
+
+
+# -- PKI and the hub app ------------------------------------------------------------------
+
+HUB_ID = "lienthong-hub-test"
+
+
+@dataclass
+class PKIFixture:
+    """A national CA and a hub certificate laid out as the hub expects (`pki_dir`)."""
+
+    directory: Path
+    ca: Any
+    hub: Any
+
+    def issue_member(self, code: str, name: str | None = None, **kwargs: Any) -> Any:
+        """An organisation certificate (with key) for the member `code`."""
+        return self.ca.issue("organization", code, name or f"Agency {code}", **kwargs)
+
+    def write_crl(self) -> None:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        (self.directory / "crl.pem").write_bytes(self.ca.crl().public_bytes(Encoding.PEM))
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> PKIFixture:
+    """A fresh CA with `ca.crt`, `crl.pem`, `hub.key` (0600) and `hub.crt` in one directory."""
+    from signing.pki import CertificateAuthority
+
+    directory = tmp_path / "pki"
+    ca = CertificateAuthority.init(directory)
+    hub = ca.issue("hub", "000.00.00.G00", "lienthong hub")
+    hub.save(directory / "hub")
+    result = PKIFixture(directory, ca, hub)
+    result.write_crl()
+    return result
+
+
+@pytest.fixture
+def hub_settings(database_url: str, pki: PKIFixture, tmp_path: Path) -> Any:
+    """`HubSettings` on a fresh migrated database and the test PKI."""
+    from hub.settings import HubSettings
+
+    return HubSettings(
+        data_dir=tmp_path, database_url=database_url, pki_dir=pki.directory, hub_id=HUB_ID
+    )
+
+
+@pytest.fixture
+async def hub_app(hub_settings: Any) -> AsyncIterator[Any]:
+    """The hub app with its lifespan running (engine, identity)."""
+    from hub.app import create_app
+
+    app = create_app(hub_settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def hub_client(hub_app: Any) -> AsyncIterator[Any]:
+    """An `httpx.AsyncClient` talking to the hub app in-process (base URL `http://hub`)."""
+    import httpx
+
+    transport = httpx.ASGITransport(app=hub_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+        yield client
+
+
+@pytest.fixture
+def operator_token(hub_app: Any) -> Callable[[str], Coroutine[Any, Any, dict[str, str]]]:
+    """`await operator_token("admin")` -> Authorization headers of a new operator."""
+    from registry.operators import create_operator
+
+    numbers = itertools.count(1)
+
+    async def make(role: str = "admin") -> dict[str, str]:
+        async with hub_app.state.hub.sessions.begin() as session:
+            _, token = await create_operator(session, f"{role}-{next(numbers)}", role)
+        return {"Authorization": f"Bearer {token}"}
+
+    return make

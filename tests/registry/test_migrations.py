@@ -63,8 +63,9 @@ async def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> N
 
 def test_first_revision_is_named_for_the_registry() -> None:
     assert head_revision() is not None
-    from registry.db import alembic_config
     from alembic.script import ScriptDirectory
+
+    from registry.db import alembic_config
 
     base = ScriptDirectory.from_config(alembic_config()).get_base()
     assert base == "0001_registry"
