@@ -23,7 +23,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 
 from signing.certs import cert_der, fingerprint
-from signing.keys import PrivateKey, PublicKey, jws_alg_for
+from signing.keys import PrivateKey, jws_alg_for
 
 ALGORITHMS: tuple[str, ...] = (
     "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512", "EdDSA",
@@ -49,7 +49,7 @@ class JoseError(ValueError):
         self.detail = detail
 
 
-def _jwk(key: PrivateKey | PublicKey) -> ECKey | RSAKey | OKPKey:
+def _jwk(key: object) -> ECKey | RSAKey | OKPKey:
     if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
         return ECKey.import_key(key)
     if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):

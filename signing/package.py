@@ -1,0 +1,235 @@
+"""The document package of DESIGN section 3 and its manifest (the signed content).
+
+The manifest is the package without `signatures` and without each
+attachment's `content`, canonicalised with RFC 8785. It is built from the
+fields as they were given (`exclude_unset`), so a package parsed from a
+sender's JSON has exactly the manifest the sender signed, even when the
+sender left optional fields out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import rfc8785
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+AGENCY_CODE_PATTERN = r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$"
+B64URL_PATTERN = r"^[A-Za-z0-9_-]*$"
+MAX_PROTECTED_HEADER = 64 * 1024
+MAX_SIGNATURES = 16
+
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PackageFormatError(ValueError):
+    """Input that is not a package. `code` is stable; `fields` names what is wrong."""
+
+    def __init__(self, code: str, detail: str, fields: Sequence[Mapping[str, Any]] = ()) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.fields = [dict(f) for f in fields]
+
+
+class DocumentCode(BaseModel):
+    model_config = _STRICT
+    number: str = Field(max_length=64)
+    notation: str = Field(max_length=128)
+
+
+class Promulgation(BaseModel):
+    model_config = _STRICT
+    place: str = Field(max_length=256)
+    date: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+class Signer(BaseModel):
+    model_config = _STRICT
+    name: str = Field(max_length=256)
+    position: str | None = Field(default=None, max_length=256)
+    competence: str | None = Field(default=None, max_length=256)
+
+
+class Business(BaseModel):
+    """0 new, 1 revocation, 2 update, 3 replacement (of `document_id`)."""
+
+    model_config = _STRICT
+    type: int = Field(default=0, ge=0, le=3)
+    document_id: str | None = Field(default=None, max_length=64)
+
+
+class Header(BaseModel):
+    """The edXML metadata of the document."""
+
+    model_config = _STRICT
+    code: DocumentCode
+    promulgation: Promulgation
+    type: str = Field(max_length=16)
+    subject: str = Field(max_length=4096)
+    signer: Signer
+    priority: int = Field(default=0, ge=0, le=4)
+    due_date: str | None = Field(default=None, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    steering_type: int | None = Field(default=None, ge=0, le=9)
+    business: Business = Field(default_factory=Business)
+
+
+class Attachment(BaseModel):
+    """A file: metadata is signed; `content` (base64) is checked against `size`/`sha256`."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1, max_length=255)
+    media_type: str = Field(min_length=1, max_length=255)
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    content: str
+    _data: bytes = PrivateAttr(default=b"")
+
+    @model_validator(mode="after")
+    def _decode(self) -> Attachment:
+        try:
+            self._data = base64.b64decode(self.content, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("content is not valid base64") from exc
+        return self
+
+    @property
+    def data(self) -> bytes:
+        return self._data
+
+    @property
+    def intact(self) -> bool:
+        """Whether the content still has the signed size and SHA-256."""
+        return (
+            len(self._data) == self.size and hashlib.sha256(self._data).hexdigest() == self.sha256
+        )
+
+
+class Signature(BaseModel):
+    """One member of a JWS `signatures` array (general JSON serialization)."""
+
+    model_config = _STRICT
+    protected: str = Field(min_length=1, max_length=MAX_PROTECTED_HEADER, pattern=B64URL_PATTERN)
+    signature: str = Field(max_length=4096, pattern=B64URL_PATTERN)
+
+
+class Package(BaseModel):
+    """One official document on its way from a sender to its recipients."""
+
+    model_config = _STRICT
+    id: str = Field(pattern=r"^[0-9a-fA-F-]{32,36}$")
+    sender: str = Field(pattern=AGENCY_CODE_PATTERN)
+    recipients: list[str] = Field(min_length=1, max_length=10000)
+    header: Header
+    attachments: list[Attachment] = Field(default_factory=list, max_length=1000)
+    signatures: list[Signature] = Field(default_factory=list, max_length=MAX_SIGNATURES)
+
+    @model_validator(mode="after")
+    def _check(self) -> Package:
+        try:
+            uuid.UUID(self.id)
+        except ValueError as exc:
+            raise ValueError("id is not a UUID") from exc
+        bad = [r for r in self.recipients if not _is_agency_code(r)]
+        if bad:
+            raise ValueError(f"recipients are not agency codes: {', '.join(bad[:5])}")
+        return self
+
+
+def _is_agency_code(value: str) -> bool:
+    return re.fullmatch(AGENCY_CODE_PATTERN, value) is not None
+
+
+def manifest_bytes(pkg: Package) -> bytes:
+    """The signed content: RFC 8785 JSON without signatures and attachment contents."""
+    data = pkg.model_dump(
+        mode="json",
+        exclude_unset=True,
+        exclude={"signatures": True, "attachments": {"__all__": {"content"}}},
+    )
+    return bytes(rfc8785.dumps(data))
+
+
+def manifest_digest(pkg: Package) -> str:
+    """Lowercase hex SHA-256 of the manifest: what receipts and idempotency compare."""
+    return hashlib.sha256(manifest_bytes(pkg)).hexdigest()
+
+
+def attachment_errors(pkg: Package) -> list[str]:
+    """Names of attachments whose content no longer matches their size and SHA-256."""
+    return [a.name for a in pkg.attachments if not a.intact]
+
+
+def new_package(
+    sender: str,
+    recipients: Iterable[str],
+    header: Header | Mapping[str, Any],
+    files: Iterable[tuple[str, str, bytes]] = (),
+    *,
+    id: str | None = None,
+) -> Package:
+    """A fresh unsigned package; `files` are `(name, media_type, content)` triples."""
+    attachments = [
+        {
+            "name": name,
+            "media_type": media_type,
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "content": base64.b64encode(content).decode(),
+        }
+        for name, media_type, content in files
+    ]
+    head = header.model_dump() if isinstance(header, Header) else dict(header)
+    draft = {
+        "id": id or str(uuid.uuid4()),
+        "sender": sender,
+        "recipients": list(recipients),
+        "header": head,
+        "attachments": attachments,
+        "signatures": [],
+    }
+    pkg = parse_package(draft)
+    # Round-trip through a full dump so every field counts as given: the
+    # manifest then covers defaults too, as any other implementation would see them.
+    return parse_package(pkg.model_dump(mode="json"))
+
+
+def parse_package(source: bytes | str | Mapping[str, Any]) -> Package:
+    """A `Package` from JSON bytes/text or a decoded dict; raises `PackageFormatError`."""
+    if isinstance(source, bytes | str):
+        try:
+            data = json.loads(source)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise PackageFormatError("not_json", f"the package is not JSON: {exc}") from exc
+    else:
+        data = source
+    if not isinstance(data, Mapping):
+        raise PackageFormatError("invalid_package", "the package must be a JSON object")
+    try:
+        return Package.model_validate(dict(data))
+    except ValidationError as exc:
+        fields = [
+            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        raise PackageFormatError(
+            "invalid_package",
+            f"the package does not match the schema ({len(fields)} errors)",
+            fields,
+        ) from exc
+
+
+def package_json(pkg: Package) -> bytes:
+    """The wire form: JSON of the fields as given."""
+    return pkg.model_dump_json(exclude_unset=True).encode()
+
+
+def package_dict(pkg: Package) -> dict[str, Any]:
+    return pkg.model_dump(mode="json", exclude_unset=True)

@@ -1,0 +1,100 @@
+"""Signing a package: the official first (`personal`), then the clerk (`organization`).
+
+Each signature is one member of a JWS general JSON serialization whose
+detached payload is the manifest. The organisation signature's protected
+header carries `prev` (listed in `crit`): the base64url SHA-256 of the
+personal signature's `protected` + "." + `signature`, so it covers it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from cryptography import x509
+
+from signing.jose import x5c_of
+from signing.keys import PrivateKey, jws_alg_for, sign_bytes
+from signing.package import Package, Signature, manifest_bytes
+from signing.workdays import VIETNAM_TZ
+
+SignatureKind = Literal["personal", "organization"]
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    """Strict base64url without padding; raises `ValueError` on anything else."""
+    if "=" in text:
+        raise ValueError("base64url must not be padded")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def signing_input(protected: str, manifest: bytes) -> bytes:
+    return f"{protected}.{b64url(manifest)}".encode()
+
+
+def prev_of(signature: Signature) -> str:
+    """The `prev` value binding a later signature to `signature`."""
+    return b64url(hashlib.sha256(f"{signature.protected}.{signature.signature}".encode()).digest())
+
+
+def format_signing_time(when: dt.datetime) -> str:
+    """RFC 3339 in Vietnam time (+07:00), seconds precision, as Decree 30 asks."""
+    return when.astimezone(VIETNAM_TZ).replace(microsecond=0).isoformat()
+
+
+def sign_package(
+    pkg: Package,
+    key: PrivateKey,
+    chain: x509.Certificate | Sequence[x509.Certificate],
+    kind: SignatureKind,
+    signing_time: dt.datetime | str | None = None,
+    *,
+    link_personal: bool = True,
+    header_overrides: Mapping[str, Any] | None = None,
+) -> Package:
+    """A copy of `pkg` with one more signature.
+
+    `chain` is the signer's certificate followed by its chain (into `x5c`).
+    An `organization` signature gets `prev` over the last personal signature
+    unless `link_personal` is false. `header_overrides` (a value of `None`
+    removes the member) exists to make deliberately faulty packages in tests.
+    """
+    certs = [chain] if isinstance(chain, x509.Certificate) else list(chain)
+    when = signing_time or dt.datetime.now(VIETNAM_TZ)
+    header: dict[str, Any] = {
+        "alg": jws_alg_for(key),
+        "kind": kind,
+        "sigT": when if isinstance(when, str) else format_signing_time(when),
+        "x5c": x5c_of(certs),
+    }
+    personal = [s for s in pkg.signatures if _kind_of(s) == "personal"]
+    if kind == "organization" and link_personal and personal:
+        header["prev"] = prev_of(personal[-1])
+        header["crit"] = ["prev"]
+    for name, value in (header_overrides or {}).items():
+        if value is None:
+            header.pop(name, None)
+        else:
+            header[name] = value
+    protected = b64url(json.dumps(header, separators=(",", ":")).encode())
+    raw = sign_bytes(
+        key, str(header.get("alg", jws_alg_for(key))), signing_input(protected, manifest_bytes(pkg))
+    )
+    added = Signature(protected=protected, signature=b64url(raw))
+    return pkg.model_copy(update={"signatures": [*pkg.signatures, added]})
+
+
+def _kind_of(signature: Signature) -> object:
+    try:
+        header = json.loads(b64url_decode(signature.protected))
+    except ValueError:
+        return None
+    return header.get("kind") if isinstance(header, dict) else None

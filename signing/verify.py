@@ -1,0 +1,253 @@
+"""Verifying a package: JWS signatures become `SignatureFacts`, the rules give the verdict.
+
+Malformed signatures never raise: a header that is not base64url JSON, an
+`x5c` that is not a certificate, `alg: none` or an unknown `crit` member each
+become facts that the rules turn into BAD_SIGNATURE, UNTRUSTED_CERTIFICATE,
+WEAK_ALGORITHM or BAD_SIGNING_TIME. Validity and revocation are judged at
+the claimed signing time, or at `received_at` when there is no usable one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import functools
+import hashlib
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from pydantic import BaseModel
+
+from signing.certs import agency_code_of, cert_kind, fingerprint
+from signing.compliance import (
+    DEFAULT_CLOCK_SKEW,
+    STRONG_ALGORITHMS,
+    SignatureFacts,
+    Violation,
+    judge,
+    parse_signing_time,
+)
+from signing.keys import PublicKey, verify_bytes
+from signing.package import Package, attachment_errors, manifest_bytes, parse_package
+from signing.sign import b64url_decode, prev_of, signing_input
+from signing.trust import TrustStore
+
+KNOWN_CRIT = frozenset({"prev"})
+
+
+class Verdict(BaseModel):
+    """The judgement of one package: stored with it, sent with it, counted."""
+
+    compliant: bool
+    violations: list[str]
+    signatures: list[SignatureFacts]
+    manifest_sha256: str
+    attachments_intact: bool
+    received_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class _Signer:
+    """What an `x5c` says about its signer, worked out once per distinct chain."""
+
+    chain: tuple[x509.Certificate, ...]
+    key: PublicKey
+    key_type: str
+    key_size: int
+    certificate_kind: str | None
+    subject: str
+    agency_code: str | None
+    fingerprints: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=4096)
+def _signer(x5c: tuple[str, ...]) -> _Signer | None:
+    """The signer of an `x5c`, or None if it is not a list of certificates.
+
+    Cached: the same sender sends the same chain with every package.
+    """
+    try:
+        chain = tuple(
+            x509.load_der_x509_certificate(base64.b64decode(e, validate=True)) for e in x5c
+        )
+        key = chain[0].public_key()
+    except (ValueError, binascii.Error):
+        return None
+    if isinstance(key, rsa.RSAPublicKey):
+        key_type, size = "RSA", key.key_size
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        key_type, size = "EC", key.curve.key_size
+    elif isinstance(key, ed25519.Ed25519PublicKey):
+        key_type, size = "OKP", 256
+    else:
+        return None
+    leaf = chain[0]
+    return _Signer(
+        chain=chain,
+        key=key,
+        key_type=key_type,
+        key_size=size,
+        certificate_kind=cert_kind(leaf),
+        subject=leaf.subject.rfc4514_string(),
+        agency_code=agency_code_of(leaf),
+        fingerprints=tuple(fingerprint(c) for c in chain),
+    )
+
+
+def _header(protected: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(b64url_decode(protected))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def extract_facts(
+    pkg: Package, trust: TrustStore, *, received_at: dt.datetime, manifest: bytes | None = None
+) -> list[SignatureFacts]:
+    """The facts of every JWS signature of `pkg`, in order."""
+    payload = manifest if manifest is not None else manifest_bytes(pkg)
+    facts: list[SignatureFacts] = []
+    personal_links: dict[str, dt.datetime | None] = {}
+    for index, sig in enumerate(pkg.signatures):
+        header = _header(sig.protected)
+        if header is None:
+            facts.append(SignatureFacts(index=index, errors=["malformed_header"]))
+            continue
+        f = _signature_facts(
+            index, sig.protected, sig.signature, header, payload, trust, received_at
+        )
+        if f.kind == "organization":
+            prev = header.get("prev")
+            crit = header.get("crit")
+            linked = (
+                isinstance(prev, str)
+                and isinstance(crit, list)
+                and "prev" in crit
+                and prev in personal_links
+            )
+            if linked:
+                before = personal_links[str(prev)]
+                after = parse_signing_time(f.signing_time)
+                linked = before is None or after is None or after >= before
+            f = f.model_copy(update={"follows_personal": linked})
+        elif f.kind == "personal":
+            personal_links[prev_of(sig)] = parse_signing_time(f.signing_time)
+        facts.append(f)
+    return facts
+
+
+def _signature_facts(
+    index: int,
+    protected: str,
+    signature: str,
+    header: dict[str, Any],
+    payload: bytes,
+    trust: TrustStore,
+    received_at: dt.datetime,
+) -> SignatureFacts:
+    errors: list[str] = []
+    alg = header.get("alg") if isinstance(header.get("alg"), str) else None
+    kind = header.get("kind") if header.get("kind") in ("personal", "organization") else None
+    sig_t = header.get("sigT") if isinstance(header.get("sigT"), str) else None
+    if kind is None:
+        errors.append("unknown_kind")
+    crit = header.get("crit", [])
+    crit_ok = isinstance(crit, list) and all(isinstance(c, str) and c in KNOWN_CRIT for c in crit)
+    if not crit_ok:
+        errors.append("unknown_crit")
+    x5c = header.get("x5c")
+    signer = (
+        _signer(tuple(x5c))
+        if isinstance(x5c, list) and x5c and all(isinstance(e, str) for e in x5c)
+        else None
+    )
+    if signer is None:
+        errors.append("bad_x5c")
+        return SignatureFacts(index=index, kind=kind, alg=alg, signing_time=sig_t, errors=errors)
+    key = signer.key
+    try:
+        raw = b64url_decode(signature)
+    except ValueError:
+        raw, valid = b"", False
+        errors.append("bad_signature_encoding")
+    if raw:
+        valid = (
+            crit_ok
+            and alg in STRONG_ALGORITHMS
+            and verify_bytes(key, alg, signing_input(protected, payload), raw)
+        )
+    else:
+        valid = False
+    at = parse_signing_time(sig_t) or received_at
+    status = trust.check(signer.chain[0], signer.chain[1:], at)
+    if status.error:
+        errors.append("untrusted: " + status.error[:200])
+    return SignatureFacts(
+        index=index,
+        kind=kind,
+        certificate_kind=signer.certificate_kind,
+        alg=alg,
+        key_type=signer.key_type,
+        key_size=signer.key_size,
+        signing_time=sig_t,
+        signature_valid=valid,
+        chain_trusted=status.trusted,
+        chain=list(signer.fingerprints),
+        subject=signer.subject,
+        agency_code=signer.agency_code,
+        valid_at_signing_time=status.valid_at if status.trusted else None,
+        revoked_at_signing_time=status.revoked if status.trusted else None,
+        revocation_reason=status.revocation_reason,
+        revocation_checked=status.revocation_checked,
+        errors=errors,
+    )
+
+
+def verify_package(
+    pkg: Package,
+    trust: TrustStore,
+    *,
+    received_at: dt.datetime,
+    sender: str | None = None,
+    clock_skew: dt.timedelta = DEFAULT_CLOCK_SKEW,
+    holidays: Collection[dt.date] | None = None,
+) -> Verdict:
+    """The verdict on `pkg` as received at `received_at` from `sender` (default `pkg.sender`)."""
+    if received_at.tzinfo is None:
+        raise ValueError("received_at must be timezone-aware")
+    manifest = manifest_bytes(pkg)
+    facts = extract_facts(pkg, trust, received_at=received_at, manifest=manifest)
+    intact = not attachment_errors(pkg)
+    violations: list[Violation] = judge(
+        facts,
+        sender=sender or pkg.sender,
+        received_at=received_at,
+        attachments_intact=intact,
+        clock_skew=clock_skew,
+        holidays=holidays,
+    )
+    return Verdict(
+        compliant=not violations,
+        violations=[v.value for v in violations],
+        signatures=facts,
+        manifest_sha256=hashlib.sha256(manifest).hexdigest(),
+        attachments_intact=intact,
+        received_at=received_at,
+    )
+
+
+def verify_json(
+    source: bytes | str | Mapping[str, Any],
+    trust: TrustStore,
+    *,
+    received_at: dt.datetime,
+    sender: str | None = None,
+) -> Verdict:
+    """Parse then verify; malformed input raises `PackageFormatError` with a stable code."""
+    return verify_package(parse_package(source), trust, received_at=received_at, sender=sender)
