@@ -1,0 +1,219 @@
+"""Commands: `lienthong pki …`, `lienthong sign`, `lienthong verify` and the walkthrough."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from signing.certs import load_certificate, load_certificates
+from signing.keys import KEY_TYPES, load_private_key
+from signing.package import PackageFormatError, new_package, package_json, parse_package
+from signing.pki import ISSUE_KINDS, REVOCATION_REASONS, CertificateAuthority
+from signing.sign import sign_package
+from signing.trust import TrustStore
+from signing.verify import Verdict, verify_package
+
+pki_app = typer.Typer(help="The national CA: issue, revoke, publish the CRL.", no_args_is_help=True)
+
+EXIT_COMPLIANT, EXIT_NOT_COMPLIANT, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _load_ca(directory: Path) -> CertificateAuthority:
+    try:
+        return CertificateAuthority.load(directory)
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+
+
+@pki_app.command("init-ca")
+def init_ca(
+    dir: Annotated[Path, typer.Option("--dir", help="Directory to keep the CA in")],
+    name: Annotated[str, typer.Option(help="The CA's name")] = "National Root CA (simulated)",
+    days: Annotated[int, typer.Option(help="Validity in days")] = 3650,
+) -> None:
+    """Create the national root CA in a directory."""
+    try:
+        ca = CertificateAuthority.init(dir, name=name, days=days)
+    except FileExistsError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"root CA created in {ca.directory} ({ca.certificate.subject.rfc4514_string()})")
+
+
+@pki_app.command("issue")
+def issue(
+    dir: Annotated[Path, typer.Option("--dir", help="The CA directory")],
+    kind: Annotated[str, typer.Option(help="organization | official | hub")],
+    code: Annotated[str, typer.Option(help="Agency code (organizationIdentifier)")],
+    name: Annotated[str, typer.Option(help="Organisation name, or the official's name")],
+    out: Annotated[Path, typer.Option(help="Writes OUT.key (0600) and OUT.crt")],
+    title: Annotated[str | None, typer.Option(help="The official's title")] = None,
+    org_name: Annotated[str | None, typer.Option(help="The official's organisation")] = None,
+    key_type: Annotated[str, typer.Option(help="ec | rsa2048 | rsa3072")] = "ec",
+    days: Annotated[int, typer.Option(help="Validity in days")] = 730,
+) -> None:
+    """Issue an organisation, official or hub certificate with a fresh key."""
+    if kind not in ISSUE_KINDS:
+        raise _fail(f"--kind must be one of {', '.join(ISSUE_KINDS)}")
+    if key_type not in KEY_TYPES:
+        raise _fail(f"--key-type must be one of {', '.join(KEY_TYPES)}")
+    ca = _load_ca(dir)
+    issued = ca.issue(
+        kind,  # type: ignore[arg-type]
+        code,
+        name,
+        title=title,
+        key_type=key_type,  # type: ignore[arg-type]
+        days=days,
+        organization_name=org_name,
+    )
+    key_path, crt_path = issued.save(out)
+    typer.echo(f"issued {kind} certificate: {crt_path} (key {key_path})")
+
+
+@pki_app.command("revoke")
+def revoke(
+    dir: Annotated[Path, typer.Option("--dir", help="The CA directory")],
+    cert: Annotated[Path, typer.Option(help="The certificate to revoke")],
+    reason: Annotated[str, typer.Option(help=", ".join(REVOCATION_REASONS))] = "unspecified",
+) -> None:
+    """Revoke a certificate from now on."""
+    ca = _load_ca(dir)
+    try:
+        revoked = ca.revoke(load_certificate(cert), reason)
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"revoked serial {revoked.serial:x} ({revoked.reason}) at {revoked.at.isoformat()}")
+
+
+@pki_app.command("crl")
+def crl(
+    dir: Annotated[Path, typer.Option("--dir", help="The CA directory")],
+    out: Annotated[Path, typer.Option(help="Where to write the CRL (PEM)")],
+) -> None:
+    """Publish a freshly signed CRL."""
+    signed = _load_ca(dir).crl()
+    out.write_bytes(signed.public_bytes(serialization.Encoding.PEM))
+    typer.echo(f"CRL with {len(list(signed))} revocation(s) written to {out}")
+
+
+def _signer(
+    key: Path | None, cert: Path | None, what: str
+) -> tuple[object, list[x509.Certificate]] | None:
+    if key is None and cert is None:
+        return None
+    if key is None or cert is None:
+        raise _fail(f"--{what}-key and --{what}-cert go together")
+    try:
+        return load_private_key(key), load_certificates(cert.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read the {what} key or certificate: {exc}") from exc
+
+
+def sign(
+    package: Annotated[Path, typer.Option(help="The package JSON to sign")],
+    out: Annotated[Path, typer.Option(help="Where to write the signed package")],
+    official_key: Annotated[Path | None, typer.Option(help="The official's private key")] = None,
+    official_cert: Annotated[Path | None, typer.Option(help="The official's certificate")] = None,
+    org_key: Annotated[Path | None, typer.Option(help="The organisation's private key")] = None,
+    org_cert: Annotated[Path | None, typer.Option(help="The organisation's certificate")] = None,
+) -> None:
+    """Sign a package: the official first, then the organisation (either may be left out)."""
+    try:
+        pkg = parse_package(package.read_bytes())
+    except OSError as exc:
+        raise _fail(str(exc)) from exc
+    except PackageFormatError as exc:
+        raise _fail(f"{exc.code}: {exc.detail} {exc.fields or ''}".strip()) from exc
+    for kind, (key, cert) in (
+        ("personal", (official_key, official_cert)),
+        ("organization", (org_key, org_cert)),
+    ):
+        signer = _signer(key, cert, "official" if kind == "personal" else "org")
+        if signer is not None:
+            pkg = sign_package(pkg, signer[0], signer[1], kind)  # type: ignore[arg-type]
+    out.write_bytes(package_json(pkg))
+    typer.echo(f"{len(pkg.signatures)} signature(s); written to {out}")
+
+
+def _render(verdict: Verdict) -> str:
+    lines = [
+        "COMPLIANT" if verdict.compliant else "NOT COMPLIANT: " + ", ".join(verdict.violations)
+    ]
+    for f in verdict.signatures:
+        verified = "verifies" if f.signature_valid else "does NOT verify"
+        lines.append(
+            f"  #{f.index} {f.kind or '?'} {f.alg or '?'} by {f.subject or '?'}"
+            f" at {f.signing_time or '?'}: {verified}"
+        )
+    return "\n".join(lines)
+
+
+def verify(
+    package: Annotated[Path, typer.Option(help="The package JSON to verify")],
+    ca: Annotated[Path, typer.Option(help="The national root certificate (PEM)")],
+    crl: Annotated[Path | None, typer.Option(help="The CA's CRL (PEM)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON")] = False,
+) -> None:
+    """Verify a package. Exit 0 compliant, 1 not compliant, 2 bad input."""
+    try:
+        roots = load_certificates(ca.read_bytes())
+        crls = [x509.load_pem_x509_crl(crl.read_bytes())] if crl else []
+        trust = TrustStore(roots, crls)
+        pkg = parse_package(package.read_bytes())
+    except PackageFormatError as exc:
+        raise _fail(f"{exc.code}: {exc.detail} {exc.fields or ''}".strip()) from exc
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    verdict = verify_package(pkg, trust, received_at=dt.datetime.now(dt.UTC))
+    typer.echo(verdict.model_dump_json(indent=2) if as_json else _render(verdict))
+    raise typer.Exit(EXIT_COMPLIANT if verdict.compliant else EXIT_NOT_COMPLIANT)
+
+
+def walkthrough() -> None:
+    """A national CA, two certificates, a signed package, verified, tampered, verified again."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ca = CertificateAuthority.init(Path(tmp) / "ca")
+        sender = "000.00.00.H26"
+        org = ca.issue("organization", sender, "UBND tỉnh Thái Bình")
+        official = ca.issue(
+            "official",
+            sender,
+            "Nguyễn Văn A",
+            title="Chủ tịch",
+            organization_name="UBND tỉnh Thái Bình",
+        )
+        typer.echo(f"1. National CA in {tmp}; issued {org.cert.subject.rfc4514_string()}")
+        typer.echo(f"   and {official.cert.subject.rfc4514_string()}")
+        header = {
+            "code": {"number": "274", "notation": "QĐ-UBND"},
+            "promulgation": {"place": "Thái Bình", "date": dt.date.today().isoformat()},
+            "type": "QD",
+            "subject": "Về việc ban hành quy chế",
+            "signer": {"name": "Nguyễn Văn A", "position": "Chủ tịch"},
+        }
+        pkg = new_package(
+            sender, ["000.00.00.G22"], header, [("qd274.pdf", "application/pdf", b"%PDF" * 2560)]
+        )
+        pkg = sign_package(pkg, official.key, official.full_chain, "personal")
+        pkg = sign_package(pkg, org.key, org.full_chain, "organization")
+        typer.echo("2. Signed by the official, then by the organisation.")
+        trust = TrustStore([ca.certificate], [ca.crl()])
+        now = dt.datetime.now(dt.UTC)
+        typer.echo("3. Verified:\n" + _render(verify_package(pkg, trust, received_at=now)))
+        data = json.loads(package_json(pkg))
+        data["header"]["subject"] = "Về việc bãi bỏ quy chế"
+        tampered = parse_package(data)
+        typer.echo("4. Subject changed after signing, verified again:")
+        typer.echo(_render(verify_package(tampered, trust, received_at=now)))
