@@ -31,7 +31,7 @@ class _MemberClaims(BaseModel):
     name: str = ""
     status: str = "active"
     delivery_mode: str | None = None
-    certificates: list[str] = []
+    certificates: list[dict[str, Any]] = []
 
 
 class _DirectoryClaims(BaseModel):
@@ -40,7 +40,7 @@ class _DirectoryClaims(BaseModel):
     hub_id: str
     hub_certificate: str
     members: list[_MemberClaims] = []
-    ca_certificates: list[str] | str = []
+    ca_chain: list[str] = []
     crl: str | None = None
     generated_at: datetime
     expires_at: datetime
@@ -52,7 +52,8 @@ class DirectoryMember:
     name: str
     status: str
     delivery_mode: str | None
-    certificates: list[x509.Certificate]
+    fingerprints: list[str]
+    """Fingerprints of the member's current certificates (retired ones left out)."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,7 @@ def parse_directory(token: str, pinned: x509.Certificate) -> Directory:
     try:
         claims = _DirectoryClaims.model_validate(raw)
         hub_cert = load_certificates(claims.hub_certificate)[0]
-        ca_pem = claims.ca_certificates
-        cas = (
-            load_certificates(ca_pem)
-            if isinstance(ca_pem, str)
-            else [c for pem in ca_pem for c in load_certificates(pem)]
-        )
+        cas = [c for pem in claims.ca_chain for c in load_certificates(pem)]
         crl = x509.load_pem_x509_crl(claims.crl.encode()) if claims.crl else None
         members = {
             m.code: DirectoryMember(
@@ -100,7 +96,11 @@ def parse_directory(token: str, pinned: x509.Certificate) -> Directory:
                 m.name,
                 m.status,
                 m.delivery_mode,
-                [c for pem in m.certificates for c in load_certificates(pem)],
+                [
+                    str(c["fingerprint"])
+                    for c in m.certificates
+                    if "fingerprint" in c and not c.get("retired_at")
+                ],
             )
             for m in claims.members
         }

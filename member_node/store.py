@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS statuses (
     direction TEXT NOT NULL,
     UNIQUE (document_id, member, code, at, direction)
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 
@@ -115,6 +119,15 @@ class NodeStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row["value"]) if row is not None else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # -- received ----------------------------------------------------------------
 

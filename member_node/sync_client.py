@@ -17,13 +17,12 @@ import httpx
 
 from hub.protocol import (
     InboxBatch,
-    RecallResult,
     StatusCode,
     StatusUpdatesPage,
     SubmitResult,
     Trace,
 )
-from member_node.client import File, HubClient
+from member_node.client import DEFAULT_HUB_ID, File, HubClient
 from member_node.directory import Directory
 from member_node.identity import NodeIdentity
 from signing.package import Header, Package
@@ -39,7 +38,7 @@ class SyncHubClient:
         base_url: str,
         identity: NodeIdentity,
         *,
-        hub_id: str | None = None,
+        hub_id: str = DEFAULT_HUB_ID,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
     ) -> None:
@@ -97,7 +96,7 @@ class SyncHubClient:
     def trace(self, document_id: str) -> Trace:
         return self._run(self.client.trace(document_id))
 
-    def recall(self, document_id: str) -> RecallResult:
+    def recall(self, document_id: str) -> dict[str, Any]:
         return self._run(self.client.recall(document_id))
 
     def post_status(
@@ -125,7 +124,7 @@ class SyncHubClient:
 async def _make(
     base_url: str,
     identity: NodeIdentity,
-    hub_id: str | None,
+    hub_id: str,
     transport: httpx.AsyncBaseTransport | None,
     timeout: float,
 ) -> HubClient:

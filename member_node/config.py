@@ -1,0 +1,36 @@
+"""What one node needs to run: who it is, where the hub is, how it receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from member_node.clerk import ClerkRules
+
+Mode = Literal["push", "pull"]
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    code: str
+    """The agency code; must be the one in `org.crt`."""
+    hub_url: str
+    keys_dir: Path
+    """The `--keys DIR` layout of `member_node.identity`."""
+    data_dir: Path
+    """Where the node's own SQLite (`node.db`) lives."""
+    mode: Mode = "push"
+    poll_interval: float = 2.0
+    hub_id: str = "lienthong-hub"
+    """The hub's id: the `aud` of this node's tokens and the `iss` of the hub's pushes."""
+    clerk: ClerkRules = field(default_factory=ClerkRules)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "node.db"
+
+
+def default_home(code: str) -> Path:
+    """`var/nodes/CODE`: the default home of a node's keys and database."""
+    return Path("var") / "nodes" / code
