@@ -6,6 +6,7 @@ each package keeps its own commands in its own `cli` module.
 
 import typer
 
+from registry import cli as registry_cli
 from signing import cli as signing_cli
 
 app = typer.Typer(
@@ -19,6 +20,8 @@ app.add_typer(signing_cli.pki_app, name="pki")
 app.command("sign")(signing_cli.sign)
 app.command("verify")(signing_cli.verify)
 app.command("demo")(signing_cli.walkthrough)
+app.add_typer(registry_cli.registry_app, name="registry")
+app.add_typer(registry_cli.operator_app, name="operator")
 
 
 def main() -> None:

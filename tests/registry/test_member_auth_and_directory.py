@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from signing.certs import cert_to_pem, load_certificates
+from signing.certs import cert_to_pem, fingerprint, load_certificates
 from signing.jose import JoseError, mint_token, sign_compact, verify_compact
 from tests.conftest import HUB_ID, PKIFixture
 
@@ -39,12 +39,8 @@ async def test_directory_is_signed_by_the_hub_and_cached_by_etag(
     assert claims["hub_id"] == HUB_ID
     assert claims["generated_at"] < claims["expires_at"]
     assert [m["code"] for m in claims["members"]] == [CODE]
-    assert (
-        claims["members"][0]["certificates"][0]["fingerprint"]
-        == issued.cert.fingerprint(
-            __import__("cryptography.hazmat.primitives.hashes", fromlist=["SHA256"]).SHA256()
-        ).hex()
-    )
+    entry = claims["members"][0]
+    assert entry["certificates"][0]["fingerprint"] == fingerprint(issued.cert)
     assert load_certificates(claims["hub_certificate"])[0] == pki.hub.cert
     assert load_certificates(claims["ca_chain"][0])[0] == pki.ca.certificate
     assert claims["crl"].startswith("-----BEGIN X509 CRL-----")
