@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from registry.db import assert_migrated, create_engine, session_factory
-from registry.problems import install_problem_handlers
-
+from hub.eventlog_sealer import hub_sealer
+from hub.eventlog_sealer import running as eventlog_running
 from hub.identity import HubIdentity
 from hub.settings import HubSettings
+from registry.db import assert_migrated, create_engine, session_factory
+from registry.problems import install_problem_handlers
 
 
 @dataclass
@@ -42,8 +43,12 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         try:
             await assert_migrated(engine)
             identity = HubIdentity.load(settings)
-            app.state.hub = HubContext(settings, engine, session_factory(engine), identity)
-            yield
+            app.state.hub = context = HubContext(
+                settings, engine, session_factory(engine), identity
+            )
+            sealer = hub_sealer(context.sessions, identity, settings)
+            async with eventlog_running(sealer if settings.eventlog_sealer else None):
+                yield
         finally:
             await engine.dispose()
 
@@ -58,4 +63,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
 
     app.include_router(admin_api.router)
     app.include_router(directory.router)
+    from hub.api import health
+
+    app.include_router(health.router)
     return app

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,10 +46,16 @@ from hub.eventlog import (
     entry_bytes,
     format_time,
 )
+from hub.identity import HubIdentity
+from hub.settings import HubSettings
 from registry.db import utcnow
 from registry.models import RegistryChange
+from signing.jose import sign_compact
 
 log = logging.getLogger(__name__)
+
+HEAD_TYP = "lienthong-log-head+jws"
+SHUTDOWN_SEAL_SECONDS = 5.0
 
 HeadSigner = Callable[[dict[str, Any]], str]
 """Signs a head's claims (`seq`, `hash`, `signed_at`, ...) as a JWS compact token."""
@@ -241,3 +248,42 @@ async def _lock_tip(session: AsyncSession) -> EventLogState | None:
             .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
+
+
+def hub_sealer(
+    sessions: async_sessionmaker[AsyncSession], identity: HubIdentity, settings: HubSettings
+) -> Sealer:
+    """The sealer of a hub process, signing heads with the hub's key and chain."""
+    return Sealer(
+        sessions,
+        lambda claims: sign_compact(claims, identity.key, identity.chain, typ=HEAD_TYP),
+        issuer=settings.hub_id,
+        policy=SealerPolicy(
+            head_every_entries=settings.eventlog_head_every_entries,
+            head_every_seconds=settings.eventlog_head_every_seconds,
+            batch_size=settings.eventlog_seal_batch_size,
+            interval_seconds=settings.eventlog_seal_interval_seconds,
+            registry_grace_seconds=settings.eventlog_registry_grace_seconds,
+        ),
+    )
+
+
+@asynccontextmanager
+async def running(sealer: Sealer | None) -> AsyncIterator[None]:
+    """Run `sealer` in the background for the block; seal and sign what is left at exit."""
+    if sealer is None:
+        yield
+        return
+    task = asyncio.create_task(sealer.run(), name="eventlog-sealer")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+        try:
+            async with asyncio.timeout(SHUTDOWN_SEAL_SECONDS):
+                await sealer.seal_all()
+                await sealer.seal_once(force_head=True)
+        except Exception:
+            log.warning("could not seal the event log at shutdown", exc_info=True)

@@ -34,6 +34,57 @@ class HubSettings(StorageSettings):
     directory_ttl_seconds: int = 3600
     """How long a signed directory stays valid (`expires_at - generated_at`)."""
 
+    delivery_worker: bool = True
+    """Run the push delivery worker in this process (several processes may share one database)."""
+
+    push_max_attempts: int = 12
+    """A push delivery (or status push) is `failed` after this many attempts."""
+
+    push_max_age_seconds: int = 3 * 24 * 3600
+    """...or once it is this old, whichever comes first; operators can redrive it."""
+
+    push_backoff_base_seconds: float = 2.0
+    """The first retry waits about this long; each next one twice as long (with jitter)."""
+
+    push_backoff_max_seconds: float = 600.0
+    """The longest wait between two attempts."""
+
+    push_timeout_seconds: float = 15.0
+    """How long a member endpoint may take to answer a push."""
+
+    push_lease_seconds: int = 120
+    """A claimed push job is another worker's to take over after this long (a crashed worker)."""
+
+    push_batch_size: int = 64
+    """Jobs claimed per round; also the number of pushes in flight at once."""
+
+    delivery_poll_seconds: float = 1.0
+    """How often an idle worker looks for due jobs (new submissions wake it at once)."""
+
+    inbox_lease_seconds: int = 300
+    """A pulled delivery not acknowledged within this comes back in `GET /v1/inbox`."""
+
+    inbox_max_batch: int = 100
+    """The largest `limit` of `GET /v1/inbox` and `GET /v1/status-updates`."""
+
+    eventlog_sealer: bool = True
+    """Run the event-log sealer in this process (processes take turns; one seals at a time)."""
+
+    eventlog_head_every_entries: int = 1000
+    """The hub signs the log head at least every this many entries..."""
+
+    eventlog_head_every_seconds: float = 10.0
+    """...and at least this often while new entries arrive."""
+
+    eventlog_seal_interval_seconds: float = 0.25
+    """How often the sealer looks for new entries when it has caught up."""
+
+    eventlog_seal_batch_size: int = 2000
+    """Entries chained per sealing transaction (bounds how long it holds the chain's tip)."""
+
+    eventlog_registry_grace_seconds: float = 30.0
+    """Registry changes older than this are assumed committed when the sealer advances past them."""
+
     def resolved_pki_dir(self) -> Path:
         return self.pki_dir if self.pki_dir is not None else self.data_dir / "pki"
 

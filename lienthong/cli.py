@@ -6,6 +6,7 @@ each package keeps its own commands in its own `cli` module.
 
 import typer
 
+from hub import cli as hub_cli
 from registry import cli as registry_cli
 from signing import cli as signing_cli
 
@@ -17,6 +18,8 @@ app = typer.Typer(
 )
 
 app.add_typer(signing_cli.pki_app, name="pki")
+app.add_typer(hub_cli.hub_app, name="hub")
+app.add_typer(hub_cli.log_app, name="log")
 app.command("sign")(signing_cli.sign)
 app.command("verify")(signing_cli.verify)
 app.command("demo")(signing_cli.walkthrough)

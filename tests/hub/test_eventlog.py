@@ -39,7 +39,7 @@ class HubPki:
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> HubPki:
+def log_pki(tmp_path_factory: pytest.TempPathFactory) -> HubPki:
     ca = CertificateAuthority.init(tmp_path_factory.mktemp("ca"))
     issued = ca.issue("hub", "000.00.00.A00", "Test hub")
     return HubPki(ca.certificate, issued.key, [issued.cert, *issued.chain])
@@ -57,8 +57,10 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(engine)
 
 
-def sealer_for(sessions: async_sessionmaker[AsyncSession], pki: HubPki, **policy: Any) -> Sealer:
-    return Sealer(sessions, pki.signer(), issuer="test-hub", policy=SealerPolicy(**policy))
+def sealer_for(
+    sessions: async_sessionmaker[AsyncSession], log_pki: HubPki, **policy: Any
+) -> Sealer:
+    return Sealer(sessions, log_pki.signer(), issuer="test-hub", policy=SealerPolicy(**policy))
 
 
 async def record_events(
@@ -71,22 +73,22 @@ async def record_events(
             )
 
 
-async def exported(sessions: async_sessionmaker[AsyncSession], pki: HubPki) -> list[str]:
+async def exported(sessions: async_sessionmaker[AsyncSession], log_pki: HubPki) -> list[str]:
     out = io.StringIO()
-    await export_log(sessions, pki.chain, out)
+    await export_log(sessions, log_pki.chain, out)
     return out.getvalue().splitlines()
 
 
-def verify(lines: list[str], pki: HubPki) -> LogVerification:
-    return verify_export(lines, [pki.root])
+def verify(lines: list[str], log_pki: HubPki) -> LogVerification:
+    return verify_export(lines, [log_pki.root])
 
 
 async def test_sealing_chains_entries_in_order_and_signs_the_head(
-    sessions: async_sessionmaker[AsyncSession], pki: HubPki
+    sessions: async_sessionmaker[AsyncSession], log_pki: HubPki
 ) -> None:
     await record_events(sessions, 3)
     await record_events(sessions, 2, subject="doc-2")
-    assert await sealer_for(sessions, pki).seal_all() == 5
+    assert await sealer_for(sessions, log_pki).seal_all() == 5
 
     async with sessions() as session:
         entries = (await session.scalars(select(EventLogEntry).order_by(EventLogEntry.id))).all()
@@ -96,28 +98,28 @@ async def test_sealing_chains_entries_in_order_and_signs_the_head(
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
     assert [(head.seq, head.hash) for head in heads] == [(5, entries[-1].hash)]
 
-    result = verify(await exported(sessions, pki), pki)
+    result = verify(await exported(sessions, log_pki), log_pki)
     assert result.ok, result.problem
     assert (result.entries, result.heads, result.unsigned_tail) == (5, 1, 0)
 
 
 async def test_a_head_is_signed_every_n_entries(
-    sessions: async_sessionmaker[AsyncSession], pki: HubPki
+    sessions: async_sessionmaker[AsyncSession], log_pki: HubPki
 ) -> None:
     await record_events(sessions, 7)
-    result = await sealer_for(sessions, pki, head_every_entries=3).seal_once()
+    result = await sealer_for(sessions, log_pki, head_every_entries=3).seal_once()
     assert (result.sealed, result.heads) == (7, [3, 6])
 
-    verification = verify(await exported(sessions, pki), pki)
+    verification = verify(await exported(sessions, log_pki), log_pki)
     assert verification.ok, verification.problem
     assert (verification.heads, verification.unsigned_tail) == (2, 1)
     assert "follow the last signed head" in verification.warnings[-1]
 
 
 async def test_a_head_is_signed_after_the_time_limit(
-    sessions: async_sessionmaker[AsyncSession], pki: HubPki
+    sessions: async_sessionmaker[AsyncSession], log_pki: HubPki
 ) -> None:
-    sealer = sealer_for(sessions, pki, head_every_entries=1000, head_every_seconds=0.05)
+    sealer = sealer_for(sessions, log_pki, head_every_entries=1000, head_every_seconds=0.05)
     await record_events(sessions, 1)
     assert (await sealer.seal_once()).heads == [1]
     await record_events(sessions, 1)
@@ -128,17 +130,17 @@ async def test_a_head_is_signed_after_the_time_limit(
 
 
 async def test_one_altered_byte_is_detected_and_the_entry_named(
-    sessions: async_sessionmaker[AsyncSession], pki: HubPki
+    sessions: async_sessionmaker[AsyncSession], log_pki: HubPki
 ) -> None:
     await record_events(sessions, 4)
-    await sealer_for(sessions, pki).seal_all()
-    lines = await exported(sessions, pki)
+    await sealer_for(sessions, log_pki).seal_all()
+    lines = await exported(sessions, log_pki)
     line_of_entry_3 = next(i for i, text in enumerate(lines) if '"seq":3,' in text)
     original = lines[line_of_entry_3]
     position = original.index('"subject":"doc-1"') + len('"subject":"doc-')
     lines[line_of_entry_3] = original[:position] + "7" + original[position + 1 :]
 
-    result = verify(lines, pki)
+    result = verify(lines, log_pki)
     assert not result.ok
     assert result.problem is not None and result.problem.seq == 3
     assert str(result.problem).startswith(f"entry 3 (line {line_of_entry_3 + 1})")
@@ -146,11 +148,11 @@ async def test_one_altered_byte_is_detected_and_the_entry_named(
 
 
 async def test_a_rewritten_hash_breaks_the_next_link(
-    sessions: async_sessionmaker[AsyncSession], pki: HubPki
+    sessions: async_sessionmaker[AsyncSession], log_pki: HubPki
 ) -> None:
     await record_events(sessions, 3)
-    await sealer_for(sessions, pki).seal_all()
-    lines = await exported(sessions, pki)
+    await sealer_for(sessions, log_pki).seal_all()
+    lines = await exported(sessions, log_pki)
     index = next(i for i, text in enumerate(lines) if '"seq":2,' in text)
     entry = json.loads(lines[index])
     entry["data"]["n"] = 99
@@ -160,17 +162,17 @@ async def test_a_rewritten_hash_breaks_the_next_link(
     entry["hash"] = eventlog.chain_hash(entry["prev"], canonical)
     lines[index] = json.dumps(entry)
 
-    result = verify(lines, pki)
+    result = verify(lines, log_pki)
     assert result.problem is not None and result.problem.seq == 3
     assert "prev" in result.problem.detail
 
 
 async def test_heads_must_verify_against_the_given_root(
-    sessions: async_sessionmaker[AsyncSession], pki: HubPki, tmp_path: Path
+    sessions: async_sessionmaker[AsyncSession], log_pki: HubPki, tmp_path: Path
 ) -> None:
     await record_events(sessions, 2)
-    await sealer_for(sessions, pki).seal_all()
-    lines = await exported(sessions, pki)
+    await sealer_for(sessions, log_pki).seal_all()
+    lines = await exported(sessions, log_pki)
 
     stranger = CertificateAuthority.init(tmp_path / "other-ca").certificate
     result = verify_export(lines, [stranger])
@@ -184,31 +186,31 @@ async def test_heads_must_verify_against_the_given_root(
         [header, payload, signature[:-4] + ("AAAA" if signature[-4:] != "AAAA" else "BBBB")]
     )
     lines[head_index] = json.dumps(head)
-    result = verify(lines, pki)
+    result = verify(lines, log_pki)
     assert result.problem is not None and "does not verify" in result.problem.detail
 
 
 async def test_garbage_and_missing_entries_are_named(
-    sessions: async_sessionmaker[AsyncSession], pki: HubPki
+    sessions: async_sessionmaker[AsyncSession], log_pki: HubPki
 ) -> None:
     await record_events(sessions, 3)
-    await sealer_for(sessions, pki).seal_all()
-    lines = await exported(sessions, pki)
+    await sealer_for(sessions, log_pki).seal_all()
+    lines = await exported(sessions, log_pki)
 
     without_2 = [text for text in lines if '"seq":2,' not in text or '"type":"head"' in text]
-    result = verify(without_2, pki)
+    result = verify(without_2, log_pki)
     assert result.problem is not None and result.problem.seq == 3
     assert "missing" in result.problem.detail
 
     broken = [*lines[:2], "{not json", *lines[2:]]
-    result = verify(broken, pki)
+    result = verify(broken, log_pki)
     assert result.problem is not None and result.problem.line == 3
 
-    assert not verify([], pki).ok
+    assert not verify([], log_pki).ok
 
 
 async def test_registry_changes_enter_the_log_once(
-    sessions: async_sessionmaker[AsyncSession], pki: HubPki
+    sessions: async_sessionmaker[AsyncSession], log_pki: HubPki
 ) -> None:
     async with sessions() as session, session.begin():
         session.add(
@@ -218,27 +220,27 @@ async def test_registry_changes_enter_the_log_once(
             )
         )  # fmt: skip
     await record_events(sessions, 1)
-    sealer = sealer_for(sessions, pki, registry_grace_seconds=0)
+    sealer = sealer_for(sessions, log_pki, registry_grace_seconds=0)
     assert await sealer.seal_all() == 2
     assert await sealer.seal_all() == 0
 
-    lines = await exported(sessions, pki)
+    lines = await exported(sessions, log_pki)
     entries = [json.loads(text) for text in lines if '"type":"entry"' in text]
     registry = [entry for entry in entries if entry["kind"] == "registry.member.registered"]
     assert len(registry) == 1
     assert registry[0]["subject"] == "000.00.00.H26"
     assert registry[0]["data"]["after"] == {"name": "Province"}
-    assert verify(lines, pki).ok
+    assert verify(lines, log_pki).ok
 
 
 async def test_concurrent_writers_and_two_sealers_never_fork_the_chain(
-    database_url: str, pki: HubPki
+    database_url: str, log_pki: HubPki
 ) -> None:
     engines = [create_engine(database_url) for _ in range(2)]
     try:
         factories = [session_factory(engine) for engine in engines]
         sealers = [
-            sealer_for(factory, pki, head_every_entries=7, batch_size=5, interval_seconds=0.001)
+            sealer_for(factory, log_pki, head_every_entries=7, batch_size=5, interval_seconds=0.001)
             for factory in factories
         ]
         running = [asyncio.create_task(sealer.run()) for sealer in sealers]
@@ -253,8 +255,8 @@ async def test_concurrent_writers_and_two_sealers_never_fork_the_chain(
         await asyncio.gather(*running, return_exceptions=True)
         await sealers[0].seal_all()
 
-        lines = await exported(factories[0], pki)
-        result = verify(lines, pki)
+        lines = await exported(factories[0], log_pki)
+        result = verify(lines, log_pki)
         assert result.ok, result.problem
         assert result.entries == 6 * 10 * 3
         assert result.heads >= 6 * 10 * 3 // 7
@@ -264,14 +266,14 @@ async def test_concurrent_writers_and_two_sealers_never_fork_the_chain(
 
 
 async def test_a_transaction_committing_late_is_sealed_later_not_lost(
-    database_url: str, database_kind: str, pki: HubPki
+    database_url: str, database_kind: str, log_pki: HubPki
 ) -> None:
     if database_kind != "postgresql":
         pytest.skip("SQLite has one writer: commits cannot overtake each other")
     engine = create_engine(database_url)
     try:
         sessions = session_factory(engine)
-        sealer = sealer_for(sessions, pki)
+        sealer = sealer_for(sessions, log_pki)
         async with sessions() as slow:
             await slow.begin()
             await eventlog.record(slow, "document.accepted", "slow", {})
@@ -281,9 +283,9 @@ async def test_a_transaction_committing_late_is_sealed_later_not_lost(
             await slow.commit()
         assert await sealer.seal_all() == 1
 
-        lines = await exported(sessions, pki)
+        lines = await exported(sessions, log_pki)
         subjects = [json.loads(t)["subject"] for t in lines if '"type":"entry"' in t]
         assert subjects == ["fast", "slow"]
-        assert verify(lines, pki).ok
+        assert verify(lines, log_pki).ok
     finally:
         await engine.dispose()

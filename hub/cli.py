@@ -1,0 +1,234 @@
+"""`lienthong hub ...` (serve, migrate, redrive) and `lienthong log ...` (export, verify)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from hub.identity import HubIdentity, IdentityError
+from hub.settings import HubSettings
+from registry.db import (
+    NotMigratedError,
+    assert_migrated,
+    create_engine,
+    current_revision,
+    session_factory,
+)
+from registry.db import (
+    migrate as migrate_database,
+)
+from registry.problems import Problem
+
+hub_app = typer.Typer(help="Run and operate the hub.", no_args_is_help=True)
+log_app = typer.Typer(help="The hash-chained event log: export and verify.", no_args_is_help=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print `message` to stderr as an error and give the exit to raise."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def shown_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def app_factory() -> FastAPI:
+    """The uvicorn app factory: each worker builds its app from the environment."""
+    from hub.app import create_app
+
+    return create_app(HubSettings())
+
+
+async def _preflight(settings: HubSettings) -> None:
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        await assert_migrated(engine)
+    finally:
+        await engine.dispose()
+
+
+def preflight(settings: HubSettings) -> None:
+    """Refuse to serve on an unmigrated database or without an identity, saying what to run."""
+    url = settings.resolved_database_url()
+    try:
+        asyncio.run(_preflight(settings))
+    except NotMigratedError as exc:
+        raise fail(f"the database {shown_url(url)} is not ready: {exc}") from exc
+    except OSError as exc:
+        raise fail(f"the database {shown_url(url)} is unreachable: {exc}") from exc
+    try:
+        HubIdentity.load(settings)
+    except IdentityError as exc:
+        raise fail(str(exc)) from exc
+
+
+@hub_app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (uvicorn).")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+) -> None:
+    """Run the hub's HTTP service (settings from `LIENTHONG_*`, see docs/hub-settings.md)."""
+    import uvicorn
+
+    preflight(HubSettings())
+    uvicorn.run(
+        "hub.cli:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+@hub_app.command()
+def migrate() -> None:
+    """Upgrade the database to the schema this code needs (creates it on first use)."""
+    url = HubSettings().resolved_database_url()
+
+    async def run() -> str | None:
+        await migrate_database(url)
+        engine = create_engine(url)
+        try:
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        revision = asyncio.run(run())
+    except OSError as exc:
+        raise fail(f"the database {shown_url(url)} is unreachable: {exc}") from exc
+    typer.echo(f"{shown_url(url)} is at revision {revision}")
+
+
+@hub_app.command()
+def redrive(
+    delivery_ids: Annotated[list[str] | None, typer.Argument(help="Deliveries to requeue.")] = None,
+    all_failed: Annotated[
+        bool, typer.Option("--all-failed", help="Requeue every failed delivery.")
+    ] = False,
+    recipient: Annotated[
+        str | None, typer.Option(help="With --all-failed: only this recipient's.")
+    ] = None,
+) -> None:
+    """Requeue failed deliveries for a fresh round of attempts."""
+    from hub import delivery
+    from hub.models import Delivery
+
+    if not delivery_ids and not all_failed:
+        raise fail("name the deliveries to redrive, or pass --all-failed")
+    settings = HubSettings()
+
+    async def run() -> int:
+        engine = create_engine(settings.resolved_database_url())
+        sessions = session_factory(engine)
+        errors = 0
+        try:
+            await assert_migrated(engine)
+            ids = list(delivery_ids or [])
+            if all_failed:
+                query = select(Delivery.id).where(Delivery.state == "failed")
+                if recipient is not None:
+                    query = query.where(Delivery.recipient == recipient)
+                async with sessions() as session:
+                    ids += list(await session.scalars(query.order_by(Delivery.id)))
+            for delivery_id in ids:
+                try:
+                    requeued = await delivery.redrive(sessions, delivery_id)
+                except Problem as problem:
+                    typer.secho(f"{delivery_id}: {problem.detail}", fg=typer.colors.RED, err=True)
+                    errors += 1
+                else:
+                    typer.echo(f"{delivery_id}: requeued for {requeued.recipient}")
+            if not ids:
+                typer.echo("no failed delivery")
+        finally:
+            await engine.dispose()
+        return errors
+
+    try:
+        errors = asyncio.run(run())
+    except NotMigratedError as exc:
+        raise fail(str(exc)) from exc
+    if errors:
+        raise typer.Exit(1)
+
+
+@log_app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option("--out", help="The JSON-lines file to write.")],
+    seal: Annotated[
+        bool,
+        typer.Option(help="First seal pending entries and sign the head (needs the hub key)."),
+    ] = True,
+) -> None:
+    """Export the sealed log (entries, signed heads, hub certificate chain) as JSON lines."""
+    from hub.eventlog_export import export_log
+    from hub.eventlog_sealer import hub_sealer
+
+    settings = HubSettings()
+    try:
+        identity = HubIdentity.load(settings)
+    except IdentityError as exc:
+        raise fail(str(exc)) from exc
+
+    async def run() -> tuple[int, int]:
+        engine = create_engine(settings.resolved_database_url())
+        sessions = session_factory(engine)
+        try:
+            await assert_migrated(engine)
+            if seal:
+                sealer = hub_sealer(sessions, identity, settings)
+                await sealer.seal_all()
+                await sealer.seal_once(force_head=True)
+            with out.open("w", encoding="utf-8") as stream:
+                return await export_log(sessions, identity.chain, stream)
+        finally:
+            await engine.dispose()
+
+    try:
+        entries, heads = asyncio.run(run())
+    except NotMigratedError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"exported {entries} entries and {heads} signed heads to {out}")
+
+
+@log_app.command("verify")
+def verify_command(
+    file: Annotated[Path, typer.Argument(help="A file written by `lienthong log export`.")],
+    ca: Annotated[Path, typer.Option("--ca", help="The national root certificate(s), PEM.")],
+) -> None:
+    """Prove an exported log offline: every hash link, every signed head, the hub's certificate."""
+    from hub.eventlog_verify import verify_export
+    from signing.certs import load_certificates
+
+    try:
+        roots = load_certificates(ca.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise fail(f"cannot read the CA root {ca}: {exc}") from exc
+    if not roots:
+        raise fail(f"no certificate in {ca}")
+    try:
+        with file.open(encoding="utf-8", errors="strict") as lines:
+            result = verify_export(lines, roots)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read {file}: {exc}") from exc
+    for warning in result.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    if result.problem is not None:
+        raise fail(f"{file}: {result.problem}", code=1)
+    typer.echo(
+        f"OK: {result.entries} entries chained, {result.heads} signed heads verified, "
+        f"the last signed head covers entry {result.last_signed_seq}"
+    )
