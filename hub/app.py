@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from hub.delivery import DeliveryWorker
+from hub.delivery import running as delivery_running
 from hub.eventlog_sealer import hub_sealer
 from hub.eventlog_sealer import running as eventlog_running
 from hub.identity import HubIdentity
@@ -47,7 +49,20 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
                 settings, engine, session_factory(engine), identity
             )
             sealer = hub_sealer(context.sessions, identity, settings)
-            async with eventlog_running(sealer if settings.eventlog_sealer else None):
+            app.state.delivery_worker = worker = (
+                DeliveryWorker(
+                    settings,
+                    context.sessions,
+                    identity,
+                    transport=getattr(app.state, "push_transport", None),
+                )
+                if settings.delivery_worker
+                else None
+            )
+            async with (
+                eventlog_running(sealer if settings.eventlog_sealer else None),
+                delivery_running(worker),
+            ):
                 yield
         finally:
             await engine.dispose()
@@ -66,4 +81,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     from hub.api import health
 
     app.include_router(health.router)
+    from hub.api import admin_deliveries, documents, inbox
+
+    app.include_router(documents.router)
+    app.include_router(inbox.router)
+    app.include_router(admin_deliveries.router)
     return app

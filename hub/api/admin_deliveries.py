@@ -1,0 +1,83 @@
+"""`/v1/admin/deliveries`: operators see failed deliveries and redrive them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from hub import delivery
+from hub.api.deps import problems, wake_worker
+from hub.app import HubContext, hub_context
+from hub.models import Delivery
+from hub.protocol import DeliveryRef, DeliveryState
+from registry.operator_auth import AuthenticatedOperator, require_role
+
+router = APIRouter(prefix="/v1/admin/deliveries", tags=["operators"])
+
+
+class DeliveryRow(BaseModel):
+    delivery_id: str
+    document_id: str
+    recipient: str
+    state: DeliveryState
+    attempts: int
+    last_error: str | None
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[DeliveryRow]
+
+
+@router.get(
+    "",
+    response_model=DeliveryList,
+    responses=problems(401, 403, 422),
+    summary="Deliveries in a state (default: failed)",
+)
+async def list_deliveries(
+    state: DeliveryState = Query(DeliveryState.FAILED),
+    limit: int = Query(100, ge=1, le=1000),
+    operator: AuthenticatedOperator = Depends(require_role("auditor")),
+    context: HubContext = Depends(hub_context),
+) -> DeliveryList:
+    async with context.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Delivery)
+                .where(Delivery.state == state.value)
+                .order_by(Delivery.created_at)
+                .limit(limit)
+            )
+        ).scalars()
+        return DeliveryList(
+            deliveries=[
+                DeliveryRow(
+                    delivery_id=d.id,
+                    document_id=d.document_id,
+                    recipient=d.recipient,
+                    state=DeliveryState(d.state),
+                    attempts=d.attempts,
+                    last_error=d.last_error,
+                )
+                for d in rows
+            ]
+        )
+
+
+@router.post(
+    "/{delivery_id}/redrive",
+    response_model=DeliveryRef,
+    responses=problems(401, 403, 404, 409),
+    summary="Requeue a failed delivery",
+)
+async def redrive(
+    delivery_id: str,
+    request: Request,
+    operator: AuthenticatedOperator = Depends(require_role("admin")),
+    context: HubContext = Depends(hub_context),
+) -> DeliveryRef:
+    """A failed delivery gets a fresh round of attempts, starting now."""
+    redriven = await delivery.redrive(context.sessions, delivery_id)
+    wake_worker(request)
+    return DeliveryRef(delivery_id=redriven.id, state=DeliveryState(redriven.state))

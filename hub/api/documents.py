@@ -1,0 +1,121 @@
+"""`/v1/documents`: submit, trace, recall and status (members, bearer JWT)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from hub import ingest, recall, statuses, trace
+from hub.api.deps import problems, wake_worker
+from hub.app import HubContext, hub_context
+from hub.protocol import StatusEntry, StatusPost, SubmitResult, Trace
+from registry.member_auth import AuthenticatedMember, authenticated_member
+from registry.problems import Problem
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+_PACKAGE_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The signed package (DESIGN section 3)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Package"}}},
+    }
+}
+
+
+def _document_id(text: str) -> str:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise Problem(404, "document_not_found", f"no document {text} for you") from None
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=SubmitResult,
+    responses={
+        200: {"model": SubmitResult, "description": "Submitted before: the same receipt"},
+        **problems(400, 401, 403, 409, 413, 422),
+    },
+    openapi_extra=_PACKAGE_BODY,
+    summary="Submit a signed package",
+)
+async def submit_document(
+    request: Request,
+    member: AuthenticatedMember = Depends(authenticated_member),
+    context: HubContext = Depends(hub_context),
+) -> JSONResponse:
+    """Verify and durably accept a package; `202` with the hub's signed receipt.
+
+    The same `id` with the same manifest answers `200` and the same receipt;
+    with another manifest, `409`.
+    """
+    body = await ingest.read_limited(
+        request.stream(), context.settings.max_package_bytes, request.headers.get("content-length")
+    )
+    accepted = await ingest.submit(
+        context.sessions, context.identity, context.settings.hub_id, member.code, body
+    )
+    if accepted.created:
+        wake_worker(request)
+    return JSONResponse(
+        accepted.result.model_dump(mode="json"), status_code=202 if accepted.created else 200
+    )
+
+
+@router.get(
+    "/{document_id}",
+    response_model=Trace,
+    responses=problems(401, 404),
+    summary="A document's trace",
+)
+async def get_trace(
+    document_id: str,
+    member: AuthenticatedMember = Depends(authenticated_member),
+    context: HubContext = Depends(hub_context),
+) -> Trace:
+    """Verdict, per-recipient state, statuses and attempts; a recipient sees its own line."""
+    async with context.sessions() as session:
+        return await trace.build_trace(session, member.code, _document_id(document_id))
+
+
+@router.post(
+    "/{document_id}/recall",
+    response_model=Trace,
+    responses=problems(401, 403, 404),
+    summary="Recall a document (sender)",
+)
+async def recall_document(
+    document_id: str,
+    request: Request,
+    member: AuthenticatedMember = Depends(authenticated_member),
+    context: HubContext = Depends(hub_context),
+) -> Trace:
+    """Every recipient gets status 13; those that accepted it must answer 15 or 16."""
+    result = await recall.recall(context.sessions, member.code, _document_id(document_id))
+    wake_worker(request)
+    return result
+
+
+@router.post(
+    "/{document_id}/status",
+    response_model=StatusEntry,
+    responses=problems(401, 403, 404, 409, 422),
+    summary="Report a status (recipient)",
+)
+async def post_status(
+    document_id: str,
+    post: StatusPost,
+    request: Request,
+    member: AuthenticatedMember = Depends(authenticated_member),
+    context: HubContext = Depends(hub_context),
+) -> StatusEntry:
+    """01 arrived, 02 rejected (with a reason), 03–06, and 15/16 answering a recall."""
+    entry = await statuses.post_status(
+        context.sessions, member.code, _document_id(document_id), post
+    )
+    wake_worker(request)
+    return entry

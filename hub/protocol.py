@@ -1,0 +1,247 @@
+# NEEDED BY member_node: the directory's claims as a wire model in this module would pin
+#   them; until then member_node parses the names of registry/directory.build_directory
+#   (hub_id, generated_at, expires_at, hub_certificate, ca_chain, crl, members[code, name,
+#   status, delivery_mode, certificates[fingerprint, ...]]). Please keep those names.
+"""The hub's wire models: what members send and receive on `/v1` (DESIGN section 4).
+
+Pure pydantic, no I/O: member nodes import this module to speak to the hub,
+so it depends on nothing of the hub but the signed package and its verdict.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from signing.package import Package
+from signing.verify import Verdict
+
+__all__ = [
+    "RECIPIENT_STATUS_CODES",
+    "AckRequest",
+    "DeliveryAttemptTrace",
+    "DeliveryRef",
+    "DeliveryState",
+    "DeliveryTrace",
+    "InboxBatch",
+    "InboxDelivery",
+    "Package",
+    "PushAnswer",
+    "ReceiptClaims",
+    "RecipientOutcome",
+    "RecipientResult",
+    "StatusCode",
+    "StatusEntry",
+    "StatusPost",
+    "StatusUpdate",
+    "StatusUpdatesPage",
+    "SubmitResult",
+    "Trace",
+    "Verdict",
+]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StatusCode(StrEnum):
+    """The edXML status codes the hub carries (DESIGN section 1)."""
+
+    ARRIVED = "01"
+    REJECTED = "02"
+    ACCEPTED = "03"
+    ASSIGNED = "04"
+    PROCESSING = "05"
+    COMPLETED = "06"
+    RECALLED = "13"
+    RECALL_AGREED = "15"
+    RECALL_REFUSED = "16"
+
+
+RECIPIENT_STATUS_CODES = frozenset(
+    {
+        StatusCode.ARRIVED,
+        StatusCode.REJECTED,
+        StatusCode.ACCEPTED,
+        StatusCode.ASSIGNED,
+        StatusCode.PROCESSING,
+        StatusCode.COMPLETED,
+        StatusCode.RECALL_AGREED,
+        StatusCode.RECALL_REFUSED,
+    }
+)
+"""The codes a recipient may post; 13 is the hub's alone (it announces a recall)."""
+
+
+class RecipientOutcome(StrEnum):
+    """What the hub decided for one recipient at submission."""
+
+    ACCEPTED = "accepted"
+    """A delivery job exists; the document will reach the recipient."""
+    REFUSED_BY_POLICY = "refused_by_policy"
+    """The recipient's acceptance policy refuses this verdict."""
+    RECIPIENT_INACTIVE = "recipient_inactive"
+    """The recipient is suspended or revoked in the registry: nothing is delivered."""
+
+
+class DeliveryState(StrEnum):
+    """One recipient's state (DESIGN section 5)."""
+
+    QUEUED = "queued"
+    DELIVERED = "delivered"
+    ARRIVED = "arrived"
+    REJECTED = "rejected"
+    ACCEPTED = "accepted"
+    ASSIGNED = "assigned"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    RECALLED = "recalled"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+class RecipientResult(_Wire):
+    """One recipient's line in the receipt and the submit answer."""
+
+    recipient: str
+    outcome: RecipientOutcome
+    delivery_id: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+    """For a refusal: the violation codes (policy) or the member's registry status."""
+
+
+class ReceiptClaims(_Wire):
+    """The claims of the hub's signed receipt (a JWS compact token)."""
+
+    iss: str
+    """The hub id."""
+    sub: str
+    """The sender."""
+    document_id: str
+    manifest_digest: str
+    received_at: datetime
+    verdict: Verdict
+    recipients: list[RecipientResult]
+
+
+class SubmitResult(_Wire):
+    """The answer to `POST /v1/documents`: the receipt and its decoded claims."""
+
+    document_id: str
+    manifest_digest: str
+    received_at: datetime
+    verdict: Verdict
+    recipients: list[RecipientResult]
+    receipt: str
+    """JWS compact, signed by the hub; verify it with the hub certificate of the directory."""
+
+
+class InboxDelivery(_Wire):
+    """One document for one recipient: pushed to `{endpoint}/v1/inbox` or pulled."""
+
+    delivery_id: str
+    document_id: str
+    sender: str
+    package: Package
+    verdict: Verdict
+    receipt: str
+    """The hub's submission receipt, so the recipient can prove what the sender sent."""
+    attempt: int
+    lease_expires_at: datetime | None = None
+    """Pull only: acknowledge before this or the delivery comes back."""
+
+
+class InboxBatch(_Wire):
+    deliveries: list[InboxDelivery]
+
+
+class PushAnswer(BaseModel):
+    """What a member node may answer to a push (extra fields are ignored)."""
+
+    receipt: str | None = None
+    """The member's delivery receipt, a JWS signed by its organisation key."""
+
+
+class AckRequest(_Wire):
+    """Body of `POST /v1/inbox/{delivery_id}/ack` (optional)."""
+
+    receipt: str | None = None
+    """The member's signed delivery receipt, kept as proof of receipt."""
+
+
+class StatusPost(_Wire):
+    """Body of `POST /v1/documents/{id}/status`."""
+
+    code: StatusCode
+    reason: str | None = Field(default=None, max_length=2000)
+    """Required for 02 (rejected)."""
+    at: AwareDatetime | None = None
+    """When the recipient's clerk set the status; default: when the hub received it."""
+
+
+class StatusUpdate(_Wire):
+    """A status for one member to hear: pushed to `{endpoint}/v1/status` or pulled."""
+
+    cursor: int
+    """Position in this member's stream; pass the last one to `GET /v1/status-updates`."""
+    document_id: str
+    recipient: str
+    code: StatusCode
+    reason: str | None = None
+    at: datetime
+    recorded_at: datetime
+
+
+class StatusUpdatesPage(_Wire):
+    updates: list[StatusUpdate]
+    next_cursor: int
+
+
+class StatusEntry(_Wire):
+    code: StatusCode
+    reason: str | None = None
+    at: datetime
+    recorded_at: datetime
+
+
+class DeliveryAttemptTrace(_Wire):
+    attempt: int
+    started_at: datetime
+    outcome: str
+    """`delivered`, `error`, `leased` (pulled) or `acknowledged`."""
+    detail: str | None = None
+
+
+class DeliveryTrace(_Wire):
+    delivery_id: str
+    recipient: str
+    outcome: RecipientOutcome
+    reasons: list[str] = Field(default_factory=list)
+    state: DeliveryState
+    attempts: int
+    delivered_at: datetime | None = None
+    recall_pending: bool = False
+    statuses: list[StatusEntry]
+    attempt_log: list[DeliveryAttemptTrace]
+
+
+class Trace(_Wire):
+    """`GET /v1/documents/{id}`: the document's journey; a recipient sees its own line."""
+
+    document_id: str
+    sender: str
+    manifest_digest: str
+    received_at: datetime
+    recalled_at: datetime | None = None
+    verdict: Verdict
+    deliveries: list[DeliveryTrace]
+
+
+class DeliveryRef(_Wire):
+    """The answer to an acknowledgement or a redrive: the delivery's state now."""
+
+    delivery_id: str
+    state: DeliveryState
