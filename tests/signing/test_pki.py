@@ -37,7 +37,7 @@ def test_organization_certificate(ca: CertificateAuthority) -> None:
     assert cert_kind(cert) == "organization"
     assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey)
     points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
-    assert points[0].full_name[0].value == DEFAULT_CRL_URL  # type: ignore[index]
+    assert points[0].full_name[0].value == DEFAULT_CRL_URL
     assert cert.issuer == ca.certificate.subject
 
 
