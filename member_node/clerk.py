@@ -132,14 +132,12 @@ class Clerk:
         except HubError as exc:
             log.warning("status %s for %s refused: %s", code.value, document_id, exc)
             return False
-        at = str(answer.get("at") or answer.get("recorded_at") or "")
         self.store.add_status(
-            document_id, self.client.code, code.value, at or _now(), reason=reason, direction="out"
+            document_id,
+            self.client.code,
+            code.value,
+            answer.at.isoformat(),
+            reason=reason,
+            direction="out",
         )
         return True
-
-
-def _now() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")

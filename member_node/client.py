@@ -24,8 +24,10 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from hub.protocol import (
+    DeliveryRef,
     InboxBatch,
     StatusCode,
+    StatusEntry,
     StatusUpdatesPage,
     SubmitResult,
     Trace,
@@ -193,11 +195,9 @@ class HubClient:
         """`GET /v1/documents/{id}`: verdict, deliveries, statuses, events."""
         return _model(Trace, await self._send("GET", f"/v1/documents/{document_id}"))
 
-    async def recall(self, document_id: str) -> dict[str, Any]:
+    async def recall(self, document_id: str) -> Trace:
         """`POST /v1/documents/{id}/recall` (sender): recipients get status 13."""
-        response = await self._send("POST", f"/v1/documents/{document_id}/recall")
-        answer = _json(response) if response.content else {}
-        return answer if isinstance(answer, dict) else {"result": answer}
+        return _model(Trace, await self._send("POST", f"/v1/documents/{document_id}/recall"))
 
     async def post_status(
         self,
@@ -206,7 +206,7 @@ class HubClient:
         *,
         reason: str | None = None,
         at: dt.datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> StatusEntry:
         """`POST /v1/documents/{id}/status` (recipient): 01-06, 15, 16."""
         body: dict[str, Any] = {"code": str(StatusCode(code))}
         if reason is not None:
@@ -214,8 +214,7 @@ class HubClient:
         if at is not None:
             body["at"] = at.isoformat()
         response = await self._send("POST", f"/v1/documents/{document_id}/status", json=body)
-        answer = _json(response) if response.content else {}
-        return answer if isinstance(answer, dict) else {"result": answer}
+        return _model(StatusEntry, response)
 
     # -- pull members ------------------------------------------------------------
 
@@ -224,10 +223,11 @@ class HubClient:
         params = {"limit": limit} if limit is not None else None
         return _model(InboxBatch, await self._send("GET", "/v1/inbox", params=params))
 
-    async def ack(self, delivery_id: str, receipt: str | None = None) -> None:
+    async def ack(self, delivery_id: str, receipt: str | None = None) -> DeliveryRef:
         """`POST /v1/inbox/{delivery_id}/ack`, with the node's signed delivery receipt."""
         body = {"receipt": receipt} if receipt is not None else {}
-        await self._send("POST", f"/v1/inbox/{delivery_id}/ack", json=body)
+        response = await self._send("POST", f"/v1/inbox/{delivery_id}/ack", json=body)
+        return _model(DeliveryRef, response)
 
     async def status_updates(
         self, after: int | None = None, limit: int | None = None

@@ -16,8 +16,10 @@ from typing import Any, TypeVar
 import httpx
 
 from hub.protocol import (
+    DeliveryRef,
     InboxBatch,
     StatusCode,
+    StatusEntry,
     StatusUpdatesPage,
     SubmitResult,
     Trace,
@@ -96,7 +98,7 @@ class SyncHubClient:
     def trace(self, document_id: str) -> Trace:
         return self._run(self.client.trace(document_id))
 
-    def recall(self, document_id: str) -> dict[str, Any]:
+    def recall(self, document_id: str) -> Trace:
         return self._run(self.client.recall(document_id))
 
     def post_status(
@@ -106,14 +108,14 @@ class SyncHubClient:
         *,
         reason: str | None = None,
         at: dt.datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> StatusEntry:
         return self._run(self.client.post_status(document_id, code, reason=reason, at=at))
 
     def inbox(self, limit: int | None = None) -> InboxBatch:
         return self._run(self.client.inbox(limit))
 
-    def ack(self, delivery_id: str, receipt: str | None = None) -> None:
-        self._run(self.client.ack(delivery_id, receipt))
+    def ack(self, delivery_id: str, receipt: str | None = None) -> DeliveryRef:
+        return self._run(self.client.ack(delivery_id, receipt))
 
     def status_updates(
         self, after: int | None = None, limit: int | None = None
