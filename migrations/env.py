@@ -7,10 +7,10 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import registry.models  # noqa: F401  (registers the registry's tables on Base.metadata)
-from registry.db import Base, create_engine
+from migrations.metadata import metadata
+from registry.db import create_engine
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _run(connection: Connection) -> None:

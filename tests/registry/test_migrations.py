@@ -10,9 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-import registry.models  # noqa: F401
+from migrations.metadata import metadata
 from registry.db import (
-    Base,
     NotMigratedError,
     assert_migrated,
     create_engine,
@@ -24,7 +23,7 @@ from registry.db import (
 
 def _diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, Base.metadata))
+    return list(compare_metadata(context, metadata))
 
 
 def _tables(connection: Connection) -> set[str]:

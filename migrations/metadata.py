@@ -1,0 +1,15 @@
+"""Every table of the project on one `MetaData`: what Alembic migrates and compares.
+
+A package that adds tables adds its models module here, so autogenerate and
+the schema test see them.
+"""
+
+from __future__ import annotations
+
+import hub.eventlog
+import hub.models
+import registry.models
+from registry.db import Base
+
+MODEL_MODULES = (registry.models, hub.models, hub.eventlog)
+metadata = Base.metadata
