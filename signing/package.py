@@ -87,7 +87,7 @@ class Attachment(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1, max_length=255)
     media_type: str = Field(min_length=1, max_length=255)
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=2**53 - 1)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     content: str
     _data: bytes = PrivateAttr(default=b"")
@@ -154,7 +154,46 @@ def manifest_bytes(pkg: Package) -> bytes:
         exclude_unset=True,
         exclude={"signatures": True, "attachments": {"__all__": {"content"}}},
     )
+    # The schema guarantees the fast path's domain (see `canonical_json`).
+    try:
+        return _dumps_sorted(data)
+    except UnicodeEncodeError:  # a lone surrogate: let the reference say what is wrong
+        return bytes(rfc8785.dumps(data))
+
+
+def _dumps_sorted(data: Any) -> bytes:
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def canonical_json(data: Any) -> bytes:
+    """RFC 8785 bytes for a manifest.
+
+    For manifests, `json.dumps(sort_keys=True, ensure_ascii=False)` yields the
+    same bytes as RFC 8785 and is several times faster than the pure-Python
+    `rfc8785` library: the keys are fixed ASCII schema names (so code-point and
+    UTF-16 order agree), numbers are integers bounded by the schema to 2**53,
+    and Python escapes strings exactly as RFC 8785 does (", \\, \\b \\f \\n \\r
+    \\t, other controls as lowercase \\u00xx). `rfc8785` stays the reference:
+    tests compare both, and anything else (floats, lone surrogates) goes to it.
+    """
+    try:
+        if _fast_path_applies(data):
+            return _dumps_sorted(data)
+    except UnicodeEncodeError:
+        pass
     return bytes(rfc8785.dumps(data))
+
+
+def _fast_path_applies(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(k.isascii() and _fast_path_applies(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_fast_path_applies(v) for v in value)
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    return isinstance(value, int) and -(2**53) < value < 2**53
 
 
 def manifest_digest(pkg: Package) -> str:
