@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
+from member_node.app import create_node_app
+from member_node.clerk import ClerkRules
 from member_node.client import HubClient
+from member_node.config import NodeConfig
+from member_node.context import NodeContext
 from member_node.identity import NodeIdentity
 from signing.certs import cert_to_pem
 from signing.pki import IssuedCertificate
@@ -110,3 +116,113 @@ async def sender_client(
 ) -> AsyncIterator[HubClient]:
     async with connect(sender) as client:
         yield client
+
+
+# -- nodes: real node apps, pushed to by the real hub, all in-process -------------------
+
+
+class NodeRouter(httpx.AsyncBaseTransport):
+    """The hub's push transport in tests: routes `http://HOST/...` to that node's app."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, httpx.ASGITransport] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        node = self.nodes.get(request.url.host)
+        if node is None:
+            raise httpx.ConnectError(f"no node at {request.url.host}", request=request)
+        return await node.handle_async_request(request)
+
+
+@pytest.fixture
+def node_router() -> NodeRouter:
+    return NodeRouter()
+
+
+@pytest.fixture
+async def hub_app(hub_settings: Any, node_router: NodeRouter) -> AsyncIterator[Any]:
+    """The hub app (overriding the shared fixture) pushing to in-process nodes, polling fast."""
+    from hub.app import create_app
+
+    app = create_app(hub_settings.model_copy(update={"delivery_poll_seconds": 0.05}))
+    app.state.push_transport = node_router
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def endpoint_of(code: str) -> str:
+    return "http://" + code.replace(".", "-").lower() + ".node"
+
+
+FAST_CLERK = ClerkRules(steps=(("03", 0.01), ("04", 0.01), ("05", 0.01), ("06", 0.01)))
+NO_CLERK = ClerkRules(enabled=False)
+
+
+@dataclass
+class RunningNode:
+    agency: Agency
+    app: Any
+    http: httpx.AsyncClient
+    """A client of the node itself (`/local/...`, `/v1/...`)."""
+
+    @property
+    def context(self) -> NodeContext:
+        context: NodeContext = self.app.state.node
+        return context
+
+
+StartNode = Callable[..., Coroutine[Any, Any, RunningNode]]
+
+
+@pytest.fixture
+async def start_node(
+    make_agency: MakeAgency,
+    hub_transport: httpx.ASGITransport,
+    node_router: NodeRouter,
+    tmp_path: Path,
+) -> AsyncIterator[StartNode]:
+    """`await start_node(code, mode="push", clerk=...)`: registered, keys on disk, running."""
+    async with AsyncExitStack() as stack:
+
+        async def start(
+            code: str,
+            *,
+            mode: str = "push",
+            clerk: ClerkRules = NO_CLERK,
+            registered_as: str | None = None,
+            **fields: Any,
+        ) -> RunningNode:
+            """`registered_as="pull"` keeps the hub from pushing: the test pushes by hand."""
+            hub_mode = registered_as or mode
+            endpoint = endpoint_of(code) if hub_mode == "push" else None
+            agency = await make_agency(code, mode=hub_mode, endpoint=endpoint, **fields)
+            config = NodeConfig(
+                code=code,
+                hub_url="http://hub",
+                keys_dir=agency.keys,
+                data_dir=tmp_path / "nodes" / code,
+                mode="push" if mode == "push" else "pull",
+                poll_interval=0.05,
+                hub_id=HUB_ID,
+                clerk=clerk,
+            )
+            app = create_node_app(config, hub_transport=hub_transport)
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            transport = httpx.ASGITransport(app=app)
+            node_router.nodes[httpx.URL(endpoint_of(code)).host] = transport
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(transport=transport, base_url=endpoint_of(code))
+            )
+            return RunningNode(agency, app, http)
+
+        yield start
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 10.0) -> None:
+    """Wait until `check()` holds (background workers at work); fail after `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError("the condition did not hold in time")
+        await asyncio.sleep(0.02)
