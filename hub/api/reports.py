@@ -1,0 +1,103 @@
+"""`/v1/reports/*`: compliance and delivery reports, JSON or CSV.
+
+Operators with the auditor role (or admin) see every row; a member calling
+with its own bearer JWT sees only its own rows (as sender for compliance,
+as recipient for delivery).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from hub.api.deps import problems
+from hub.app import HubContext, hub_context
+from hub.reports.compliance import compliance_report
+from hub.reports.delivery import delivery_report
+from hub.reports.filters import Grouping, ReportFilter
+from hub.reports.render import compliance_csv, delivery_csv
+from registry.member_auth import authenticate_member, token_cache
+from registry.operator_auth import authenticated_operator, bearer_token
+from registry.operators import TOKEN_PREFIX
+from registry.problems import Problem
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+_CSV = {"text/csv": {"schema": {"type": "string"}}}
+
+
+async def report_scope(request: Request, context: HubContext = Depends(hub_context)) -> str | None:
+    """None for an auditor or admin; the member's code for a member (its rows only)."""
+    token = bearer_token(request)
+    if token is not None and not token.startswith(TOKEN_PREFIX):
+        member = await authenticate_member(token, context, token_cache(request))
+        return member.code
+    operator = await authenticated_operator(request, context)
+    if operator.role not in {"auditor", "admin"}:
+        raise Problem(403, "forbidden_role", "this needs the auditor role")
+    return None
+
+
+def report_filter(
+    since: date | None = Query(None, description="First Vietnam day counted (inclusive)"),
+    until: date | None = Query(None, description="Last Vietnam day counted (inclusive)"),
+    recipient: str | None = Query(None, max_length=13, description="Only documents sent to it"),
+    sender: str | None = Query(None, max_length=13, description="A member and all under it"),
+    doc_type: str | None = Query(None, max_length=16, description="Document type code, e.g. QD"),
+) -> ReportFilter:
+    return ReportFilter(
+        since=since, until=until, recipient=recipient, sender=sender, doc_type=doc_type
+    )
+
+
+def wants_csv(request: Request, format: str | None) -> bool:
+    if format is not None:
+        return format == "csv"
+    return "text/csv" in request.headers.get("accept", "")
+
+
+def _answer(request: Request, format: str | None, data: dict[str, Any], csv: str) -> Response:
+    if wants_csv(request, format):
+        return Response(csv, media_type="text/csv; charset=utf-8")
+    return JSONResponse(data)
+
+
+@router.get(
+    "/signature-compliance",
+    responses={200: {"content": _CSV}, **problems(401, 403, 422)},
+    summary="Per sender: documents, signed, valid personal/organisation signatures, violations",
+)
+async def signature_compliance(
+    request: Request,
+    flt: ReportFilter = Depends(report_filter),
+    group: Grouping = Query(Grouping.SENDER, description="sender, parent (roll-up) or day"),
+    format: str | None = Query(None, pattern="^(json|csv)$"),
+    member: str | None = Depends(report_scope),
+    context: HubContext = Depends(hub_context),
+) -> Response:
+    flt = replace(flt, only_member=member)
+    async with context.sessions() as session:
+        report = await compliance_report(session, flt, group)
+    return _answer(request, format, report.as_dict(), compliance_csv(report))
+
+
+@router.get(
+    "/delivery",
+    responses={200: {"content": _CSV}, **problems(401, 403, 422)},
+    summary="Per recipient: delivered, pending, failed, latency, statuses, overdue receipts",
+)
+async def delivery(
+    request: Request,
+    flt: ReportFilter = Depends(report_filter),
+    format: str | None = Query(None, pattern="^(json|csv)$"),
+    member: str | None = Depends(report_scope),
+    context: HubContext = Depends(hub_context),
+) -> Response:
+    flt = replace(flt, only_member=member)
+    async with context.sessions() as session:
+        report = await delivery_report(session, flt)
+    return _answer(request, format, report.as_dict(), delivery_csv(report))

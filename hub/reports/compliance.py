@@ -1,0 +1,141 @@
+"""The signature-compliance report: per sender (or roll-up, or day) counts and shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.reports.facts import VIOLATION_CODES, bit_of
+from hub.reports.filters import Grouping, Hierarchy, ReportFilter, load_hierarchy, senders_of
+from hub.reports.models import ReportFact
+
+COUNTS = ("documents", "signed", "personal_ok", "org_ok", "compliant")
+
+
+@dataclass
+class ComplianceRow:
+    """One sender's (or unit's, or day's) figures."""
+
+    key: str
+    name: str = ""
+    documents: int = 0
+    signed: int = 0
+    personal_ok: int = 0
+    org_ok: int = 0
+    compliant: int = 0
+    violations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(VIOLATION_CODES, 0))
+
+    def share(self, count: int) -> float:
+        return round(count / self.documents, 4) if self.documents else 0.0
+
+    def add(self, other: ComplianceRow) -> None:
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for code, count in other.violations.items():
+            self.violations[code] += count
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "documents": self.documents,
+            "signed": self.signed,
+            "personal_ok": self.personal_ok,
+            "org_ok": self.org_ok,
+            "compliant": self.compliant,
+            "signed_share": self.share(self.signed),
+            "personal_ok_share": self.share(self.personal_ok),
+            "org_ok_share": self.share(self.org_ok),
+            "compliant_share": self.share(self.compliant),
+            "violations": dict(self.violations),
+        }
+
+
+@dataclass
+class ComplianceReport:
+    grouping: Grouping
+    rows: list[ComplianceRow]
+    total: ComplianceRow
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "grouping": self.grouping.value,
+            "rows": [row.as_dict() for row in self.rows],
+            "total": self.total.as_dict(),
+        }
+
+
+def facts_query(flt: ReportFilter, senders: set[str] | None, key: Any) -> Select[Any]:
+    """SELECT key, counts, and per-code sums of the violation bit, over the filtered facts."""
+    f = ReportFact
+    bits = [func.sum(f.violations.op("&")(bit_of(code))) for code in VIOLATION_CODES]
+    query = select(
+        key.label("key"),
+        func.count().label("documents"),
+        func.sum(f.signed),
+        func.sum(f.personal_ok),
+        func.sum(f.org_ok),
+        func.sum(f.compliant),
+        *bits,
+    )
+    if flt.recipient is not None:
+        query = query.where(f.recipient == flt.recipient)
+    else:
+        query = query.where(f.lead == 1)
+    if flt.since is not None:
+        query = query.where(f.day >= flt.since)
+    if flt.until is not None:
+        query = query.where(f.day <= flt.until)
+    if flt.doc_type is not None:
+        query = query.where(f.doc_type == flt.doc_type)
+    if flt.only_member is not None:
+        query = query.where(f.sender == flt.only_member)
+    if senders is not None:
+        query = query.where(f.sender.in_(sorted(senders)))
+    return query.group_by(key)
+
+
+def _row(values: Any) -> ComplianceRow:
+    key, documents, signed, personal, org, compliant, *bits = values
+    return ComplianceRow(
+        key=str(key),
+        documents=int(documents),
+        signed=int(signed or 0),
+        personal_ok=int(personal or 0),
+        org_ok=int(org or 0),
+        compliant=int(compliant or 0),
+        violations={
+            code: int(total or 0) // bit_of(code)
+            for code, total in zip(VIOLATION_CODES, bits, strict=True)
+        },
+    )
+
+
+async def compliance_report(
+    session: AsyncSession,
+    flt: ReportFilter,
+    grouping: Grouping = Grouping.SENDER,
+    hierarchy: Hierarchy | None = None,
+) -> ComplianceReport:
+    """The report as SQL aggregates; a roll-up folds per-sender rows (one per member)."""
+    flt.check()
+    hierarchy = hierarchy or await load_hierarchy(session)
+    senders = senders_of(flt, hierarchy)
+    key = ReportFact.day if grouping is Grouping.DAY else ReportFact.sender
+    rows = [_row(r) for r in (await session.execute(facts_query(flt, senders, key))).all()]
+    if grouping is Grouping.PARENT:
+        units: dict[str, ComplianceRow] = {}
+        for row in rows:
+            top = hierarchy.top(row.key)
+            units.setdefault(top, ComplianceRow(key=top)).add(row)
+        rows = list(units.values())
+    total = ComplianceRow(key="total", name="Tổng cộng")
+    for row in rows:
+        total.add(row)
+        if grouping is not Grouping.DAY:
+            row.name = hierarchy.names.get(row.key, "")
+    rows.sort(key=lambda r: r.key)
+    return ComplianceReport(grouping, rows, total)

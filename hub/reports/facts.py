@@ -1,0 +1,88 @@
+"""Turning a verdict into report facts, and recording them inside the ingest transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.reports.models import ReportFact
+from signing.compliance import SignatureFacts, Violation
+from signing.verify import Verdict
+from signing.workdays import VIETNAM_TZ
+
+VIOLATION_CODES: tuple[str, ...] = tuple(v.value for v in Violation)
+"""The bit order of `ReportFact.violations`; append new codes, never reorder."""
+
+
+def violation_bits(violations: Sequence[str]) -> int:
+    """The bitmask of `violations`; unknown codes are ignored."""
+    bits = 0
+    for code in violations:
+        if code in VIOLATION_CODES:
+            bits |= 1 << VIOLATION_CODES.index(code)
+    return bits
+
+
+def bit_of(code: str) -> int:
+    return 1 << VIOLATION_CODES.index(code)
+
+
+def _good(facts: SignatureFacts, kind: str, certificate_kind: str, sender: str) -> bool:
+    return (
+        facts.kind == kind
+        and facts.signature_valid
+        and facts.chain_trusted
+        and facts.valid_at_signing_time is not False
+        and not facts.revoked_at_signing_time
+        and facts.agency_code == sender
+        and facts.certificate_kind == certificate_kind
+    )
+
+
+def vietnam_day(moment: datetime) -> date:
+    return moment.astimezone(VIETNAM_TZ).date()
+
+
+def fact_rows(
+    document_id: str,
+    sender: str,
+    recipients: Sequence[str],
+    received_at: datetime,
+    doc_type: str,
+    verdict: Verdict,
+) -> list[dict[str, object]]:
+    """One row per recipient; the first is the document's `lead` row."""
+    signatures = verdict.signatures
+    common = {
+        "document_id": document_id,
+        "sender": sender,
+        "day": vietnam_day(received_at),
+        "doc_type": doc_type[:16],
+        "signed": int(bool(signatures)),
+        "personal_ok": int(any(_good(f, "personal", "official", sender) for f in signatures)),
+        "org_ok": int(any(_good(f, "organization", "organization", sender) for f in signatures)),
+        "compliant": int(verdict.compliant),
+        "violations": violation_bits(verdict.violations),
+    }
+    return [
+        {**common, "recipient": recipient, "lead": int(i == 0)}
+        for i, recipient in enumerate(recipients)
+    ]
+
+
+async def record_ingest(
+    session: AsyncSession,
+    document_id: str,
+    sender: str,
+    recipients: Sequence[str],
+    received_at: datetime,
+    doc_type: str,
+    verdict: Verdict,
+) -> None:
+    """Add the document's facts in the caller's transaction: one multi-row INSERT."""
+    rows = fact_rows(document_id, sender, recipients, received_at, doc_type, verdict)
+    if rows:
+        await session.execute(insert(ReportFact), rows)
