@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from signing.certs import cert_to_pem
-from signing.jose import mint_token
+from signing.jose import mint_token, sign_compact
 from signing.package import Package, new_package, package_json
 from signing.pki import IssuedCertificate
 from signing.sign import sign_package
@@ -163,11 +165,6 @@ class FakeMembers:
         return [r.body for r in self.received if r.member == code and r.kind == kind]
 
     def app(self) -> Any:
-        from fastapi import FastAPI, Request
-        from fastapi.responses import JSONResponse
-
-        from signing.jose import sign_compact
-
         app = FastAPI()
 
         @app.post("/{code}/v1/{kind}")
