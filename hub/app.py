@@ -86,4 +86,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(inbox.router)
     app.include_router(admin_deliveries.router)
+    from hub.api import reports  # issue 6: reports
+
+    app.include_router(reports.router)
     return app
