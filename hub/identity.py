@@ -11,11 +11,10 @@ from pathlib import Path
 
 from cryptography import x509
 
+from hub.settings import HubSettings
 from signing.certs import load_certificates
 from signing.keys import PrivateKey, load_private_key
 from signing.trust import TrustStore
-
-from hub.settings import HubSettings
 
 
 class IdentityError(RuntimeError):

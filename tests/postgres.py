@@ -61,8 +61,9 @@ def throwaway_cluster() -> Iterator[str]:
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     subprocess.run(
-        _as_pg([_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w"])
-        + ["start"],
+        _as_pg(
+            [_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
+        ),
         check=True,
         capture_output=True,
     )
