@@ -1,0 +1,221 @@
+"""`lienthong node ...`: run an agency's node, send a document, read the inbox.
+
+Every command finds the node's keys in `--keys` (default `var/nodes/CODE/keys`,
+layout in `member_node.identity`) and its database in `--data` (default
+`var/nodes/CODE`). The hub's URL and id come from `--hub`/`--hub-id` or the
+`LIENTHONG_HUB_URL`/`LIENTHONG_HUB_ID` environment variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mimetypes
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from member_node.clerk import DEFAULT_STEPS, ClerkRules
+from member_node.client import DEFAULT_HUB_ID, HubClient
+from member_node.config import NodeConfig, default_home
+from member_node.errors import HubError
+from member_node.identity import IdentityError, NodeIdentity
+from member_node.poller import Poller
+from member_node.receiver import Receiver
+from member_node.store import NodeStore
+
+node_app = typer.Typer(help="An agency's member node.", no_args_is_help=True)
+
+Code = Annotated[str, typer.Option("--code", help="This agency's code, e.g. 000.00.00.H26")]
+Hub = Annotated[str, typer.Option("--hub", envvar="LIENTHONG_HUB_URL", help="The hub's base URL")]
+HubId = Annotated[
+    str, typer.Option("--hub-id", envvar="LIENTHONG_HUB_ID", help="The hub's id (token aud)")
+]
+Keys = Annotated[Path | None, typer.Option("--keys", help="Keys directory [var/nodes/CODE/keys]")]
+Data = Annotated[Path | None, typer.Option("--data", help="Node data directory [var/nodes/CODE]")]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _identity(code: str, keys: Path | None) -> NodeIdentity:
+    try:
+        return NodeIdentity.load(keys or default_home(code) / "keys", code)
+    except IdentityError as exc:
+        raise _fail(str(exc), 2) from exc
+
+
+@node_app.command()
+def serve(
+    code: Code,
+    hub: Hub = "http://127.0.0.1:8000",
+    keys: Keys = None,
+    data: Data = None,
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8100,
+    host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 to take pushes)")] = (
+        "127.0.0.1"
+    ),
+    mode: Annotated[str, typer.Option(help="push (the hub calls us) | pull (we poll)")] = "push",
+    hub_id: HubId = DEFAULT_HUB_ID,
+    poll_interval: Annotated[float, typer.Option(help="Seconds between polls (pull)")] = 2.0,
+    clerk: Annotated[bool, typer.Option(help="Run the simulated clerk")] = True,
+    clerk_delay: Annotated[
+        float | None, typer.Option(help="Seconds before each of 03/04/05/06 [0.5,0.5,0.5,1]")
+    ] = None,
+    require_compliant: Annotated[
+        bool, typer.Option(help="The clerk rejects (02) non-compliant documents")
+    ] = False,
+    recall_answer: Annotated[str, typer.Option(help="agree (15) | refuse (16)")] = "agree",
+) -> None:
+    """Run the node service: `/v1/inbox`, `/v1/status` for the hub, `/local/...` for the DMS."""
+    import uvicorn
+
+    from member_node.app import create_node_app
+
+    if mode not in ("push", "pull"):
+        raise _fail("--mode is push or pull", 2)
+    if recall_answer not in ("agree", "refuse"):
+        raise _fail("--recall-answer is agree or refuse", 2)
+    _identity(code, keys)  # fail early and clearly
+    steps = (
+        DEFAULT_STEPS if clerk_delay is None else tuple((c, clerk_delay) for c, _ in DEFAULT_STEPS)
+    )
+    config = NodeConfig(
+        code=code,
+        hub_url=hub,
+        keys_dir=keys or default_home(code) / "keys",
+        data_dir=data or default_home(code),
+        mode="push" if mode == "push" else "pull",
+        poll_interval=poll_interval,
+        hub_id=hub_id,
+        clerk=ClerkRules(
+            enabled=clerk,
+            steps=steps,
+            require_compliant=require_compliant,
+            recall_answer="refuse" if recall_answer == "refuse" else "agree",
+        ),
+    )
+    uvicorn.run(create_node_app(config), host=host, port=port, log_level="info")
+
+
+@node_app.command()
+def send(
+    code: Code,
+    to: Annotated[str, typer.Option("--to", help="Recipient codes, comma-separated")],
+    subject: Annotated[str, typer.Option(help="The document's subject (trích yếu)")],
+    file: Annotated[
+        list[Path], typer.Option("--file", help="An attachment (repeatable)", exists=True)
+    ],
+    personal: Annotated[bool, typer.Option("--personal/--no-personal", help="Official signs")] = (
+        True
+    ),
+    org: Annotated[bool, typer.Option("--org/--no-org", help="Organisation signs")] = True,
+    number: Annotated[str, typer.Option(help="Document number")] = "1",
+    notation: Annotated[str, typer.Option(help="Document notation, e.g. QĐ-UBND")] = "CV",
+    doc_type: Annotated[str, typer.Option("--type", help="Document type code")] = "CV",
+    place: Annotated[str, typer.Option(help="Place of promulgation")] = "Hà Nội",
+    hub: Hub = "http://127.0.0.1:8000",
+    hub_id: HubId = DEFAULT_HUB_ID,
+    keys: Keys = None,
+    data: Data = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the hub's answer as JSON")] = (
+        False
+    ),
+) -> None:
+    """Sign a document (official, then organisation) and submit it to the hub."""
+    import datetime as dt
+
+    from signing.certs import common_name_of, title_of
+
+    identity = _identity(code, keys)
+    recipients = [c.strip() for c in to.split(",") if c.strip()]
+    official = identity.official
+    signer_name = (common_name_of(official.certificate) if official else None) or code
+    header: dict[str, Any] = {
+        "code": {"number": number, "notation": notation},
+        "promulgation": {"place": place, "date": dt.date.today().isoformat()},
+        "type": doc_type,
+        "subject": subject,
+        "signer": {
+            "name": signer_name,
+            "position": (title_of(official.certificate) if official else None),
+        },
+    }
+    files = [
+        (f.name, mimetypes.guess_type(f.name)[0] or "application/octet-stream", f.read_bytes())
+        for f in file
+    ]
+
+    async def run() -> dict[str, Any]:
+        async with HubClient(hub, identity, hub_id=hub_id) as client:
+            result = await client.send(
+                recipients, header, files, personal=personal, organization=org
+            )
+        answer = result.model_dump(mode="json")
+        store = NodeStore((data or default_home(code)) / "node.db")
+        store.add_sent(result.document_id, recipients, subject, answer)
+        store.close()
+        return answer
+
+    try:
+        answer = asyncio.run(run())
+    except HubError as exc:
+        raise _fail(f"{exc.code}: {exc.detail}") from exc
+    if as_json:
+        typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        return
+    verdict = answer["verdict"]
+    typer.echo(f"document {answer['document_id']}")
+    typer.echo(
+        "verdict: compliant"
+        if verdict["compliant"]
+        else "verdict: NOT compliant: " + ", ".join(verdict["violations"])
+    )
+    for line in answer["recipients"]:
+        reasons = f" ({', '.join(line['reasons'])})" if line["reasons"] else ""
+        typer.echo(f"  {line['recipient']}: {line['outcome']}{reasons}")
+
+
+@node_app.command()
+def inbox(
+    code: Code,
+    data: Data = None,
+    pull: Annotated[bool, typer.Option(help="Poll the hub once first (pull members)")] = False,
+    hub: Hub = "http://127.0.0.1:8000",
+    hub_id: HubId = DEFAULT_HUB_ID,
+    keys: Keys = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many to list")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List the documents this node received, newest first."""
+    store = NodeStore((data or default_home(code)) / "node.db")
+    try:
+        if pull:
+            identity = _identity(code, keys)
+
+            async def poll() -> None:
+                async with HubClient(hub, identity, hub_id=hub_id) as client:
+                    await Poller(client, Receiver(identity, store), store).poll_once()
+
+            try:
+                asyncio.run(poll())
+            except HubError as exc:
+                raise _fail(f"{exc.code}: {exc.detail}") from exc
+        documents = [d.summary() for d in store.inbox(limit)]
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(documents, ensure_ascii=False, indent=2))
+        return
+    if not documents:
+        typer.echo("no documents")
+    for d in documents:
+        mark = "compliant" if d["compliant"] else "NOT compliant: " + ",".join(d["violations"])
+        typer.echo(f"{d['received_at']}  {d['id']}  from {d['sender']}  {d['subject']}  [{mark}]")
+
+
+def _media_type(path: Path) -> str:
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
