@@ -86,7 +86,12 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(inbox.router)
     app.include_router(admin_deliveries.router)
-    from hub.api import reports  # issue 6: reports
+    from hub import metrics
+    from hub.api import reports  # issue 6: reports, metrics, request ids
+    from hub.logging import configure_logging, install_request_logging
 
+    configure_logging(settings.log_level, settings.log_json)
+    install_request_logging(app)
     app.include_router(reports.router)
+    app.include_router(metrics.router)
     return app

@@ -25,7 +25,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub import eventlog
+from hub import eventlog, metrics
 from hub.identity import HubIdentity
 from hub.models import Delivery, DeliveryAttempt, Document, StatusUpdateRow
 from hub.outbox import RetryPolicy, claim_deliveries, claim_status_pushes, load_packages
@@ -228,6 +228,7 @@ class DeliveryWorker:
                 },
             )
             await session.commit()
+        metrics.delivery_attempted(outcome, "push", job.created_at, now)
 
     # -- statuses -----------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub import eventlog
+from hub import eventlog, metrics
 from hub.models import Delivery, DeliveryAttempt, Document
 from hub.outbox import claim_deliveries, load_packages
 from hub.protocol import DeliveryRef, DeliveryState, InboxBatch, InboxDelivery, Verdict
@@ -109,4 +109,5 @@ async def acknowledge(
                 {"delivery_id": delivery.id, "recipient": member, "mode": "pull"},
             )
             await session.commit()
+            metrics.delivery_attempted("delivered", "pull", delivery.created_at, now)
         return DeliveryRef(delivery_id=delivery.id, state=DeliveryState(delivery.state))

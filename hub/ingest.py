@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub import eventlog
+from hub import eventlog, metrics
 from hub.identity import HubIdentity
 from hub.models import AttachmentBlob, Delivery, Document
 from hub.policy import decide
@@ -260,6 +260,7 @@ async def submit(
             if repeated is None:
                 raise
             return repeated
+    metrics.document_accepted(checked.verdict.compliant, checked.verdict.violations)
     return Accepted(result_of(receipt), created=True)
 
 

@@ -85,6 +85,19 @@ class HubSettings(StorageSettings):
     eventlog_registry_grace_seconds: float = 30.0
     """Registry changes older than this are assumed committed when the sealer advances past them."""
 
+    log_level: str = "INFO"
+    """The lowest level logged (DEBUG, INFO, WARNING, ERROR)."""
+
+    log_json: bool = True
+    """Log JSON lines (structlog); false for human-readable console lines."""
+
+    ui_secret: str | None = None
+    """Signs dashboard session cookies. Unset: derived from the hub's private key, so every
+    replica sharing the identity accepts the same sessions."""
+
+    ui_session_seconds: int = 8 * 3600
+    """How long a dashboard login lasts."""
+
     def resolved_pki_dir(self) -> Path:
         return self.pki_dir if self.pki_dir is not None else self.data_dir / "pki"
 

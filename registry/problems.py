@@ -8,7 +8,7 @@ never on English sentences.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -77,9 +77,32 @@ def _field_of(loc: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
+ProblemHook = Callable[[Request, Problem, dict[str, Any]], None]
+"""Sees each problem and its body before it is sent; may add members (e.g. `request_id`)."""
+
+
+def add_problem_hook(app: FastAPI, hook: ProblemHook) -> None:
+    """Run `hook` on every problem `app` renders (logging, metrics, the request id)."""
+    if not hasattr(app.state, "problem_hooks"):
+        app.state.problem_hooks = []
+    app.state.problem_hooks.append(hook)
+
+
+def _respond(request: Request, problem: Problem) -> JSONResponse:
+    hooks: list[ProblemHook] = getattr(request.app.state, "problem_hooks", [])
+    if not hooks:
+        return problem_response(problem)
+    body = problem.to_dict()
+    for hook in hooks:
+        hook(request, problem, body)
+    return JSONResponse(
+        body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers
+    )
+
+
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return problem_response(exc)
+    return _respond(request, exc)
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -88,8 +111,8 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
         {"field": _field_of(err.get("loc", ())), "message": str(err.get("msg", "invalid"))}
         for err in exc.errors()
     ]
-    return problem_response(
-        Problem(422, "validation_error", "The request is not valid.", errors=errors)
+    return _respond(
+        request, Problem(422, "validation_error", "The request is not valid.", errors=errors)
     )
 
 
@@ -115,8 +138,9 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
         detail = f"No resource at {request.url.path}."
     elif exc.status_code == 405 and detail == "Method Not Allowed":
         detail = f"{request.method} is not allowed on {request.url.path}."
-    return problem_response(
-        Problem(exc.status_code, code, detail, headers=dict(exc.headers) if exc.headers else None)
+    return _respond(
+        request,
+        Problem(exc.status_code, code, detail, headers=dict(exc.headers) if exc.headers else None),
     )
 
 
