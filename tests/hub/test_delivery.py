@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -36,7 +37,7 @@ async def _submit(hub: Hub, sender: Agency, *recipients: str) -> str:
     return pkg.id
 
 
-async def _line(hub: Hub, sender: Agency, document_id: str, recipient: str) -> dict[str, object]:
+async def _line(hub: Hub, sender: Agency, document_id: str, recipient: str) -> dict[str, Any]:
     trace = (await hub.trace(sender, document_id)).json()
     return next(d for d in trace["deliveries"] if d["recipient"] == recipient)
 
@@ -115,7 +116,7 @@ async def test_an_endpoint_answering_404_fails_with_the_reason(hub: Hub, sender:
     await hub.worker(push_max_attempts=1).run_once()
     line = await _line(hub, sender, document_id, PUSHED)
     assert line["state"] == "failed"
-    assert "HTTP 404" in str(line["attempt_log"][0]["detail"])  # type: ignore[index]
+    assert "HTTP 404" in str(line["attempt_log"][0]["detail"])
 
 
 async def test_a_crashed_workers_lease_runs_out_and_another_worker_delivers(

@@ -78,7 +78,7 @@ async def test_push_and_pull_members_exchange_documents_statuses_and_a_recall(
                 )
                 assert response.status_code == 202, response.text
                 assert verify_receipt(response.json()["receipt"], hub_cert).document_id == pkg.id
-                return pkg.id
+                return str(pkg.id)
 
             async def status(agency: Any, document_id: str, code: str) -> None:
                 response = await hub.post(
