@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from member_node.client import HubClient
+from member_node.directory import DirectoryCache
 from member_node.errors import DirectoryError, Unauthorized
 from member_node.identity import IdentityError, NodeIdentity
 from member_node.tokens import TokenMinter
@@ -95,3 +96,23 @@ def test_the_keys_layout_is_checked(sender: Agency) -> None:
     shutil.copyfile(sender.keys / "official.key", sender.keys / "org.key")
     with pytest.raises(IdentityError, match="does not match"):
         NodeIdentity.load(sender.keys)
+
+
+async def test_the_directory_is_refetched_shortly_before_it_expires(
+    sender_client: HubClient,
+) -> None:
+    token = (await sender_client.directory()).token
+    expires = (await sender_client.directory()).expires_at.timestamp()
+    now = [expires - 120.0]
+    cache = DirectoryCache(sender_client.identity.hub_certificate, margin=60, clock=lambda: now[0])
+    fetched: list[str | None] = []
+
+    async def fetch(etag: str | None) -> tuple[str | None, str | None]:
+        fetched.append(etag)
+        return (token, '"v1"') if etag is None else (None, etag)
+
+    first = await cache.get(fetch)
+    assert await cache.get(fetch) is first and fetched == [None]
+    now[0] = expires - 30  # inside the margin: ask again, with the ETag
+    assert await cache.get(fetch) is first
+    assert fetched == [None, '"v1"']
