@@ -94,4 +94,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     install_request_logging(app)
     app.include_router(reports.router)
     app.include_router(metrics.router)
+    from hub.ui.routes import install_ui
+
+    install_ui(app)
     return app

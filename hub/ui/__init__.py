@@ -1,0 +1,1 @@
+"""The operators' dashboard under `/ui`: server-rendered HTML, inline SVG, no JavaScript."""

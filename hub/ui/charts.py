@@ -1,0 +1,90 @@
+"""Inline SVG charts rendered on the server; every text goes through `escape`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+COLOURS = ("#2563eb", "#16a34a", "#dc2626", "#9333ea")
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    values: tuple[float, ...]
+    """Shares in [0, 1], one per series."""
+
+
+def share_bars(bars: Sequence[Bar], series: Sequence[str], width: int = 320) -> Markup:
+    """Horizontal bars: one group per row, one bar per series, with the percentage."""
+    row_h, bar_h = 6 + 14 * len(series), 12
+    height = max(row_h * len(bars), 1) + 18
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width + 60}" '
+        f'height="{height}" role="img" aria-label="{escape(", ".join(series))}">'
+    ]
+    for i, name in enumerate(series):
+        parts.append(
+            f'<rect x="{i * 110}" y="0" width="10" height="10" fill="{COLOURS[i]}"/>'
+            f'<text x="{i * 110 + 14}" y="9" font-size="10">{escape(name)}</text>'
+        )
+    for row, bar in enumerate(bars):
+        top = 18 + row * row_h
+        for i, value in enumerate(bar.values):
+            share = min(max(value, 0.0), 1.0)
+            y = top + i * 14
+            parts.append(
+                f'<rect x="0" y="{y}" width="{share * width:.1f}" height="{bar_h}" '
+                f'fill="{COLOURS[i]}"><title>{escape(bar.label)}: {share:.1%}</title></rect>'
+                f'<text x="{share * width + 4:.1f}" y="{y + 10}" font-size="10">{share:.1%}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def trend_line(
+    days: Sequence[str], series: dict[str, Sequence[float]], width: int = 560, height: int = 160
+) -> Markup:
+    """Shares over days as polylines, with the first and last day labelled."""
+    pad = 24
+    n = len(days)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" '
+        f'height="{height + 30}" role="img" aria-label="trend">',
+        f'<line x1="{pad}" y1="{height}" x2="{width - pad}" y2="{height}" stroke="#999"/>',
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height}" stroke="#999"/>',
+        f'<text x="0" y="{pad + 4}" font-size="10">100%</text>',
+        f'<text x="0" y="{height}" font-size="10">0%</text>',
+    ]
+
+    def x(i: int) -> float:
+        return pad + (width - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
+
+    def y(v: float) -> float:
+        return height - (height - pad) * min(max(v, 0.0), 1.0)
+
+    for k, (name, values) in enumerate(series.items()):
+        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+        colour = COLOURS[k % len(COLOURS)]
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
+        )
+        parts.extend(
+            f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}">'
+            f"<title>{escape(days[i])} {escape(name)}: {v:.1%}</title></circle>"
+            for i, v in enumerate(values)
+        )
+        parts.append(
+            f'<text x="{pad + k * 130}" y="{height + 26}" font-size="10" fill="{colour}">'
+            f"{escape(name)}</text>"
+        )
+    if days:
+        parts.append(f'<text x="{pad}" y="{height + 12}" font-size="10">{escape(days[0])}</text>')
+        parts.append(
+            f'<text x="{width - pad - 60}" y="{height + 12}" font-size="10">'
+            f"{escape(days[-1])}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

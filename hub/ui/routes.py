@@ -1,0 +1,20 @@
+"""Mounting the dashboard on the hub app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from hub.ui import auth, pages
+
+
+async def _on_login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, auth.LoginRequired)
+    return auth.login_redirect(exc)
+
+
+def install_ui(app: FastAPI) -> None:
+    """`/ui`: login, pages, and the redirect to the login page for a missing session."""
+    app.include_router(auth.router)
+    app.include_router(pages.router)
+    app.add_exception_handler(auth.LoginRequired, _on_login_required)
