@@ -1,10 +1,7 @@
 """Simulated networks: the launcher the integration tests use, and the national demo.
 
 One of the two places allowed to see every package (DESIGN section 2): it
-starts hubs and nodes together.
+starts hubs and nodes together. The API is `member_node.simulation.launcher`
+(`launch`, `Network`) with `provision.NodeSpec`; this package imports nothing
+itself so that a node process (`node_process`) stays light.
 """
-
-from member_node.simulation.launcher import Network, Placement, launch
-from member_node.simulation.provision import NodeSpec, Provisioned
-
-__all__ = ["Network", "NodeSpec", "Placement", "Provisioned", "launch"]

@@ -31,7 +31,7 @@ from member_node.app import create_node_app
 from member_node.client import HubClient
 from member_node.config import NodeConfig
 from member_node.identity import NodeIdentity
-from member_node.simulation.node_process import node_config_json
+from member_node.simulation.nodeconfig import node_config_json
 from member_node.simulation.nodehost import NodeHost
 from member_node.simulation.processes import ChildProcess, free_ports, start_all
 from member_node.simulation.provision import NodeSpec, Provisioned, provision
