@@ -23,6 +23,7 @@ from cryptography.x509.verification import (
 )
 
 MAX_CACHED_CHAINS = 10_000
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,24 @@ class _Chain:
     error: str | None = None
 
 
+# A CRL as a dict: serial number -> (revocation time, reason).
+_Revoked = dict[int, tuple[dt.datetime, str]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A built chain made ready for the per-call check: two comparisons and dict lookups.
+
+    Depends on the CRLs, so the plans are dropped whenever a CRL is adopted.
+    """
+
+    untrusted: CertificateStatus | None
+    not_before: dt.datetime
+    not_after: dt.datetime
+    lookups: tuple[tuple[_Revoked | None, int], ...]
+    clean: tuple[CertificateStatus, CertificateStatus]  # not revoked: (invalid, valid)
+
+
 @dataclass
 class TrustStore:
     """The national roots and their CRLs; checks certificates against them."""
@@ -65,7 +84,9 @@ class TrustStore:
         self.roots = list(self.roots)
         self._store = Store(self.roots)
         self._chains: dict[tuple[bytes, ...], _Chain] = {}
+        self._plans: dict[tuple[bytes, ...], _Plan] = {}
         self._crls: dict[x509.Name, x509.CertificateRevocationList] = {}
+        self._revoked: dict[x509.Name, _Revoked] = {}
         self._fingerprints: dict[int, tuple[x509.Certificate, bytes]] = {}
         for crl in self.crls:
             self.update_crl(crl)
@@ -75,7 +96,13 @@ class TrustStore:
         issuer = next((r for r in self.roots if r.subject == crl.issuer), None)
         if issuer is None or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
             raise ValueError("the CRL is not signed by a trusted root")
+        revoked: _Revoked = {}
+        for entry in crl:  # the first entry of a serial wins, as in a lookup by serial
+            if entry.serial_number not in revoked:
+                revoked[entry.serial_number] = (entry.revocation_date_utc, _reason_of(entry))
         self._crls[crl.issuer] = crl
+        self._revoked[crl.issuer] = revoked
+        self._plans.clear()
 
     def check(
         self,
@@ -85,33 +112,73 @@ class TrustStore:
     ) -> CertificateStatus:
         """Whether `cert` chains to a root, and is valid and unrevoked at `at` (default now)."""
         when = at or dt.datetime.now(dt.UTC)
-        built = self._chain(cert, intermediates)
-        if not built.trusted:
-            return CertificateStatus(trusted=False, error=built.error)
-        valid = all(start <= when <= end for start, end in built.windows)
-        revoked, reason, revoked_at, checked = False, None, None, True
-        for member in built.chain[:-1]:
-            crl = self._crls.get(member.issuer)
-            if crl is None:
+        key = self._key(cert, intermediates)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan(key, cert, intermediates)
+        else:
+            self.stats.hits += 1
+        if plan.untrusted is not None:
+            return plan.untrusted
+        valid = plan.not_before <= when <= plan.not_after
+        checked = True
+        for revoked, serial in plan.lookups:
+            if revoked is None:
                 checked = False
                 continue
-            entry = crl.get_revoked_certificate_by_serial_number(member.serial_number)
-            if entry is not None and entry.revocation_date_utc <= when:
-                revoked, revoked_at = True, entry.revocation_date_utc
-                reason = _reason_of(entry)
-                break
-        return CertificateStatus(
-            trusted=True,
-            chain=built.chain,
-            valid_at=valid,
-            revoked=revoked,
-            revocation_reason=reason,
-            revoked_at=revoked_at,
-            revocation_checked=checked,
-        )
+            entry = revoked.get(serial)
+            if entry is not None and entry[0] <= when:
+                return CertificateStatus(
+                    trusted=True,
+                    chain=plan.clean[0].chain,
+                    valid_at=valid,
+                    revoked=True,
+                    revocation_reason=entry[1],
+                    revoked_at=entry[0],
+                    revocation_checked=checked,
+                )
+        return plan.clean[valid]
 
-    def _chain(self, cert: x509.Certificate, intermediates: Sequence[x509.Certificate]) -> _Chain:
-        key = tuple(self._fingerprint(c) for c in (cert, *intermediates))
+    def _plan(
+        self,
+        key: tuple[bytes, ...],
+        cert: x509.Certificate,
+        intermediates: Sequence[x509.Certificate],
+    ) -> _Plan:
+        built = self._chain(key, cert, intermediates)
+        if not built.trusted:
+            untrusted = CertificateStatus(trusted=False, error=built.error)
+            plan = _Plan(untrusted, _NEVER, _NEVER, (), (untrusted, untrusted))
+        else:
+            lookups = tuple(
+                (self._revoked.get(member.issuer), member.serial_number)
+                for member in built.chain[:-1]
+            )
+            checked = all(revoked is not None for revoked, _ in lookups)
+            invalid, valid = (
+                CertificateStatus(
+                    trusted=True, chain=built.chain, valid_at=v, revocation_checked=checked
+                )
+                for v in (False, True)
+            )
+            plan = _Plan(
+                untrusted=None,
+                not_before=max(start for start, _ in built.windows),
+                not_after=min(end for _, end in built.windows),
+                lookups=lookups,
+                clean=(invalid, valid),
+            )
+        if len(self._plans) >= MAX_CACHED_CHAINS:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
+    def _chain(
+        self,
+        key: tuple[bytes, ...],
+        cert: x509.Certificate,
+        intermediates: Sequence[x509.Certificate],
+    ) -> _Chain:
         cached = self._chains.get(key)
         if cached is not None:
             self.stats.hits += 1
@@ -122,6 +189,11 @@ class TrustStore:
             self._chains.clear()
         self._chains[key] = built
         return built
+
+    def _key(
+        self, cert: x509.Certificate, intermediates: Sequence[x509.Certificate]
+    ) -> tuple[bytes, ...]:
+        return (self._fingerprint(cert), *[self._fingerprint(c) for c in intermediates])
 
     def _fingerprint(self, cert: x509.Certificate) -> bytes:
         # Hashing the DER costs as much as the rest of a cached check, and
