@@ -7,6 +7,7 @@ each package keeps its own commands in its own `cli` module.
 import typer
 
 from hub import cli as hub_cli
+from hub.reports import cli as report_cli
 from member_node import cli as node_cli
 from registry import cli as registry_cli
 from signing import cli as signing_cli
@@ -21,6 +22,7 @@ app = typer.Typer(
 app.add_typer(signing_cli.pki_app, name="pki")
 app.add_typer(hub_cli.hub_app, name="hub")
 app.add_typer(hub_cli.log_app, name="log")
+app.add_typer(report_cli.report_app, name="report")
 app.add_typer(node_cli.node_app, name="node")
 app.command("sign")(signing_cli.sign)
 app.command("verify")(signing_cli.verify)
