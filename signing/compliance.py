@@ -11,6 +11,7 @@ so "signed share" is simply the share of packages without `UNSIGNED`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Collection, Sequence
 from enum import StrEnum
@@ -76,7 +77,15 @@ class SignatureFacts(BaseModel):
 
 def parse_signing_time(value: str | None) -> dt.datetime | None:
     """An aware datetime for an RFC 3339 string, or None if missing or unparseable."""
-    if not isinstance(value, str) or not _RFC3339.match(value):
+    if not isinstance(value, str):
+        return None
+    return _parse_rfc3339(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_rfc3339(value: str) -> dt.datetime | None:
+    # Cached: verification and the rules each read every signing time more than once.
+    if not _RFC3339.match(value):
         return None
     try:
         return dt.datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))

@@ -11,8 +11,13 @@ import os
 from pathlib import Path
 from typing import Literal, get_args
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 
 KeyType = Literal["ec", "ec384", "rsa2048", "rsa3072", "rsa1024", "ec192", "ed25519"]
 KEY_TYPES: tuple[str, ...] = get_args(KeyType)
@@ -92,9 +97,16 @@ def jws_alg_for(key: PrivateKey | PublicKey) -> str:
     return {384: "ES384", 521: "ES512"}.get(size, "ES256")
 
 
+_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "256": hashes.SHA256(),
+    "384": hashes.SHA384(),
+    "512": hashes.SHA512(),
+}
+_ECDSA = {alg: ec.ECDSA(_HASHES[alg[-3:]]) for alg in ("ES256", "ES384", "ES512")}
+
+
 def _hash_for(alg: str) -> hashes.HashAlgorithm:
-    bits = alg[-3:]
-    return {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}[bits]
+    return _HASHES[alg[-3:]]
 
 
 def sign_bytes(key: PrivateKey, alg: str, data: bytes) -> bytes:
@@ -110,8 +122,6 @@ def sign_bytes(key: PrivateKey, alg: str, data: bytes) -> bytes:
         else:
             pad = padding.PKCS1v15()
         return key.sign(data, pad, h)
-    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
     der = key.sign(data, ec.ECDSA(_hash_for(alg)))
     r, s = decode_dss_signature(der)
     n = (key.curve.key_size + 7) // 8
@@ -123,9 +133,6 @@ def verify_bytes(key: PublicKey, alg: str, data: bytes, signature: bytes) -> boo
 
     Any mismatch between `alg` and the key type is a failed check, not an error.
     """
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
     try:
         if isinstance(key, ed25519.Ed25519PublicKey):
             if alg not in ("EdDSA", "Ed25519"):
@@ -149,7 +156,7 @@ def verify_bytes(key: PublicKey, alg: str, data: bytes, signature: bytes) -> boo
                 return False
             r = int.from_bytes(signature[:n], "big")
             s = int.from_bytes(signature[n:], "big")
-            key.verify(encode_dss_signature(r, s), data, ec.ECDSA(_hash_for(alg)))
+            key.verify(encode_dss_signature(r, s), data, _ECDSA[alg])
     except (InvalidSignature, ValueError, KeyError):
         return False
     return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -18,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import pydantic_core
 import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
@@ -91,6 +93,7 @@ class Attachment(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     content: str
     _data: bytes = PrivateAttr(default=b"")
+    _digest: tuple[bytes, str] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _decode(self) -> Attachment:
@@ -106,10 +109,18 @@ class Attachment(BaseModel):
 
     @property
     def intact(self) -> bool:
-        """Whether the content still has the signed size and SHA-256."""
-        return (
-            len(self._data) == self.size and hashlib.sha256(self._data).hexdigest() == self.sha256
-        )
+        """Whether the content still has the signed size and SHA-256.
+
+        The content is hashed once: the digest is kept with the bytes it is of,
+        so a copy with other content (`model_copy`) never reuses a stale one.
+        """
+        data = self._data
+        if len(data) != self.size:
+            return False
+        known = self._digest
+        if known is None or known[0] is not data:
+            known = self._digest = (data, hashlib.sha256(data).hexdigest())
+        return known[1] == self.sha256
 
 
 class Signature(BaseModel):
@@ -149,16 +160,42 @@ def _is_agency_code(value: str) -> bool:
 
 def manifest_bytes(pkg: Package) -> bytes:
     """The signed content: RFC 8785 JSON without signatures and attachment contents."""
-    data = pkg.model_dump(
-        mode="json",
-        exclude_unset=True,
-        exclude={"signatures": True, "attachments": {"__all__": {"content"}}},
-    )
-    # The schema guarantees the fast path's domain (see `canonical_json`).
+    data = _manifest_value(pkg)
+    # The schema guarantees the fast path's domain (see `canonical_json`); the
+    # keys come out sorted from `_manifest_value`, and pydantic's JSON writer
+    # escapes strings exactly as `json.dumps(ensure_ascii=False)` and RFC 8785 do.
     try:
-        return _dumps_sorted(data)
-    except UnicodeEncodeError:  # a lone surrogate: let the reference say what is wrong
+        return pydantic_core.to_json(data)
+    except pydantic_core.PydanticSerializationError:  # a lone surrogate
         return bytes(rfc8785.dumps(data))
+
+
+def _manifest_value(value: Any) -> Any:
+    """The fields as given (like `model_dump(exclude_unset=True)`), keys sorted, minus
+    signatures and attachment contents. Walking the models directly costs a
+    fraction of a dump followed by a sorting encoder."""
+    if isinstance(value, BaseModel):
+        given = value.model_fields_set
+        values = value.__dict__
+        return {
+            name: _manifest_value(values[name])
+            for name in _manifest_fields(type(value))
+            if name in given
+        }
+    if isinstance(value, list):
+        return [_manifest_value(v) for v in value]
+    return value
+
+
+@functools.cache
+def _manifest_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """A model's fields in the manifest, in RFC 8785 order (ASCII names sort the same)."""
+    excluded: set[str] = set()
+    if issubclass(model, Package):
+        excluded.add("signatures")
+    if issubclass(model, Attachment):
+        excluded.add("content")
+    return tuple(sorted(set(model.model_fields) - excluded))
 
 
 def _dumps_sorted(data: Any) -> bytes:

@@ -33,8 +33,14 @@ from signing.compliance import (
     parse_signing_time,
 )
 from signing.keys import PublicKey, verify_bytes
-from signing.package import Package, attachment_errors, manifest_bytes, parse_package
-from signing.sign import b64url_decode, prev_of, signing_input
+from signing.package import (
+    Package,
+    Signature,
+    attachment_errors,
+    manifest_bytes,
+    parse_package,
+)
+from signing.sign import b64url, b64url_decode, prev_of
 from signing.trust import TrustStore
 
 KNOWN_CRIT = frozenset({"prev"})
@@ -56,6 +62,8 @@ class _Signer:
     """What an `x5c` says about its signer, worked out once per distinct chain."""
 
     chain: tuple[x509.Certificate, ...]
+    leaf: x509.Certificate
+    intermediates: tuple[x509.Certificate, ...]
     key: PublicKey
     key_type: str
     key_size: int
@@ -89,6 +97,8 @@ def _signer(x5c: tuple[str, ...]) -> _Signer | None:
     leaf = chain[0]
     return _Signer(
         chain=chain,
+        leaf=leaf,
+        intermediates=chain[1:],
         key=key,
         key_type=key_type,
         key_size=size,
@@ -111,38 +121,44 @@ def extract_facts(
     pkg: Package, trust: TrustStore, *, received_at: dt.datetime, manifest: bytes | None = None
 ) -> list[SignatureFacts]:
     """The facts of every JWS signature of `pkg`, in order."""
-    payload = manifest if manifest is not None else manifest_bytes(pkg)
+    payload = b64url(manifest if manifest is not None else manifest_bytes(pkg)).encode()
     facts: list[SignatureFacts] = []
-    personal_links: dict[str, dt.datetime | None] = {}
+    # Personal signatures so far, with their signing times; the `prev` that
+    # links to each is a hash over the whole signature, so it is worked out
+    # only when an organisation signature asks for it.
+    personal: list[tuple[Signature, dt.datetime | None]] = []
+    links: dict[str, dt.datetime | None] = {}
+    linked_so_far = 0
     for index, sig in enumerate(pkg.signatures):
         header = _header(sig.protected)
         if header is None:
             facts.append(SignatureFacts(index=index, errors=["malformed_header"]))
             continue
-        f = _signature_facts(
+        values = _signature_values(
             index, sig.protected, sig.signature, header, payload, trust, received_at
         )
-        if f.kind == "organization":
+        kind = values["kind"]
+        if kind == "organization":
             prev = header.get("prev")
             crit = header.get("crit")
-            linked = (
-                isinstance(prev, str)
-                and isinstance(crit, list)
-                and "prev" in crit
-                and prev in personal_links
-            )
+            linked = isinstance(prev, str) and isinstance(crit, list) and "prev" in crit
             if linked:
-                before = personal_links[str(prev)]
-                after = parse_signing_time(f.signing_time)
+                for earlier, signed_at in personal[linked_so_far:]:
+                    links[prev_of(earlier)] = signed_at
+                linked_so_far = len(personal)
+                linked = prev in links
+            if linked:
+                before = links[str(prev)]
+                after = parse_signing_time(values["signing_time"])
                 linked = before is None or after is None or after >= before
-            f = f.model_copy(update={"follows_personal": linked})
-        elif f.kind == "personal":
-            personal_links[prev_of(sig)] = parse_signing_time(f.signing_time)
-        facts.append(f)
+            values["follows_personal"] = linked
+        elif kind == "personal":
+            personal.append((sig, parse_signing_time(values["signing_time"])))
+        facts.append(SignatureFacts.model_validate(values))
     return facts
 
 
-def _signature_facts(
+def _signature_values(
     index: int,
     protected: str,
     signature: str,
@@ -150,7 +166,8 @@ def _signature_facts(
     payload: bytes,
     trust: TrustStore,
     received_at: dt.datetime,
-) -> SignatureFacts:
+) -> dict[str, Any]:
+    """The fields of one signature's `SignatureFacts`; `payload` is the b64url manifest."""
     errors: list[str] = []
     alg = header.get("alg") if isinstance(header.get("alg"), str) else None
     kind = header.get("kind") if header.get("kind") in ("personal", "organization") else None
@@ -169,44 +186,41 @@ def _signature_facts(
     )
     if signer is None:
         errors.append("bad_x5c")
-        return SignatureFacts(index=index, kind=kind, alg=alg, signing_time=sig_t, errors=errors)
-    key = signer.key
+        return {"index": index, "kind": kind, "alg": alg, "signing_time": sig_t, "errors": errors}
     try:
         raw = b64url_decode(signature)
     except ValueError:
-        raw, valid = b"", False
+        raw = b""
         errors.append("bad_signature_encoding")
-    if raw:
-        valid = (
-            crit_ok
-            and alg in STRONG_ALGORITHMS
-            and verify_bytes(key, alg, signing_input(protected, payload), raw)
-        )
-    else:
-        valid = False
+    valid = bool(
+        raw
+        and crit_ok
+        and alg in STRONG_ALGORITHMS
+        and verify_bytes(signer.key, alg, protected.encode() + b"." + payload, raw)
+    )
     at = parse_signing_time(sig_t) or received_at
-    status = trust.check(signer.chain[0], signer.chain[1:], at)
+    status = trust.check(signer.leaf, signer.intermediates, at)
     if status.error:
         errors.append("untrusted: " + status.error[:200])
-    return SignatureFacts(
-        index=index,
-        kind=kind,
-        certificate_kind=signer.certificate_kind,
-        alg=alg,
-        key_type=signer.key_type,
-        key_size=signer.key_size,
-        signing_time=sig_t,
-        signature_valid=valid,
-        chain_trusted=status.trusted,
-        chain=list(signer.fingerprints),
-        subject=signer.subject,
-        agency_code=signer.agency_code,
-        valid_at_signing_time=status.valid_at if status.trusted else None,
-        revoked_at_signing_time=status.revoked if status.trusted else None,
-        revocation_reason=status.revocation_reason,
-        revocation_checked=status.revocation_checked,
-        errors=errors,
-    )
+    return {
+        "index": index,
+        "kind": kind,
+        "certificate_kind": signer.certificate_kind,
+        "alg": alg,
+        "key_type": signer.key_type,
+        "key_size": signer.key_size,
+        "signing_time": sig_t,
+        "signature_valid": valid,
+        "chain_trusted": status.trusted,
+        "chain": list(signer.fingerprints),
+        "subject": signer.subject,
+        "agency_code": signer.agency_code,
+        "valid_at_signing_time": status.valid_at if status.trusted else None,
+        "revoked_at_signing_time": status.revoked if status.trusted else None,
+        "revocation_reason": status.revocation_reason,
+        "revocation_checked": status.revocation_checked,
+        "errors": errors,
+    }
 
 
 def verify_package(
