@@ -17,28 +17,34 @@ class Bar:
     """Shares in [0, 1], one per series."""
 
 
-def share_bars(bars: Sequence[Bar], series: Sequence[str], width: int = 320) -> Markup:
-    """Horizontal bars: one group per row, one bar per series, with the percentage."""
+def share_bars(
+    bars: Sequence[Bar], series: Sequence[str], width: int = 320, label_width: int = 240
+) -> Markup:
+    """Horizontal bars: one group per row (labelled), one bar per series, with the percentage."""
     row_h, bar_h = 6 + 14 * len(series), 12
     height = max(row_h * len(bars), 1) + 18
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width + 60}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{label_width + width + 60}" '
         f'height="{height}" role="img" aria-label="{escape(", ".join(series))}">'
     ]
     for i, name in enumerate(series):
         parts.append(
-            f'<rect x="{i * 110}" y="0" width="10" height="10" fill="{COLOURS[i]}"/>'
-            f'<text x="{i * 110 + 14}" y="9" font-size="10">{escape(name)}</text>'
+            f'<rect x="{label_width + i * 130}" y="0" width="10" height="10" '
+            f'fill="{COLOURS[i]}"/><text x="{label_width + i * 130 + 14}" y="9" '
+            f'font-size="10">{escape(name)}</text>'
         )
     for row, bar in enumerate(bars):
         top = 18 + row * row_h
+        label = bar.label if len(bar.label) <= 40 else bar.label[:39] + "…"
+        parts.append(f'<text x="0" y="{top + 10}" font-size="10">{escape(label)}</text>')
         for i, value in enumerate(bar.values):
             share = min(max(value, 0.0), 1.0)
-            y = top + i * 14
+            y, x = top + i * 14, label_width
             parts.append(
-                f'<rect x="0" y="{y}" width="{share * width:.1f}" height="{bar_h}" '
+                f'<rect x="{x}" y="{y}" width="{share * width:.1f}" height="{bar_h}" '
                 f'fill="{COLOURS[i]}"><title>{escape(bar.label)}: {share:.1%}</title></rect>'
-                f'<text x="{share * width + 4:.1f}" y="{y + 10}" font-size="10">{share:.1%}</text>'
+                f'<text x="{x + share * width + 4:.1f}" y="{y + 10}" font-size="10">'
+                f"{share:.1%}</text>"
             )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -1,0 +1,158 @@
+"""The compliance report's latency over 1,000,000 documents on PostgreSQL.
+
+Starts a throwaway PostgreSQL cluster (`tests/postgres.py`), migrates it, registers
+the 94 national units plus 3 departments under each province, and writes the report
+facts of `--documents` documents sent to 3 recipients each (3 rows per document),
+with `INSERT … SELECT generate_series` so loading takes seconds, not hours.
+Then it times the compliance report (median of `--runs`) as the API computes it:
+all senders, documents sent to the Government Office, one province's subtree,
+a roll-up by parent and a daily trend, and prints each latency.
+
+Target: < 1 s for each on PostgreSQL. Bounded: the cluster is removed at the end.
+
+Run: `.venv/bin/python -m bench.reports [--documents 1000000] [--runs 5]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import text
+
+from hub.reports.compliance import compliance_report
+from hub.reports.facts import bit_of
+from hub.reports.filters import Grouping, ReportFilter
+from registry.db import create_engine, migrate, session_factory
+from registry.models import Member
+from registry.national import load_national_units
+from tests.postgres import throwaway_cluster
+
+GOVERNMENT_OFFICE = "000.00.00.G22"
+PROVINCE = "000.00.00.H26"
+
+LOAD = """
+INSERT INTO report_facts (document_id, recipient, sender, day, doc_type, lead, signed,
+                          personal_ok, org_ok, compliant, violations)
+SELECT lpad(d::text, 36, '0'),
+       CASE WHEN r = 0 AND d % 3 = 0 THEN CAST(:go AS varchar)
+            ELSE o[1 + ((d * 7 + r * 13) % k)] END,
+       m[1 + (d % n)],
+       date '2025-01-01' + (d % 365)::int,
+       (ARRAY['QD', 'CV', 'TB', 'KH'])[1 + d % 4],
+       (r = 0)::int,
+       (d % 10 < 8)::int,
+       (d % 10 < 7)::int,
+       (d % 10 < 6)::int,
+       (d % 10 < 5)::int,
+       CASE d % 10 WHEN 8 THEN CAST(:u AS int) WHEN 9 THEN CAST(:u AS int)
+                   WHEN 7 THEN CAST(:p AS int) WHEN 6 THEN CAST(:o AS int)
+                   WHEN 5 THEN CAST(:l AS int) ELSE 0 END
+FROM (SELECT array_agg(code ORDER BY code) AS m, count(*)::int AS n,
+             array_agg(code ORDER BY code) FILTER (WHERE code <> CAST(:go AS varchar)) AS o,
+             (count(*) - 1)::int AS k
+      FROM members) AS codes,
+     generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS d,
+     generate_series(0, 2) AS r
+"""
+
+
+async def _members(url: str) -> None:
+    units = load_national_units()
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine).begin() as session:
+            for unit in units:
+                session.add(
+                    Member(code=unit.code, name=unit.name, kind=unit.kind, parent_code=unit.parent)
+                )
+            await session.flush()
+            for unit in units:
+                if unit.code.endswith(tuple(f"H{i:02d}" for i in range(100))):
+                    for n in (1, 2, 3):
+                        code = f"000.00.{n:02d}.{unit.code[-3:]}"
+                        session.add(
+                            Member(code=code, name=f"Sở {n} – {unit.name}", kind="department",
+                                   parent_code=unit.code)
+                        )  # fmt: skip
+    finally:
+        await engine.dispose()
+
+
+async def _load(url: str, documents: int) -> float:
+    engine = create_engine(url)
+    started = time.perf_counter()
+    step = 250_000
+    params = {
+        "go": GOVERNMENT_OFFICE,
+        "u": bit_of("UNSIGNED"),
+        "p": bit_of("NO_PERSONAL_SIGNATURE"),
+        "o": bit_of("NO_ORGANIZATION_SIGNATURE"),
+        "l": bit_of("LATE_DISPATCH"),
+    }
+    try:
+        for first in range(1, documents + 1, step):
+            last = min(first + step - 1, documents)
+            async with engine.begin() as connection:
+                await connection.execute(text(LOAD), {**params, "first": first, "last": last})
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text("VACUUM ANALYZE report_facts"))
+    finally:
+        await engine.dispose()
+    return time.perf_counter() - started
+
+
+async def _time(url: str, runs: int) -> list[tuple[str, float, int]]:
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    cases: list[tuple[str, ReportFilter, Grouping]] = [
+        ("all senders", ReportFilter(), Grouping.SENDER),
+        ("sent to the Government Office", ReportFilter(recipient=GOVERNMENT_OFFICE), Grouping.SENDER),  # noqa: E501
+        ("one province's subtree", ReportFilter(sender=PROVINCE), Grouping.SENDER),
+        ("roll-up by parent", ReportFilter(), Grouping.PARENT),
+        ("daily trend", ReportFilter(), Grouping.DAY),
+    ]  # fmt: skip
+    results = []
+    try:
+        for name, flt, group in cases:
+            timings, documents = [], 0
+            for _ in range(runs):
+                async with sessions() as session:
+                    started = time.perf_counter()
+                    report = await compliance_report(session, flt, group)
+                    timings.append(time.perf_counter() - started)
+                    documents = report.total.documents
+            results.append((name, statistics.median(timings), documents))
+    finally:
+        await engine.dispose()
+    return results
+
+
+async def _bench(base_url: str, documents: int, runs: int) -> None:
+    admin = await asyncpg.connect(f"{base_url}/postgres")
+    await admin.execute("CREATE DATABASE bench_reports")
+    await admin.close()
+    url = "postgresql+asyncpg://" + base_url.split("://", 1)[1] + "/bench_reports"
+    await migrate(url)
+    await _members(url)
+    seconds = await _load(url, documents)
+    print(f"loaded {documents:,} documents ({documents * 3:,} fact rows) in {seconds:.1f} s")
+    for name, latency, counted in await _time(url, runs):
+        print(f"compliance report, {name:<32} {latency * 1000:8.1f} ms  ({counted:,} documents)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--documents", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    with throwaway_cluster() as base_url:
+        asyncio.run(_bench(base_url, args.documents, args.runs))
+
+
+if __name__ == "__main__":
+    main()
