@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,22 +154,41 @@ async def launch(
     hub_id: str = "lienthong-hub",
     poll_interval: float = 1.0,
     ready_timeout: float = 180.0,
+    prepare: Callable[[Provisioned], None] | None = None,
 ) -> AsyncIterator[Network]:
-    """Provision a fresh network in `data_dir`, run it, and tear it all down on exit."""
+    """Provision a fresh network in `data_dir`, run it, and tear it all down on exit.
+
+    `prepare` runs once everything is provisioned and before any process
+    starts (the demo issues and revokes certificates there, so the hub loads
+    a CRL that already lists them).
+    """
     by_code = {spec.code: spec for spec in specs}
     if len(by_code) != len(specs):
         raise ValueError("two node specs share a code")
     async with AsyncExitStack() as stack:
         if placement == "inprocess":
             network = await _start_inprocess(
-                stack, data_dir, by_code, hub_settings, hub_id, poll_interval
+                stack, data_dir, by_code, hub_settings, hub_id, poll_interval, prepare
             )
         else:
             network = await _start_processes(
-                stack, data_dir, by_code, hub_settings, hub_id, poll_interval, ready_timeout
+                stack,
+                data_dir,
+                by_code,
+                hub_settings,
+                hub_id,
+                poll_interval,
+                ready_timeout,
+                prepare,
             )
         stack.push_async_callback(network._http.aclose)
         yield network
+
+
+def _prepare(provisioned: Provisioned, prepare: Callable[[Provisioned], None] | None) -> None:
+    if prepare is not None:
+        prepare(provisioned)
+        provisioned.publish_crl()
 
 
 def _node_config(
@@ -195,10 +214,12 @@ async def _start_inprocess(
     overrides: Mapping[str, Any] | None,
     hub_id: str,
     poll_interval: float,
+    prepare: Callable[[Provisioned], None] | None,
 ) -> Network:
     host = NodeHost()
     endpoints = {code: host.base_url(NODES_ORIGIN, code) for code in specs}
     provisioned = await provision(data_dir, list(specs.values()), endpoints, hub_id=hub_id)
+    _prepare(provisioned, prepare)
     settings = hub_settings_for(provisioned, overrides)
     hub_app = create_app(settings)
     hub_app.state.push_transport = httpx.ASGITransport(app=host, raise_app_exceptions=False)
@@ -230,11 +251,13 @@ async def _start_processes(
     hub_id: str,
     poll_interval: float,
     ready_timeout: float,
+    prepare: Callable[[Provisioned], None] | None,
 ) -> Network:
     hub_port, *node_ports = free_ports(1 + len(specs))
     ports = dict(zip(specs, node_ports, strict=True))
     node_urls = {code: f"http://127.0.0.1:{port}" for code, port in ports.items()}
     provisioned = await provision(data_dir, list(specs.values()), node_urls, hub_id=hub_id)
+    _prepare(provisioned, prepare)
     settings = hub_settings_for(provisioned, overrides)
     hub_url = f"http://127.0.0.1:{hub_port}"
     logs = data_dir / "logs"

@@ -1,0 +1,111 @@
+"""Play the planned traffic against a running network, a few documents in flight at once.
+
+Each sender's documents go through that member's own `HubClient` (what its
+DMS would hold). The scenario's offline node is taken down part-way through
+and brought back after its time, while the hub keeps retrying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from hub.protocol import SubmitResult
+from member_node.client import HubClient
+from member_node.errors import HubError
+from member_node.simulation.launcher import Network
+from member_node.simulation.scenario import Offline
+from member_node.simulation.signer import DocumentSigner
+from member_node.simulation.traffic import PlannedDocument
+
+
+@dataclass
+class Played:
+    """What came back for each document: the hub's receipt, or the error."""
+
+    results: dict[int, SubmitResult] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    offline_window: tuple[float, float] | None = None
+
+
+async def play(
+    network: Network,
+    plan: Sequence[PlannedDocument],
+    signer: DocumentSigner,
+    *,
+    offline: Offline | None = None,
+    concurrency: int = 12,
+    progress: Callable[[int], None] = lambda _: None,
+) -> Played:
+    played = Played()
+    senders = sorted({doc.sender for doc in plan})
+    clients = {code: network.client(code) for code in senders}
+    queue: asyncio.Queue[PlannedDocument] = asyncio.Queue()
+    for doc in plan:
+        queue.put_nowait(doc)
+    down_at = int(len(plan) * offline.after_share) if offline else None
+    outage: asyncio.Task[None] | None = None
+    started = time.monotonic()
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done, outage
+        while True:
+            try:
+                doc = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if offline is not None and outage is None and doc.index >= (down_at or 0):
+                outage = asyncio.create_task(_outage(network, offline, played, started))
+            await _submit(clients[doc.sender], signer, doc, played)
+            done += 1
+            progress(1)
+
+    try:
+        # The broadcast goes first and alone, as the Prime Minister's decision did.
+        await _submit(clients[plan[0].sender], signer, plan[0], played)
+        queue.get_nowait()
+        done += 1
+        progress(1)
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        played.seconds = time.monotonic() - started
+        if outage is not None:
+            await outage
+    finally:
+        if outage is not None and not outage.done():
+            outage.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await outage
+        for client in clients.values():
+            await client.aclose()
+    return played
+
+
+async def _submit(
+    client: HubClient, signer: DocumentSigner, doc: PlannedDocument, played: Played
+) -> None:
+    package = signer.package(client, doc)
+    for attempt in range(3):
+        try:
+            played.results[doc.index] = await client.submit(package)
+            return
+        except HubError as exc:
+            if exc.status is not None and exc.status < 500:
+                played.errors[doc.index] = f"{exc.code}: {exc.detail}"
+                return
+            if attempt == 2:
+                played.errors[doc.index] = f"{exc.code}: {exc.detail}"
+                return
+            await asyncio.sleep(0.5 * (attempt + 1))  # same id: a retry is idempotent
+
+
+async def _outage(network: Network, offline: Offline, played: Played, started: float) -> None:
+    await network.take_down(offline.code)
+    down = time.monotonic() - started
+    await asyncio.sleep(offline.seconds)
+    await network.bring_up(offline.code)
+    played.offline_window = (down, time.monotonic() - started)

@@ -1,0 +1,125 @@
+"""The demo's traffic, drawn from the scenario with one seed: who sends what to whom,
+and how each document is signed.
+
+Three kinds of documents: the Prime Minister's decision broadcast by the
+Government Office to every other unit, the provinces' reports to the
+Government Office, and the everyday exchange between ministries and
+provinces, whose recipient counts bring the mean to the seeds' 3.13.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from member_node.simulation.scenario import Scenario, SigningBehaviour
+
+Kind = Literal["broadcast", "report", "exchange"]
+MAX_EXCHANGE_RECIPIENTS = 24
+
+
+@dataclass(frozen=True)
+class PlannedDocument:
+    index: int
+    sender: str
+    recipients: tuple[str, ...]
+    kind: Kind
+    signing: str
+    """`compliant`, `unsigned`, or one of `scenario.DEFECTS`."""
+
+    def header(self) -> dict[str, Any]:
+        number = str(self.index + 1)
+        if self.kind == "broadcast":
+            return _header(
+                number,
+                "QĐ-TTg",
+                "QD",
+                "Quyết định của Thủ tướng Chính phủ về việc gửi, nhận văn bản điện tử",
+                "Thủ tướng Chính phủ",
+                priority=2,
+            )
+        if self.kind == "report":
+            return _header(
+                number, "BC-UBND", "BC", "Báo cáo tình hình kinh tế - xã hội", "Chủ tịch"
+            )
+        return _header(number, "CV", "CV", "Về việc phối hợp triển khai nhiệm vụ", "Thủ trưởng")
+
+
+def _header(
+    number: str, notation: str, doc_type: str, subject: str, position: str, priority: int = 0
+) -> dict[str, Any]:
+    return {
+        "code": {"number": number, "notation": notation},
+        "promulgation": {"place": "Hà Nội", "date": "2019-03-12"},
+        "type": doc_type,
+        "subject": subject,
+        "signer": {"name": "Nguyễn Văn A", "position": position},
+        "priority": priority,
+    }
+
+
+def draw_signing(behaviour: SigningBehaviour, rng: random.Random) -> str:
+    if rng.random() >= behaviour.signed:
+        return "unsigned"
+    draw = rng.random()
+    for defect, share in behaviour.defects.items():
+        if draw < share:
+            return defect
+        draw -= share
+    return "compliant"
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    """Knuth's method; fine for the small means used here."""
+    limit, k, product = math.exp(-mean), 0, rng.random()
+    while product > limit:
+        k += 1
+        product *= rng.random()
+    return k
+
+
+def plan_traffic(
+    scenario: Scenario, codes: Sequence[str], provinces: Sequence[str], seed: int
+) -> list[PlannedDocument]:
+    """Every document of the run, in sending order (the broadcast first)."""
+    rng = random.Random(seed)
+    office = scenario.government_office
+    total = scenario.documents
+    reports = {
+        code: scenario.reports_per_province + scenario.extra_reports.get(code, 0)
+        for code in provinces
+        if code != office
+    }
+    budget = max(0, (total - 1) // 2)  # leave at least half of the run to the exchange
+    if sum(reports.values()) > budget:
+        scale = budget / sum(reports.values())
+        reports = {code: math.floor(n * scale) for code, n in reports.items()}
+    routes: list[tuple[str, tuple[str, ...], Kind]] = []
+    for code, count in reports.items():
+        routes += [(code, (office,), "report")] * count
+    exchange = max(0, total - 1 - len(routes))
+    others = len(codes) - 1
+    remaining = scenario.recipients_per_document * total - others - len(routes)
+    mean = max(1.0, remaining / exchange) if exchange else 1.0
+    for _ in range(exchange):
+        sender = rng.choice(codes)
+        count = min(1 + _poisson(rng, mean - 1), MAX_EXCHANGE_RECIPIENTS, others)
+        pool = [code for code in codes if code != sender]
+        routes.append((sender, tuple(sorted(rng.sample(pool, count))), "exchange"))
+    rng.shuffle(routes)
+    routes.insert(0, (office, tuple(code for code in codes if code != office), "broadcast"))
+    return [
+        PlannedDocument(
+            index,
+            sender,
+            recipients,
+            kind,
+            "compliant"
+            if kind == "broadcast"
+            else draw_signing(scenario.behaviour(sender, list(recipients)), rng),
+        )
+        for index, (sender, recipients, kind) in enumerate(routes)
+    ]
