@@ -9,6 +9,7 @@ import typer
 from hub import cli as hub_cli
 from hub.reports import cli as report_cli
 from member_node import cli as node_cli
+from member_node.simulation import cli as simulation_cli
 from registry import cli as registry_cli
 from signing import cli as signing_cli
 
@@ -26,7 +27,9 @@ app.add_typer(report_cli.report_app, name="report")
 app.add_typer(node_cli.node_app, name="node")
 app.command("sign")(signing_cli.sign)
 app.command("verify")(signing_cli.verify)
-app.command("demo")(signing_cli.walkthrough)
+app.command("demo")(simulation_cli.demo)
+signing_cli.pki_app.command("walkthrough")(signing_cli.walkthrough)
+app.add_typer(simulation_cli.network_app, name="network")
 app.add_typer(registry_cli.registry_app, name="registry")
 app.add_typer(registry_cli.operator_app, name="operator")
 
