@@ -21,6 +21,7 @@ import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import ClientDisconnect
 
 from hub import eventlog, metrics
 from hub.identity import HubIdentity
@@ -55,6 +56,8 @@ class Accepted:
     result: SubmitResult
     created: bool
     """False for a repeated submission answered with the stored receipt."""
+    pushes: bool = False
+    """Whether a push delivery job was queued (the worker is woken only then)."""
 
 
 async def read_limited(chunks: AsyncIterable[bytes], limit: int, declared: str | None) -> bytes:
@@ -62,10 +65,13 @@ async def read_limited(chunks: AsyncIterable[bytes], limit: int, declared: str |
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     body = bytearray()
-    async for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise _too_large(limit)
+    try:
+        async for chunk in chunks:
+            body += chunk
+            if len(body) > limit:
+                raise _too_large(limit)
+    except ClientDisconnect:
+        raise Problem(400, "client_disconnected", "the body ended before it was complete") from None
     return bytes(body)
 
 
@@ -261,7 +267,8 @@ async def submit(
                 raise
             return repeated
     metrics.document_accepted(checked.verdict.compliant, checked.verdict.violations)
-    return Accepted(result_of(receipt), created=True)
+    pushes = any(d.mode == "push" and d.state == "queued" for d in deliveries)
+    return Accepted(result_of(receipt), created=True, pushes=pushes)
 
 
 def _with_time(blobs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -59,7 +59,7 @@ async def submit_document(
     accepted = await ingest.submit(
         context.sessions, context.identity, context.settings.hub_id, member.code, body
     )
-    if accepted.created:
+    if accepted.pushes:
         wake_worker(request)
     return JSONResponse(
         accepted.result.model_dump(mode="json"), status_code=202 if accepted.created else 200
