@@ -1,0 +1,429 @@
+"""Accepted documents per second at `POST /v1/documents`, next to a bare FastAPI app.
+
+Starts, on loopback: a hub with one worker on SQLite and on PostgreSQL (a throwaway
+cluster, or `--postgres-url`), and a bare FastAPI app that only parses the same JSON
+body and answers 202. Loads them with Debian's `wrk` (`apt-get install -y wrk`) from a
+separate process, cycling through a pre-signed pool of unique ~10 KB packages (two
+signatures each) to 1 and to 3 recipients, with one pre-minted bearer token per
+sender. Prints accepted documents per second, p50/p99 latency, and the ratios
+hub/bare and hub/(bare plus the two signature verifications, measured here).
+
+Targets (one hub worker, PostgreSQL): >= 1,000 accepted documents/s, and p99 < 50 ms
+at 700/s (the paced run; wrk has no rate option, so the Lua script paces each thread).
+
+Run: `.venv/bin/python -m bench.ingest [--duration 8] [--no-postgres]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request, Response
+
+from signing.certs import load_certificate
+from signing.jose import mint_token
+from signing.keys import load_private_key
+from signing.package import new_package, package_json, parse_package
+from signing.pki import CertificateAuthority
+from signing.sign import sign_package
+from signing.trust import TrustStore
+from signing.verify import verify_package
+
+ROOT = Path(__file__).resolve().parents[1]
+HUB_ID = "lienthong-bench"
+SENDERS = [f"000.00.00.H{n:02d}" for n in range(11, 15)]
+RECIPIENTS = [f"000.00.00.G{n:02d}" for n in range(21, 24)]
+HEADER = {
+    "code": {"number": "274", "notation": "QĐ-UBND"},
+    "promulgation": {"place": "Hưng Yên", "date": "2025-03-12"},
+    "type": "QD",
+    "subject": "Về việc ban hành quy chế làm việc",
+    "signer": {"name": "Nguyễn Văn A", "position": "Chủ tịch"},
+}
+ATTACHMENT_BYTES = 4 * 1024  # with two x5c chains, the wire body is about 10 KB
+
+WRK_SCRIPT = r"""
+local threads, counter = {}, 0
+function setup(thread)
+  thread:set("id", counter); counter = counter + 1; table.insert(threads, thread)
+end
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_usec; } bench_tv;
+           int gettimeofday(bench_tv *tv, void *tz); ]]
+local tv = ffi.new("bench_tv")
+local function now_ms()
+  ffi.C.gettimeofday(tv, nil); return tonumber(tv.tv_sec) * 1000 + tonumber(tv.tv_usec) / 1000
+end
+function init(args)
+  local nthreads, rate = tonumber(args[2]), tonumber(args[3])
+  tokens, senders, bodies = {}, {}, {}
+  for line in io.lines(args[4]) do table.insert(tokens, line) end
+  local n = 0
+  for line in io.lines(args[1]) do
+    if n % nthreads == id then
+      local tab = line:find("\t", 1, true)
+      table.insert(senders, tonumber(line:sub(1, tab - 1)) + 1)
+      table.insert(bodies, line:sub(tab + 1))
+    end
+    n = n + 1
+  end
+  i, accepted, other, wrapped = 0, 0, 0, 0
+  interval = rate > 0 and 1000 * nthreads / rate or 0
+  next_at = now_ms()
+end
+function request()
+  i = i + 1
+  if i > #bodies then i = 1; wrapped = wrapped + 1 end
+  return wrk.format("POST", "/v1/documents", {["Authorization"] = "Bearer " .. tokens[senders[i]],
+    ["Content-Type"] = "application/json"}, bodies[i])
+end
+function response(status, headers, body)
+  if status == 202 then accepted = accepted + 1 else other = other + 1 end
+end
+function delay()
+  if interval == 0 then return 0 end
+  next_at = next_at + interval
+  local wait = next_at - now_ms()
+  if wait < 0 then return 0 end
+  return math.floor(wait)
+end
+function done(summary, latency, requests)
+  local acc, oth, wr = 0, 0, 0
+  for _, t in ipairs(threads) do acc = acc + t:get("accepted"); oth = oth + t:get("other");
+    wr = wr + t:get("wrapped") end
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    acc, oth, wr, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    target: str
+    recipients: int
+    paced: int
+    seconds: float
+    requests: int
+    accepted: int
+    other: int
+    wrapped: int
+    p50_ms: float
+    p99_ms: float
+    socket_errors: int
+
+    @property
+    def accepted_per_second(self) -> float:
+        return self.accepted / self.seconds
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.requests / self.seconds
+
+
+# -- the pool of signed packages ------------------------------------------------------
+
+_signers: dict[str, tuple[object, object, object, object]] = {}
+
+
+def _load_signers(pki: str) -> None:
+    for code in SENDERS:
+        _signers[code] = (
+            load_private_key(Path(pki) / f"{code}.official.key"),
+            [
+                load_certificate(Path(pki) / f"{code}.official.crt"),
+                load_certificate(Path(pki) / "ca.crt"),
+            ],
+            load_private_key(Path(pki) / f"{code}.org.key"),
+            [
+                load_certificate(Path(pki) / f"{code}.org.crt"),
+                load_certificate(Path(pki) / "ca.crt"),
+            ],
+        )
+
+
+def _signed(args: tuple[int, int]) -> str:
+    number, recipients = args
+    sender_index = number % len(SENDERS)
+    sender = SENDERS[sender_index]
+    official_key, official_chain, org_key, org_chain = _signers[sender]
+    files = [("qd.pdf", "application/pdf", os.urandom(ATTACHMENT_BYTES))]
+    pkg = new_package(sender, RECIPIENTS[:recipients], HEADER, files)
+    pkg = sign_package(pkg, official_key, official_chain, "personal")  # type: ignore[arg-type]
+    pkg = sign_package(pkg, org_key, org_chain, "organization")  # type: ignore[arg-type]
+    return f"{sender_index}\t{package_json(pkg).decode()}"
+
+
+def write_pool(pki: Path, path: Path, count: int, recipients: int) -> None:
+    with ProcessPoolExecutor(
+        os.cpu_count() or 2, initializer=_load_signers, initargs=(str(pki),)
+    ) as pool:
+        lines = pool.map(_signed, [(n, recipients) for n in range(count)], chunksize=100)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def make_pki(pki: Path) -> CertificateAuthority:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    ca = CertificateAuthority.init(pki)
+    ca.issue("hub", "000.00.00.A00", "Bench hub").save(pki / "hub")
+    (pki / "crl.pem").write_bytes(ca.crl().public_bytes(Encoding.PEM))
+    for code in SENDERS + RECIPIENTS:
+        ca.issue("organization", code, f"Agency {code}").save(pki / f"{code}.org")
+        ca.issue("official", code, "Nguyễn Văn A", title="Chủ tịch").save(pki / f"{code}.official")
+    return ca
+
+
+def verification_seconds(ca: CertificateAuthority, pool: Path, sample: int = 300) -> float:
+    """The hub's cost of parsing and verifying one package (two signatures), warm cache."""
+    lines = pool.read_text(encoding="utf-8").splitlines()[:sample]
+    trust = TrustStore([ca.certificate], [ca.crl()])
+    now = dt.datetime.now(dt.UTC)
+    bodies = [line.split("\t", 1)[1].encode() for line in lines]
+    verify_package(parse_package(bodies[0]), trust, received_at=now)
+    start = time.perf_counter()
+    for body in bodies:
+        verify_package(parse_package(body), trust, received_at=now)
+    return (time.perf_counter() - start) / len(bodies)
+
+
+# -- servers ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_bare(port: int) -> None:
+    import uvicorn
+
+    app = FastAPI()
+
+    @app.post("/v1/documents")
+    async def submit(request: Request) -> Response:
+        json.loads(await request.body())
+        return Response(b"{}", status_code=202, media_type="application/json")
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{command} exited with {process.returncode}")
+            try:
+                if httpx.get(url + "/readyz", timeout=2).status_code in (200, 404):
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{command} did not come up")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def prepare_database(url: str, pki: Path, ca: CertificateAuthority) -> None:
+    from registry.certificates import add_certificate
+    from registry.db import create_engine, migrate, session_factory
+    from registry.members import MemberInput, create_member
+
+    await migrate(url)
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine).begin() as session:
+            for code in SENDERS + RECIPIENTS:
+                await create_member(
+                    session, MemberInput(code=code, name=f"Agency {code}"), actor="bench"
+                )
+                pem = (pki / f"{code}.org.crt").read_bytes()
+                await add_certificate(session, code, pem, roots=[ca.certificate], actor="bench")
+    finally:
+        await engine.dispose()
+
+
+def tokens_file(pki: Path, path: Path) -> Path:
+    tokens = []
+    for code in SENDERS:
+        key = load_private_key(pki / f"{code}.org.key")
+        tokens.append(mint_token(key, load_certificate(pki / f"{code}.org.crt"), code, HUB_ID))
+    path.write_text("\n".join(tokens) + "\n")
+    return path
+
+
+def wrk(
+    url: str, script: Path, pool: Path, tokens: Path, args: argparse.Namespace, rate: int
+) -> list[int]:
+    command = [
+        "wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
+        "--timeout", "10s", "-s", str(script), url, "--",
+        str(pool), str(args.threads), str(rate), str(tokens),
+    ]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(text for text in output.splitlines() if text.startswith("RESULT "))
+    return [int(value) for value in line.split()[1:]]
+
+
+def measure(target: str, recipients: int, rate: int, numbers: list[int]) -> Run:
+    requests, micros, accepted, other, wrapped, p50, p99, errors = numbers
+    return Run(target, recipients, rate, micros / 1e6, requests, accepted, other, wrapped,
+               p50 / 1000, p99 / 1000, errors)  # fmt: skip
+
+
+# -- the benchmark ----------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=8, help="seconds per load run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rate", type=int, default=700, help="the paced run's requests/s")
+    parser.add_argument("--pool", type=int, default=0, help="packages per run (default: enough)")
+    parser.add_argument("--postgres-url", help="a PostgreSQL server to create the database on")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install -y wrk")
+    with tempfile.TemporaryDirectory(prefix="lienthong-bench-") as tmp:
+        run_all(Path(tmp), args)
+
+
+def run_all(tmp: Path, args: argparse.Namespace) -> None:
+    pki = tmp / "pki"
+    ca = make_pki(pki)
+    script = tmp / "load.lua"
+    script.write_text(WRK_SCRIPT)
+    size = args.pool or max(2000, 1600 * args.duration)
+    started = time.monotonic()
+    pools = {n: tmp / f"pool-{n}.txt" for n in (1, 3)}
+    for recipients, path in pools.items():
+        write_pool(pki, path, size, recipients)
+    paced_pool = tmp / "pool-paced.txt"
+    write_pool(pki, paced_pool, int(args.rate * args.duration * 1.2) + 100, 3)
+    body = len(pools[1].open(encoding="utf-8").readline().split("\t", 1)[1].encode())
+    print(f"pre-signed {2 * size + args.rate * args.duration * 1.2:.0f} packages "
+          f"(~{body / 1024:.1f} KB each) in {time.monotonic() - started:.0f} s")  # fmt: skip
+    verify_s = verification_seconds(ca, pools[1])
+    print(f"parse + verify one package (two signatures, warm cache): {verify_s * 1000:.2f} ms")
+
+    runs: list[Run] = []
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    port = free_port()
+    with server(
+        [sys.executable, "-m", "bench.ingest", "--serve-bare", str(port)], env, port
+    ) as url:
+        for recipients, pool in pools.items():
+            tokens = tokens_file(pki, tmp / "tokens.txt")
+            numbers = wrk(url, script, pool, tokens, args, 0)
+            runs.append(measure("bare", recipients, 0, numbers))
+    for kind, url in databases(tmp, args):
+        asyncio.run(prepare_database(url, pki, ca))
+        hub_env = dict(env, LIENTHONG_DATABASE_URL=url, LIENTHONG_PKI_DIR=str(pki),
+                       LIENTHONG_DATA_DIR=str(tmp / kind), LIENTHONG_HUB_ID=HUB_ID,
+                       LIENTHONG_LOG_LEVEL="WARNING")  # fmt: skip
+        port = free_port()
+        command = [sys.executable, "-m", "lienthong", "hub", "serve", "--port", str(port),
+                   "--workers", "1", "--log-level", "warning"]  # fmt: skip
+        with server(command, hub_env, port) as url_:
+            for recipients, pool in [*pools.items(), (3, paced_pool)]:
+                rate = args.rate if pool == paced_pool else 0
+                tokens = tokens_file(pki, tmp / "tokens.txt")
+                numbers = wrk(url_, script, pool, tokens, args, rate)
+                runs.append(measure(f"hub/{kind}", recipients, rate, numbers))
+    report(runs, verify_s)
+
+
+def databases(tmp: Path, args: argparse.Namespace) -> Iterator[tuple[str, str]]:
+    yield "sqlite", f"sqlite+aiosqlite:///{tmp / 'sqlite' / 'lienthong.db'}"
+    if args.no_postgres:
+        return
+    if args.postgres_url:
+        yield "postgresql", create_pg_database(args.postgres_url)
+        return
+    try:
+        from tests.postgres import throwaway_cluster
+    except ImportError:
+        print("(no PostgreSQL: tests/postgres.py is not importable; use --postgres-url)")
+        return
+    try:
+        with throwaway_cluster() as base:
+            yield "postgresql", create_pg_database(base)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"(no PostgreSQL: {exc})")
+
+
+def create_pg_database(base: str) -> str:
+    import asyncpg  # type: ignore[import-untyped]
+
+    name = f"bench_{os.getpid()}_{int(time.time())}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(base.rstrip("/") + "/postgres")
+        try:
+            await connection.execute(f"CREATE DATABASE {name}")
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return "postgresql+asyncpg://" + base.split("://", 1)[1].rstrip("/") + "/" + name
+
+
+def report(runs: list[Run], verify_s: float) -> None:
+    bare = {run.recipients: run for run in runs if run.target == "bare"}
+    print()
+    print(f"{'target':<16}{'to':>3}{'paced':>7}{'accepted/s':>12}{'req/s':>9}{'p50 ms':>9}"
+          f"{'p99 ms':>9}{'non-202':>9}{'hub/bare':>10}{'hub/(bare+verify)':>19}")  # fmt: skip
+    for run in runs:
+        ratios = ""
+        if run.target != "bare" and not run.paced:
+            base = bare[run.recipients].requests_per_second
+            with_verify = 1 / (1 / base + verify_s)
+            ratios = (
+                f"{run.accepted_per_second / base:>10.2f}"
+                f"{run.accepted_per_second / with_verify:>19.2f}"
+            )
+        rate = run.accepted_per_second if run.target != "bare" else run.requests_per_second
+        print(f"{run.target:<16}{run.recipients:>3}{run.paced or '-':>7}{rate:>12.0f}"
+              f"{run.requests_per_second:>9.0f}{run.p50_ms:>9.1f}{run.p99_ms:>9.1f}"
+              f"{run.other:>9}{ratios}")  # fmt: skip
+        if run.wrapped or run.socket_errors:
+            print(f"{'':16}(pool wrapped {run.wrapped}x, socket errors {run.socket_errors})")
+    print("\ntargets, one hub worker on PostgreSQL: >= 1000 accepted/s; p99 < 50 ms at 700/s")
+
+
+if __name__ == "__main__":
+    main()
