@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+
+from pydantic import field_validator
 
 from registry.settings import StorageSettings
 
@@ -85,8 +88,13 @@ class HubSettings(StorageSettings):
     eventlog_registry_grace_seconds: float = 30.0
     """Registry changes older than this are assumed committed when the sealer advances past them."""
 
-    log_level: str = "INFO"
-    """The lowest level logged (DEBUG, INFO, WARNING, ERROR)."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    """The lowest level logged (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case)."""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     log_json: bool = True
     """Log JSON lines (structlog); false for human-readable console lines."""
