@@ -241,11 +241,6 @@ async def submit(
                 )
             )
         session.add_all(deliveries)
-        # reports (issue 6): one multi-row INSERT of narrow facts; keep it the only report write.
-        await reports.record_ingest(
-            session, document_id, sender, package.recipients, received_at,
-            package.header.type, checked.verdict,
-        )  # fmt: skip
         await eventlog.record(
             session,
             "document.accepted",
@@ -258,6 +253,12 @@ async def submit(
                 "recipients": [r.model_dump(mode="json") for r in results],
             },
         )
+        # reports (issue 6): facts and counters, the only report write; last before commit,
+        # since the counters' row locks are held until then.
+        await reports.record_ingest(
+            session, document_id, sender, package.recipients, received_at,
+            package.header.type, checked.verdict,
+        )  # fmt: skip
         try:
             await session.commit()
         except IntegrityError:

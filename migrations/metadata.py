@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hub.eventlog
 import hub.models
+import hub.reports.models
 import registry.models
 from registry.db import Base
 
-MODEL_MODULES = (registry.models, hub.models, hub.eventlog)
+MODEL_MODULES = (registry.models, hub.models, hub.eventlog, hub.reports.models)
 metadata = Base.metadata

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.reports.facts import VIOLATION_CODES, bit_of
 from hub.reports.filters import Grouping, Hierarchy, ReportFilter, load_hierarchy, senders_of
-from hub.reports.models import ReportFact
+from hub.reports.models import ALL_RECIPIENTS, ReportCount, ReportFact
+
+AnySelect = Select[*tuple[Any, ...]]
 
 COUNTS = ("documents", "signed", "personal_ok", "org_ok", "compliant")
 
@@ -68,13 +70,33 @@ class ComplianceReport:
         }
 
 
-def facts_query(flt: ReportFilter, senders: set[str] | None, key: Any) -> Select[Any]:
-    """SELECT key, violation mask, counts over the filtered facts, grouped by both.
+def counts_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping) -> AnySelect:
+    """SELECT key, violation mask, counts: sums over the filtered counters.
 
-    Grouping by the mask too (a handful of distinct masks per sender) keeps the
-    per-row work to five sums; the per-code counts are folded from the groups.
+    Without a recipient filter it reads the all-recipients counters (each
+    document once); with one, that recipient's counters.
     """
+    c = ReportCount
+    key = c.day if grouping is Grouping.DAY else c.sender
+    query = select(
+        key.label("key"),
+        c.violations,
+        func.sum(c.documents),
+        func.sum(c.signed),
+        func.sum(c.personal_ok),
+        func.sum(c.org_ok),
+        func.sum(c.compliant),
+    )
+    if flt.recipient == ALL_RECIPIENTS:
+        query = query.where(false())  # not a member: no document was sent to it
+    query = query.where(c.recipient == (ALL_RECIPIENTS if flt.recipient is None else flt.recipient))
+    return _restricted(query, c, flt, senders).group_by(key, c.violations)
+
+
+def facts_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping) -> AnySelect:
+    """The same groups counted from the raw facts: the reference the counters must equal."""
     f = ReportFact
+    key = f.day if grouping is Grouping.DAY else f.sender
     query = select(
         key.label("key"),
         f.violations,
@@ -88,17 +110,27 @@ def facts_query(flt: ReportFilter, senders: set[str] | None, key: Any) -> Select
         query = query.where(f.recipient == flt.recipient)
     else:
         query = query.where(f.lead == 1)
+    return _restricted(query, f, flt, senders).group_by(key, f.violations)
+
+
+def _restricted(
+    query: AnySelect,
+    table: type[ReportCount] | type[ReportFact],
+    flt: ReportFilter,
+    senders: set[str] | None,
+) -> AnySelect:
+    """The window, document type and sender conditions, on either table."""
     if flt.since is not None:
-        query = query.where(f.day >= flt.since)
+        query = query.where(table.day >= flt.since)
     if flt.until is not None:
-        query = query.where(f.day <= flt.until)
+        query = query.where(table.day <= flt.until)
     if flt.doc_type is not None:
-        query = query.where(f.doc_type == flt.doc_type)
+        query = query.where(table.doc_type == flt.doc_type)
     if flt.only_member is not None:
-        query = query.where(f.sender == flt.only_member)
+        query = query.where(table.sender == flt.only_member)
     if senders is not None:
-        query = query.where(f.sender.in_(sorted(senders)))
-    return query.group_by(key, f.violations)
+        query = query.where(table.sender.in_(sorted(senders)))
+    return query
 
 
 def _rows(groups: Any) -> list[ComplianceRow]:
@@ -122,13 +154,19 @@ async def compliance_report(
     flt: ReportFilter,
     grouping: Grouping = Grouping.SENDER,
     hierarchy: Hierarchy | None = None,
+    *,
+    from_facts: bool = False,
 ) -> ComplianceReport:
-    """The report as SQL aggregates; a roll-up folds per-sender rows (one per member)."""
+    """The report as sums over the counters; a roll-up folds per-sender rows.
+
+    `from_facts` counts the raw facts instead: slower, the reference that the
+    counters are checked against (tests, `bench/reports.py`).
+    """
     flt.check()
     hierarchy = hierarchy or await load_hierarchy(session)
     senders = senders_of(flt, hierarchy)
-    key = ReportFact.day if grouping is Grouping.DAY else ReportFact.sender
-    rows = _rows((await session.execute(facts_query(flt, senders, key))).all())
+    query = (facts_query if from_facts else counts_query)(flt, senders, grouping)
+    rows = _rows((await session.execute(query)).all())
     if grouping is Grouping.PARENT:
         units: dict[str, ComplianceRow] = {}
         for row in rows:

@@ -1,4 +1,4 @@
-"""Turning a verdict into report facts, and recording them inside the ingest transaction."""
+"""Turning a verdict into report facts, and recording them (and their counters) at ingest."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.reports.counters import add_to_counters
 from hub.reports.models import ReportFact
 from signing.compliance import SignatureFacts, Violation
 from signing.verify import Verdict
@@ -82,7 +83,13 @@ async def record_ingest(
     doc_type: str,
     verdict: Verdict,
 ) -> None:
-    """Add the document's facts in the caller's transaction: one multi-row INSERT."""
+    """Add the document's facts and count them, in the caller's transaction.
+
+    Two statements: one multi-row INSERT of the facts, one multi-row upsert of
+    the counters. Call it last before commit: the upsert holds its counters'
+    row locks until then.
+    """
     rows = fact_rows(document_id, sender, recipients, received_at, doc_type, verdict)
     if rows:
         await session.execute(insert(ReportFact), rows)
+        await add_to_counters(session, rows)

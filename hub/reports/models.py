@@ -1,17 +1,22 @@
-"""The reports' facts table: one narrow row per (document, recipient), written at ingest.
+"""The reports' tables, both written at ingest in the submission's transaction.
 
-Reports aggregate these rows with GROUP BY and never parse a verdict: the
-flags and the violation bitmask say everything the compliance report counts.
-`lead` marks one row per document (its first recipient), so a report without
-a recipient filter counts each document once; with a recipient filter every
-row for that recipient is one document sent to it.
+`report_facts`: one narrow row per (document, recipient). The flags and the
+violation bitmask say everything the compliance report counts; `lead` marks
+one row per document (its first recipient), so a count without a recipient
+filter counts each document once. The delivery report and the dashboard's
+per-document pages read it.
+
+`report_counts`: the same facts already added up per (recipient, day, sender,
+document type, violation mask). The compliance report sums these counters,
+so its cost follows the number of distinct keys in the window, not the
+number of documents.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Index, Integer, SmallInteger, String
+from sqlalchemy import Date, Index, Integer, PrimaryKeyConstraint, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base
@@ -43,3 +48,36 @@ class ReportFact(Base):
     compliant: Mapped[int] = mapped_column(SmallInteger)
     violations: Mapped[int] = mapped_column(Integer)
     """Bit i set when `VIOLATION_CODES[i]` applies."""
+
+
+ALL_RECIPIENTS = "*"
+"""`ReportCount.recipient` of the counters that count each document once (its lead fact)."""
+
+
+class ReportCount(Base):
+    """How many documents share one key, and how many of them were signed, valid, compliant.
+
+    Every accepted document adds 1 to the counter of each of its recipients and
+    to the `ALL_RECIPIENTS` counter of its key, with one upsert per submission.
+    The primary key leads with the recipient, then the day: a report reads one
+    recipient's (or the all-recipients) counters for a window as one index range.
+    """
+
+    __tablename__ = "report_counts"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "recipient", "day", "sender", "doc_type", "violations", name="pk_report_counts"
+        ),
+    )
+
+    recipient: Mapped[str] = mapped_column(String(13))
+    """A recipient's code, or `ALL_RECIPIENTS`."""
+    day: Mapped[date] = mapped_column(Date)
+    sender: Mapped[str] = mapped_column(String(13))
+    doc_type: Mapped[str] = mapped_column(String(16))
+    violations: Mapped[int] = mapped_column(Integer)
+    documents: Mapped[int] = mapped_column(Integer)
+    signed: Mapped[int] = mapped_column(Integer)
+    personal_ok: Mapped[int] = mapped_column(Integer)
+    org_ok: Mapped[int] = mapped_column(Integer)
+    compliant: Mapped[int] = mapped_column(Integer)
