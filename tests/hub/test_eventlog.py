@@ -8,16 +8,17 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub import eventlog
-from hub.eventlog import EventLogEntry, EventLogHead
+from hub.eventlog import EventLogEntry, EventLogHead, EventLogState
 from hub.eventlog_export import export_log
 from hub.eventlog_sealer import Sealer, SealerPolicy
 from hub.eventlog_verify import LogVerification, verify_export
@@ -119,12 +120,15 @@ async def test_a_head_is_signed_every_n_entries(
 async def test_a_head_is_signed_after_the_time_limit(
     sessions: async_sessionmaker[AsyncSession], log_pki: HubPki
 ) -> None:
-    sealer = sealer_for(sessions, log_pki, head_every_entries=1000, head_every_seconds=0.05)
+    sealer = sealer_for(sessions, log_pki, head_every_entries=1000, head_every_seconds=60)
     await record_events(sessions, 1)
     assert (await sealer.seal_once()).heads == [1]
     await record_events(sessions, 1)
     assert (await sealer.seal_once()).heads == []
-    await asyncio.sleep(0.1)
+    async with sessions.begin() as session:  # a minute passes
+        await session.execute(
+            update(EventLogState).values(last_head_at=utcnow() - timedelta(seconds=61))
+        )
     assert (await sealer.seal_once()).heads == [2]
     assert (await sealer.seal_once()).heads == []  # nothing new: no new head
 
