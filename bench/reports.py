@@ -3,10 +3,13 @@
 Starts a throwaway PostgreSQL cluster (`tests/postgres.py`), migrates it, registers
 the 94 national units plus 3 departments under each province, and writes the report
 facts of `--documents` documents sent to 3 recipients each (3 rows per document),
-with `INSERT … SELECT generate_series` so loading takes seconds, not hours.
-Then it times the compliance report (median of `--runs`) as the API computes it:
-all senders, documents sent to the Government Office, one province's subtree,
-a roll-up by parent and a daily trend, and prints each latency.
+with `INSERT … SELECT generate_series` so loading takes seconds, not hours, then
+adds them up into `report_counts` exactly as ingest's upserts would have
+(`hub.reports.counters.BACKFILL`). Then it times the compliance report (median
+of `--runs`) for: all senders, documents sent to the Government Office, one
+province's subtree, a roll-up by parent and a daily trend, and prints each
+latency twice: summed from the raw facts (before, `from_facts=True`) and from
+the counters (after, as the API computes it), with the documents each counted.
 
 Target: < 1 s for each on PostgreSQL. Bounded: the cluster is removed at the end.
 
@@ -19,11 +22,13 @@ import argparse
 import asyncio
 import statistics
 import time
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import text
 
 from hub.reports.compliance import compliance_report
+from hub.reports.counters import BACKFILL
 from hub.reports.facts import bit_of
 from hub.reports.filters import Grouping, ReportFilter
 from registry.db import create_engine, migrate, session_factory
@@ -82,7 +87,8 @@ async def _members(url: str) -> None:
         await engine.dispose()
 
 
-async def _load(url: str, documents: int) -> float:
+async def _load(url: str, documents: int) -> tuple[float, float, int]:
+    """Facts, then counters; the seconds each took and the number of counters."""
     engine = create_engine(url)
     started = time.perf_counter()
     step = 250_000
@@ -98,15 +104,39 @@ async def _load(url: str, documents: int) -> float:
             last = min(first + step - 1, documents)
             async with engine.begin() as connection:
                 await connection.execute(text(LOAD), {**params, "first": first, "last": last})
+        facts_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        async with engine.begin() as connection:
+            await connection.execute(text(BACKFILL))
+            counters = (
+                await connection.execute(text("SELECT count(*) FROM report_counts"))
+            ).scalar_one()
+        counters_seconds = time.perf_counter() - started
         async with engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.execute(text("VACUUM ANALYZE report_facts"))
+            await connection.execute(text("VACUUM ANALYZE report_counts"))
     finally:
         await engine.dispose()
-    return time.perf_counter() - started
+    return facts_seconds, counters_seconds, int(counters)
 
 
-async def _time(url: str, runs: int) -> list[tuple[str, float, int]]:
+async def _median(
+    sessions: Any, flt: ReportFilter, group: Grouping, runs: int, from_facts: bool
+) -> tuple[float, dict[str, Any]]:
+    """The median latency of `runs` reports, and the report."""
+    timings, result = [], {}
+    for _ in range(runs):
+        async with sessions() as session:
+            started = time.perf_counter()
+            report = await compliance_report(session, flt, group, from_facts=from_facts)
+            timings.append(time.perf_counter() - started)
+            result = report.as_dict()
+    return statistics.median(timings), result
+
+
+async def _time(url: str, runs: int) -> list[tuple[str, float, float, int, bool]]:
+    """Per variant: latency from the facts, from the counters, documents, whether equal."""
     engine = create_engine(url)
     sessions = session_factory(engine)
     cases: list[tuple[str, ReportFilter, Grouping]] = [
@@ -119,14 +149,10 @@ async def _time(url: str, runs: int) -> list[tuple[str, float, int]]:
     results = []
     try:
         for name, flt, group in cases:
-            timings, documents = [], 0
-            for _ in range(runs):
-                async with sessions() as session:
-                    started = time.perf_counter()
-                    report = await compliance_report(session, flt, group)
-                    timings.append(time.perf_counter() - started)
-                    documents = report.total.documents
-            results.append((name, statistics.median(timings), documents))
+            before, from_facts = await _median(sessions, flt, group, runs, True)
+            after, from_counters = await _median(sessions, flt, group, runs, False)
+            documents = from_counters["total"]["documents"]
+            results.append((name, before, after, documents, from_facts == from_counters))
     finally:
         await engine.dispose()
     return results
@@ -139,10 +165,15 @@ async def _bench(base_url: str, documents: int, runs: int) -> None:
     url = "postgresql+asyncpg://" + base_url.split("://", 1)[1] + "/bench_reports"
     await migrate(url)
     await _members(url)
-    seconds = await _load(url, documents)
-    print(f"loaded {documents:,} documents ({documents * 3:,} fact rows) in {seconds:.1f} s")
-    for name, latency, counted in await _time(url, runs):
-        print(f"compliance report, {name:<32} {latency * 1000:8.1f} ms  ({counted:,} documents)")
+    facts, counting, counters = await _load(url, documents)
+    print(f"loaded {documents:,} documents ({documents * 3:,} fact rows) in {facts:.1f} s")
+    print(f"counted them into {counters:,} counters in {counting:.1f} s")
+    print(f"compliance report (median of {runs})   from facts  from counters  documents")
+    for name, before, after, documents, same in await _time(url, runs):
+        flag = "" if same else "  MISMATCH: the reports differ"
+        print(
+            f"  {name:<32} {before * 1000:8.1f} ms  {after * 1000:10.1f} ms  {documents:>9,}{flag}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -83,13 +83,21 @@ async def record_ingest(
     doc_type: str,
     verdict: Verdict,
 ) -> None:
-    """Add the document's facts and count them, in the caller's transaction.
+    """Add one document's facts and count them, in the caller's transaction."""
+    await record_facts(
+        session, fact_rows(document_id, sender, recipients, received_at, doc_type, verdict)
+    )
 
-    Two statements: one multi-row INSERT of the facts, one multi-row upsert of
-    the counters. Call it last before commit: the upsert holds its counters'
-    row locks until then.
+
+async def record_facts(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
+    """Add the `fact_rows` of one or many documents and count them: two statements.
+
+    One multi-row INSERT of the facts, one multi-row upsert of the counters
+    (summed per key, sent in key order). A writer committing several documents
+    together passes all their rows in one call, so the whole batch locks its
+    counters once, in one global order. Call it last before commit: the
+    upsert holds its counters' row locks until then.
     """
-    rows = fact_rows(document_id, sender, recipients, received_at, doc_type, verdict)
     if rows:
-        await session.execute(insert(ReportFact), rows)
+        await session.execute(insert(ReportFact), list(rows))
         await add_to_counters(session, rows)
