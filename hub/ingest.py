@@ -4,7 +4,8 @@
 delivery job per accepted recipient are committed in one transaction. Every
 refusal is a `Problem` with a stable code raised before anything is written.
 Parsing, hashing and signature verification are CPU work and run in a worker
-thread so the event loop keeps serving other requests.
+thread so the event loop keeps serving other requests; concurrent submissions
+are then committed together (`hub.batcher`, `hub.ingest_write`).
 """
 
 from __future__ import annotations
@@ -18,21 +19,14 @@ from datetime import datetime
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect
 
-from hub import eventlog, metrics
+from hub.batcher import GroupCommit
 from hub.identity import HubIdentity
-from hub.models import AttachmentBlob, Delivery, Document
-from hub.policy import decide
-from hub.protocol import ReceiptClaims, RecipientOutcome, RecipientResult, SubmitResult
-from hub.receipts import read_receipt, sign_receipt
+from hub.ingest_write import Accepted, IngestWriter, Submission, result_of
 from hub.reports import facts as reports
-from hub.sql import insert_ignoring_duplicates
 from registry.db import utcnow
-from registry.models import Member
 from registry.problems import Problem
 from signing.package import Package, PackageFormatError, manifest_digest, parse_package
 from signing.trust import TrustStore
@@ -49,15 +43,6 @@ class Checked:
     digest: str
     verdict: Verdict
     blobs: list[dict[str, Any]]
-
-
-@dataclass
-class Accepted:
-    result: SubmitResult
-    created: bool
-    """False for a repeated submission answered with the stored receipt."""
-    pushes: bool = False
-    """Whether a push delivery job was queued (the worker is woken only then)."""
 
 
 async def read_limited(chunks: AsyncIterable[bytes], limit: int, declared: str | None) -> bytes:
@@ -178,15 +163,54 @@ def stored_package(package: Package) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def result_of(receipt: str) -> SubmitResult:
-    claims = read_receipt(receipt)
-    return SubmitResult(
-        document_id=claims.document_id,
-        manifest_digest=claims.manifest_digest,
-        received_at=claims.received_at,
-        verdict=claims.verdict,
-        recipients=claims.recipients,
-        receipt=receipt,
+class Ingest:
+    """Submission for one hub process: checks in worker threads, writes by group commit."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        identity: HubIdentity,
+        hub_id: str,
+        *,
+        max_batch: int = 64,
+    ) -> None:
+        self.identity = identity
+        self.writer = IngestWriter(sessions, identity, hub_id, record_reports)
+        self.commits: GroupCommit[Submission, Accepted] = GroupCommit(
+            self.writer.write_batch, max_items=max_batch, key=lambda item: item.document_id
+        )
+
+    async def submit(self, sender: str, body: bytes) -> Accepted:
+        """Accept `body` from `sender` durably, or raise a `Problem`; idempotent on the id."""
+        received_at = utcnow()
+        submission = await anyio.to_thread.run_sync(
+            prepare, body, sender, self.identity.trust, received_at
+        )
+        return await self.commits.submit(submission)
+
+
+async def record_reports(session: AsyncSession, item: Submission) -> None:
+    """reports (issue 6): facts and counters, the only report write; last before commit,
+    since the counters' row locks are held until then (the writer calls it per document)."""
+    await reports.record_ingest(
+        session, item.document_id, item.sender, item.package.recipients, item.received_at,
+        item.package.header.type, item.verdict,
+    )  # fmt: skip
+
+
+def prepare(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Submission:
+    """`check_package`, then everything the writer needs that is CPU work."""
+    checked = check_package(body, sender, trust, received_at)
+    package = checked.package
+    return Submission(
+        sender=sender,
+        document_id=str(uuid.UUID(package.id)),
+        package=package,
+        digest=checked.digest,
+        verdict=checked.verdict,
+        blobs=checked.blobs,
+        stored_package=stored_package(package),
+        received_at=received_at,
     )
 
 
@@ -197,156 +221,8 @@ async def submit(
     sender: str,
     body: bytes,
 ) -> Accepted:
-    """Accept `body` from `sender` durably, or raise a `Problem`; idempotent on the id."""
-    received_at = utcnow()
-    checked = await anyio.to_thread.run_sync(
-        check_package, body, sender, identity.trust, received_at
-    )
-    package = checked.package
-    document_id = str(uuid.UUID(package.id))
-    async with sessions() as session:
-        repeated = await _repeated(session, document_id, checked.digest)
-        if repeated is not None:
-            return repeated
-        members = await _recipients(session, package.recipients)
-        results, deliveries = _route(document_id, package, checked.verdict, members, received_at)
-        claims = ReceiptClaims(
-            iss=hub_id,
-            sub=sender,
-            document_id=document_id,
-            manifest_digest=checked.digest,
-            received_at=received_at,
-            verdict=checked.verdict,
-            recipients=results,
-        )
-        receipt = sign_receipt(claims, identity.key, identity.chain)
-        session.add(
-            Document(
-                id=document_id,
-                sender=sender,
-                manifest_digest=checked.digest,
-                package=stored_package(package),
-                verdict=checked.verdict.model_dump_json(),
-                compliant=checked.verdict.compliant,
-                violations=" ".join(str(v) for v in checked.verdict.violations),
-                received_at=received_at,
-                receipt=receipt,
-            )
-        )
-        await session.flush()
-        if checked.blobs:
-            await session.execute(
-                insert_ignoring_duplicates(
-                    session, AttachmentBlob, _with_time(checked.blobs), ["sha256"]
-                )
-            )
-        session.add_all(deliveries)
-        await eventlog.record(
-            session,
-            "document.accepted",
-            document_id,
-            {
-                "sender": sender,
-                "manifest_digest": checked.digest,
-                "compliant": checked.verdict.compliant,
-                "violations": [str(v) for v in checked.verdict.violations],
-                "recipients": [r.model_dump(mode="json") for r in results],
-            },
-        )
-        # reports (issue 6): facts and counters, the only report write; last before commit,
-        # since the counters' row locks are held until then.
-        await reports.record_ingest(
-            session, document_id, sender, package.recipients, received_at,
-            package.header.type, checked.verdict,
-        )  # fmt: skip
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()
-            repeated = await _repeated(session, document_id, checked.digest)
-            if repeated is None:
-                raise
-            return repeated
-    metrics.document_accepted(checked.verdict.compliant, checked.verdict.violations)
-    pushes = any(d.mode == "push" and d.state == "queued" for d in deliveries)
-    return Accepted(result_of(receipt), created=True, pushes=pushes)
+    """One submission in its own transaction (no group commit): for scripts and tools."""
+    return await Ingest(sessions, identity, hub_id, max_batch=1).submit(sender, body)
 
 
-def _with_time(blobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    now = utcnow()
-    return [{**blob, "stored_at": now} for blob in blobs]
-
-
-async def _repeated(session: AsyncSession, document_id: str, digest: str) -> Accepted | None:
-    row = (
-        await session.execute(
-            select(Document.manifest_digest, Document.receipt).where(Document.id == document_id)
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    if row.manifest_digest != digest:
-        raise Problem(
-            409,
-            "document_id_conflict",
-            f"document {document_id} was already submitted with a different manifest",
-        )
-    return Accepted(result_of(row.receipt), created=False)
-
-
-async def _recipients(session: AsyncSession, codes: list[str]) -> dict[str, Any]:
-    rows = (
-        await session.execute(
-            select(Member.code, Member.status, Member.policy, Member.delivery_mode).where(
-                Member.code.in_(codes)
-            )
-        )
-    ).all()
-    members = {row.code: row for row in rows}
-    unknown = [code for code in codes if code not in members]
-    if unknown:
-        raise Problem(
-            422,
-            "unknown_recipient",
-            f"not members of the hub: {', '.join(unknown[:20])}",
-            errors=[{"field": "recipients", "message": f"unknown {code}"} for code in unknown],
-        )
-    return members
-
-
-def _route(
-    document_id: str,
-    package: Package,
-    verdict: Verdict,
-    members: dict[str, Any],
-    now: datetime,
-) -> tuple[list[RecipientResult], list[Delivery]]:
-    results: list[RecipientResult] = []
-    deliveries: list[Delivery] = []
-    violations = [str(v) for v in verdict.violations]
-    for code in package.recipients:
-        member = members[code]
-        outcome, reasons = decide(member.status, member.policy, violations)
-        delivery_id = str(uuid.uuid4())
-        deliveries.append(
-            Delivery(
-                id=delivery_id,
-                document_id=document_id,
-                recipient=code,
-                mode=member.delivery_mode,
-                outcome=outcome.value,
-                reasons=" ".join(reasons),
-                state="queued" if outcome is RecipientOutcome.ACCEPTED else "refused",
-                status_rank=0,
-                attempts=0,
-                created_at=now,
-                next_attempt_at=now,
-                recall_pending=False,
-            )
-        )
-        results.append(
-            RecipientResult(
-                recipient=code, outcome=outcome, delivery_id=delivery_id, reasons=reasons
-            )
-        )
-    return results, deliveries
+__all__ = ["Accepted", "Ingest", "Submission", "check_package", "read_limited", "result_of"]

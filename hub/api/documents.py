@@ -25,6 +25,15 @@ _PACKAGE_BODY = {
 }
 
 
+def _ingest(request: Request, context: HubContext) -> ingest.Ingest:
+    """This app's submission service, made on first use (it holds the group commit)."""
+    service: ingest.Ingest | None = getattr(request.app.state, "ingest", None)
+    if service is None or service.writer.sessions is not context.sessions:
+        service = ingest.Ingest(context.sessions, context.identity, context.settings.hub_id)
+        request.app.state.ingest = service
+    return service
+
+
 def _document_id(text: str) -> str:
     try:
         return str(uuid.UUID(text))
@@ -56,9 +65,7 @@ async def submit_document(
     body = await ingest.read_limited(
         request.stream(), context.settings.max_package_bytes, request.headers.get("content-length")
     )
-    accepted = await ingest.submit(
-        context.sessions, context.identity, context.settings.hub_id, member.code, body
-    )
+    accepted = await _ingest(request, context).submit(member.code, body)
     if accepted.pushes:
         wake_worker(request)
     return JSONResponse(

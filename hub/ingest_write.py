@@ -1,0 +1,305 @@
+"""Writing checked submissions: many documents per transaction (group commit).
+
+A batch costs a fixed number of statements whatever its size: one read of the
+ids already stored, one read of every recipient's registry row, then one
+multi-row INSERT per table and one commit. Each document's outcome is decided
+before anything is written: a repeated id is answered with its stored receipt
+(or `409`), an unknown recipient with `422`, and such items write nothing. If
+the batch still fails to commit (another process stored the same id a moment
+ago, say), it is rolled back and every item is written again on its own, so
+one bad item never loses or half-writes the others.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub import metrics
+from hub.eventlog import EventLogEntry, canonical_json
+from hub.identity import HubIdentity
+from hub.models import AttachmentBlob, Delivery, Document
+from hub.policy import decide
+from hub.protocol import ReceiptClaims, RecipientOutcome, RecipientResult, SubmitResult
+from hub.receipts import read_receipt, sign_receipt
+from hub.sql import insert_ignoring_duplicates
+from registry.db import utcnow
+from registry.models import Member
+from registry.problems import Problem
+from signing.package import Package
+from signing.verify import Verdict
+
+
+@dataclass
+class Submission:
+    """A package that passed every check needing no database, ready to be stored."""
+
+    sender: str
+    document_id: str
+    package: Package
+    digest: str
+    verdict: Verdict
+    blobs: list[dict[str, Any]]
+    stored_package: str
+    received_at: datetime
+
+
+@dataclass
+class Accepted:
+    result: SubmitResult
+    created: bool
+    """False for a repeated submission answered with the stored receipt."""
+    pushes: bool = False
+    """Whether a push delivery job was queued (the worker is woken only then)."""
+
+
+@dataclass
+class _Rows:
+    """What one batch inserts, table by table."""
+
+    documents: list[dict[str, Any]]
+    blobs: dict[str, dict[str, Any]]
+    deliveries: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+
+Outcome = Accepted | BaseException
+RecordReports = Callable[[AsyncSession, Submission], Awaitable[None]]
+
+
+class IngestWriter:
+    """Stores submissions for one hub process: `write_batch` is the group-commit writer."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        identity: HubIdentity,
+        hub_id: str,
+        record_reports: RecordReports,
+    ) -> None:
+        self.sessions = sessions
+        self.record_reports = record_reports
+        self.identity = identity
+        self.hub_id = hub_id
+
+    async def write_batch(self, items: Sequence[Submission]) -> list[Outcome]:
+        """Every item's outcome; written items are committed before this returns."""
+        try:
+            return await self._write(items)
+        except SQLAlchemyError:
+            if len(items) == 1:
+                raise
+        outcomes: list[Outcome] = []
+        for item in items:  # one transaction each: the bad one fails alone
+            try:
+                outcomes.extend(await self._write([item]))
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    async def _write(self, items: Sequence[Submission]) -> list[Outcome]:
+        async with self.sessions() as session:
+            try:
+                outcomes = await self._stage(session, items)
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                if len(items) > 1:
+                    raise
+                # one item: the id was stored since we looked; answer as a repeat
+                repeated = (await _stored(session, [items[0].document_id])).get(
+                    items[0].document_id
+                )
+                if repeated is None:
+                    raise
+                return [_repeat(items[0], *repeated)]
+        for item, outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, Accepted) and outcome.created:
+                metrics.document_accepted(item.verdict.compliant, item.verdict.violations)
+        return outcomes
+
+    async def _stage(self, session: AsyncSession, items: Sequence[Submission]) -> list[Outcome]:
+        stored = await _stored(session, [item.document_id for item in items])
+        outcomes: list[Outcome | None] = [
+            _repeat(item, *stored[item.document_id]) if item.document_id in stored else None
+            for item in items
+        ]
+        codes = {code for item in items for code in item.package.recipients}
+        members = await _members(session, codes)
+        rows = _Rows([], {}, [], [])
+        written: list[Submission] = []
+        for i, item in enumerate(items):
+            if outcomes[i] is not None:
+                continue
+            unknown = [code for code in item.package.recipients if code not in members]
+            if unknown:
+                outcomes[i] = _unknown_recipients(unknown)
+                continue
+            outcomes[i] = self._add(rows, item, members)
+            written.append(item)
+        if written:
+            await _insert(session, rows)
+            for item in written:  # last before commit: see `hub.ingest.record_reports`
+                await self.record_reports(session, item)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _add(self, rows: _Rows, item: Submission, members: dict[str, Any]) -> Accepted:
+        results, deliveries = _route(item, members)
+        claims = ReceiptClaims(
+            iss=self.hub_id,
+            sub=item.sender,
+            document_id=item.document_id,
+            manifest_digest=item.digest,
+            received_at=item.received_at,
+            verdict=item.verdict,
+            recipients=results,
+        )
+        receipt = sign_receipt(claims, self.identity.key, self.identity.chain)
+        verdict = item.verdict
+        violations = [str(v) for v in verdict.violations]
+        rows.documents.append(
+            {
+                "id": item.document_id,
+                "sender": item.sender,
+                "manifest_digest": item.digest,
+                "package": item.stored_package,
+                "verdict": verdict.model_dump_json(),
+                "compliant": verdict.compliant,
+                "violations": " ".join(violations),
+                "received_at": item.received_at,
+                "receipt": receipt,
+            }
+        )
+        now = utcnow()
+        for blob in item.blobs:
+            rows.blobs.setdefault(blob["sha256"], {**blob, "stored_at": now})
+        rows.deliveries.extend(deliveries)
+        rows.events.append(
+            {
+                "recorded_at": now,
+                "kind": "document.accepted",
+                "subject": item.document_id,
+                "data": canonical_json(
+                    {
+                        "sender": item.sender,
+                        "manifest_digest": item.digest,
+                        "compliant": verdict.compliant,
+                        "violations": violations,
+                        "recipients": [r.model_dump(mode="json") for r in results],
+                    }
+                ),
+            }
+        )
+        result = SubmitResult(
+            document_id=item.document_id,
+            manifest_digest=item.digest,
+            received_at=item.received_at,
+            verdict=verdict,
+            recipients=results,
+            receipt=receipt,
+        )
+        pushes = any(d["mode"] == "push" and d["state"] == "queued" for d in deliveries)
+        return Accepted(result, created=True, pushes=pushes)
+
+
+async def _insert(session: AsyncSession, rows: _Rows) -> None:
+    """One multi-row INSERT per table, parents first."""
+    await session.execute(insert(Document), rows.documents)
+    if rows.blobs:
+        blobs = [rows.blobs[sha] for sha in sorted(rows.blobs)]
+        await session.execute(
+            insert_ignoring_duplicates(session, AttachmentBlob, blobs, ["sha256"])
+        )
+    await session.execute(insert(Delivery), rows.deliveries)
+    await session.execute(insert(EventLogEntry), rows.events)
+
+
+def result_of(receipt: str) -> SubmitResult:
+    """The submit answer rebuilt from a stored receipt."""
+    claims = read_receipt(receipt)
+    return SubmitResult(
+        document_id=claims.document_id,
+        manifest_digest=claims.manifest_digest,
+        received_at=claims.received_at,
+        verdict=claims.verdict,
+        recipients=claims.recipients,
+        receipt=receipt,
+    )
+
+
+async def _stored(session: AsyncSession, ids: list[str]) -> dict[str, tuple[str, str]]:
+    """`id -> (manifest_digest, receipt)` of the ids already stored."""
+    rows = await session.execute(
+        select(Document.id, Document.manifest_digest, Document.receipt).where(Document.id.in_(ids))
+    )
+    return {row.id: (row.manifest_digest, row.receipt) for row in rows}
+
+
+def _repeat(item: Submission, digest: str, receipt: str) -> Outcome:
+    if digest != item.digest:
+        return Problem(
+            409,
+            "document_id_conflict",
+            f"document {item.document_id} was already submitted with a different manifest",
+        )
+    return Accepted(result_of(receipt), created=False)
+
+
+async def _members(session: AsyncSession, codes: set[str]) -> dict[str, Any]:
+    rows = await session.execute(
+        select(Member.code, Member.status, Member.policy, Member.delivery_mode).where(
+            Member.code.in_(sorted(codes))
+        )
+    )
+    return {row.code: row for row in rows}
+
+
+def _unknown_recipients(unknown: list[str]) -> Problem:
+    return Problem(
+        422,
+        "unknown_recipient",
+        f"not members of the hub: {', '.join(unknown[:20])}",
+        errors=[{"field": "recipients", "message": f"unknown {code}"} for code in unknown],
+    )
+
+
+def _route(
+    item: Submission, members: dict[str, Any]
+) -> tuple[list[RecipientResult], list[dict[str, Any]]]:
+    results: list[RecipientResult] = []
+    deliveries: list[dict[str, Any]] = []
+    violations = [str(v) for v in item.verdict.violations]
+    now = item.received_at
+    for code in item.package.recipients:
+        member = members[code]
+        outcome, reasons = decide(member.status, member.policy, violations)
+        delivery_id = str(uuid.uuid4())
+        deliveries.append(
+            {
+                "id": delivery_id,
+                "document_id": item.document_id,
+                "recipient": code,
+                "mode": member.delivery_mode,
+                "outcome": outcome.value,
+                "reasons": " ".join(reasons),
+                "state": "queued" if outcome is RecipientOutcome.ACCEPTED else "refused",
+                "status_rank": 0,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+                "recall_pending": False,
+            }
+        )
+        results.append(
+            RecipientResult(
+                recipient=code, outcome=outcome, delivery_id=delivery_id, reasons=reasons
+            )
+        )
+    return results, deliveries
