@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import unicodedata
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -189,13 +189,24 @@ class Ingest:
         return await self.commits.submit(submission)
 
 
-async def record_reports(session: AsyncSession, item: Submission) -> None:
-    """reports (issue 6): facts and counters, the only report write; last before commit,
-    since the counters' row locks are held until then (the writer calls it per document)."""
-    await reports.record_ingest(
-        session, item.document_id, item.sender, item.package.recipients, item.received_at,
-        item.package.header.type, item.verdict,
-    )  # fmt: skip
+async def record_reports(session: AsyncSession, items: Sequence[Submission]) -> None:
+    """reports (issue 6): facts and counters of a whole batch, the only report write.
+
+    Called last before commit, since the counters' row locks are held until then.
+    """
+    rows = [
+        row
+        for item in items
+        for row in reports.fact_rows(
+            item.document_id,
+            item.sender,
+            item.package.recipients,
+            item.received_at,
+            item.package.header.type,
+            item.verdict,
+        )
+    ]
+    await reports.record_facts(session, rows)
 
 
 def prepare(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Submission:

@@ -71,7 +71,7 @@ class _Rows:
 
 
 Outcome = Accepted | BaseException
-RecordReports = Callable[[AsyncSession, Submission], Awaitable[None]]
+RecordReports = Callable[[AsyncSession, Sequence[Submission]], Awaitable[None]]
 
 
 class IngestWriter:
@@ -146,8 +146,7 @@ class IngestWriter:
             written.append(item)
         if written:
             await _insert(session, rows)
-            for item in written:  # last before commit: see `hub.ingest.record_reports`
-                await self.record_reports(session, item)
+            await self.record_reports(session, written)  # last before commit
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _add(self, rows: _Rows, item: Submission, members: dict[str, Any]) -> Accepted:

@@ -2,10 +2,18 @@
 
 A token names its member (`iss`) and its certificate (`kid`). The signature is
 checked once per token: verified tokens are cached (bounded LRU keyed by the
-token string) until they expire. Whether the member is still active and the
-key not rotated out is read from the database on every request — one indexed
-join — so a suspension or a rotation takes effect at once in every hub
-process.
+token string) until they expire.
+
+Whether the member is still active and the key not rotated out is read from
+the database (one indexed join), and that row is kept for at most
+`REGISTRY_TTL_SECONDS` (1 s) per process, because a read per request was a
+large part of a submission's cost. The trade-off: a change made in this
+process takes effect at once (any flush or commit that touches a member or a
+member certificate drops every kept row), while a change made by another hub
+process (another worker, a replica, the registry CLI) takes effect there
+within one second. A second is far below the token lifetime a suspension
+would otherwise have to wait for, and below the time an operator needs to
+look at the result.
 """
 
 from __future__ import annotations
@@ -15,8 +23,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from registry.context import RegistryContext, registry_context
 from registry.models import Member, MemberCertificate
@@ -28,6 +37,7 @@ from signing.jose import JoseError, unverified_claims, unverified_header, verify
 MAX_LIFETIME_SECONDS = 300
 LEEWAY_SECONDS = 30
 CACHE_SIZE = 10_000
+REGISTRY_TTL_SECONDS = 1.0
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="lienthong-members"'}
 _JOSE_REFUSALS = {
     "expired": "token_expired",
@@ -82,6 +92,86 @@ class TokenCache:
             self._items.popitem(last=False)
 
 
+@dataclass(slots=True)
+class _Kept:
+    generation: int
+    read_at: float
+    found: tuple[Member, MemberCertificate] | None
+
+
+class RegistryRows:
+    """`(iss, kid) -> (member, certificate)` rows read from the database, kept briefly.
+
+    A row is used again for `ttl` seconds, unless a local change to the
+    registry tables bumped the process-wide generation since it was read.
+    """
+
+    def __init__(self, ttl: float = REGISTRY_TTL_SECONDS, size: int = CACHE_SIZE) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: dict[tuple[str, str], _Kept] = {}
+
+    def get(
+        self, iss: str, kid: str, now: float
+    ) -> tuple[bool, tuple[Member, MemberCertificate] | None]:
+        kept = self._items.get((iss, kid))
+        if kept is None or kept.generation != _changes.generation or now >= kept.read_at + self.ttl:
+            return False, None
+        return True, kept.found
+
+    def put(
+        self,
+        iss: str,
+        kid: str,
+        found: tuple[Member, MemberCertificate] | None,
+        now: float,
+        generation: int,
+    ) -> None:
+        if len(self._items) >= self.size:
+            self._items.clear()
+        self._items[(iss, kid)] = _Kept(generation, now, found)
+
+
+class _RegistryChanges:
+    """A counter bumped whenever this process writes the member tables."""
+
+    generation = 0
+
+
+_changes = _RegistryChanges()
+_WATCHED = (Member, MemberCertificate)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: object) -> None:
+    touched = (session.new, session.dirty, session.deleted)
+    if any(isinstance(obj, _WATCHED) for objects in touched for obj in objects):
+        session.info["member_auth_changed"] = True
+        _changes.generation += 1
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_bulk_write(state: ORMExecuteState) -> None:
+    mapper = state.bind_mapper
+    if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ in _WATCHED:
+        state.session.info["member_auth_changed"] = True
+        _changes.generation += 1
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    # again at commit: a row read between the flush and the commit is dropped too
+    if session.info.pop("member_auth_changed", False):
+        _changes.generation += 1
+
+
+def registry_rows(request: Request) -> RegistryRows:
+    rows: RegistryRows | None = getattr(request.app.state, "member_registry_rows", None)
+    if rows is None:
+        rows = request.app.state.member_registry_rows = RegistryRows()
+    return rows
+
+
 def token_cache(request: Request) -> TokenCache:
     cache: TokenCache | None = getattr(request.app.state, "member_token_cache", None)
     if cache is None:
@@ -117,8 +207,29 @@ def _peek(token: str) -> tuple[str, str]:
     return iss, kid
 
 
+async def _registry_row(
+    context: RegistryContext, rows: RegistryRows | None, iss: str, kid: str
+) -> tuple[Member, MemberCertificate] | None:
+    if rows is None:
+        async with context.sessions() as session:
+            return await _lookup(session, iss, kid)
+    now = time.monotonic()
+    hit, found = rows.get(iss, kid, now)
+    if hit:
+        return found
+    generation = _changes.generation  # read before the query: a change during it wins
+    async with context.sessions() as session:
+        found = await _lookup(session, iss, kid)
+    rows.put(iss, kid, found, now, generation)
+    return found
+
+
 async def authenticate_member(
-    token: str | None, context: RegistryContext, cache: TokenCache, now: int | None = None
+    token: str | None,
+    context: RegistryContext,
+    cache: TokenCache,
+    now: int | None = None,
+    rows: RegistryRows | None = None,
 ) -> AuthenticatedMember:
     """Check a bearer token; raise a 401/403 `Problem` with a stable code if refused."""
     if token is None:
@@ -127,8 +238,7 @@ async def authenticate_member(
     audience = context.settings.hub_id
     cached = cache.get(token)
     iss, kid = (cached.iss, cached.kid) if cached else _peek(token)
-    async with context.sessions() as session:
-        found = await _lookup(session, iss, kid)
+    found = await _registry_row(context, rows, iss, kid)
     if found is None or not found[1].auth:
         raise _refuse("unknown_key", f"no authentication key {kid[:16]}… registered for {iss}")
     member, certificate = found
@@ -161,4 +271,6 @@ async def authenticated_member(
     request: Request, context: RegistryContext = Depends(registry_context)
 ) -> AuthenticatedMember:
     """FastAPI dependency: the member calling, authenticated by its bearer JWT."""
-    return await authenticate_member(bearer_token(request), context, token_cache(request))
+    return await authenticate_member(
+        bearer_token(request), context, token_cache(request), rows=registry_rows(request)
+    )
