@@ -78,8 +78,8 @@ def demo(
     data_dir: Annotated[Path, typer.Option(help="The demo's data dir, wiped at start.")] = Path(
         "var/demo"
     ),
-    in_process: Annotated[
-        bool, typer.Option("--in-process", help="Run hub and nodes in this process.")
+    processes: Annotated[
+        bool, typer.Option("--processes", help="The hub and each node as a real process.")
     ] = False,
 ) -> None:
     """The national demo: 94 units, the 2019 traffic shape, the compliance figures."""
@@ -97,7 +97,7 @@ def demo(
         loaded,
         seed=seed,
         data_dir=data_dir,
-        placement="inprocess" if in_process else "processes",
+        placement="processes" if processes else "inprocess",
         serve=serve,
     )
     with contextlib.suppress(KeyboardInterrupt):

@@ -43,6 +43,7 @@ DEMO_HUB = {
     "push_backoff_max_seconds": 4.0,
     "push_max_attempts": 1000,  # a node down for a while is retried until it is back
     "push_timeout_seconds": 10.0,
+    "log_level": "WARNING",  # the tables are the output, not one line per request
 }
 Echo = Callable[[str], None]
 
@@ -52,7 +53,7 @@ class DemoOptions:
     scenario: Scenario
     seed: int = 2019
     data_dir: Path = Path("var/demo")
-    placement: Placement = "processes"
+    placement: Placement = "inprocess"
     serve: bool = False
     concurrency: int = 12
 
@@ -99,7 +100,7 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
         placement=options.placement,
         hub_settings=DEMO_HUB,
         prepare=prepare,
-        poll_interval=1.0,
+        poll_interval=3.0,
     ) as network:
         echo(f"Network up in {time.monotonic() - started:.1f} s; hub at {network.hub_url}")
         echo(f"Playing {len(plan)} documents (seed {options.seed}):")
