@@ -5,7 +5,7 @@ the 94 national units plus 3 departments under each province, and writes the rep
 facts of `--documents` documents sent to 3 recipients each (3 rows per document),
 with `INSERT … SELECT generate_series` so loading takes seconds, not hours, then
 adds them up into `report_counts` exactly as ingest's upserts would have
-(`hub.reports.counters.BACKFILL`). Then it times the compliance report (median
+(`hub.reports.counters.backfill_sql`). Then it times the compliance report (median
 of `--runs`) for: all senders, documents sent to the Government Office, one
 province's subtree, a roll-up by parent and a daily trend, and prints each
 latency twice: summed from the raw facts (before, `from_facts=True`) and from
@@ -28,7 +28,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import text
 
 from hub.reports.compliance import compliance_report
-from hub.reports.counters import BACKFILL
+from hub.reports.counters import backfill_sql
 from hub.reports.facts import bit_of
 from hub.reports.filters import Grouping, ReportFilter
 from registry.db import create_engine, migrate, session_factory
@@ -107,7 +107,7 @@ async def _load(url: str, documents: int) -> tuple[float, float, int]:
         facts_seconds = time.perf_counter() - started
         started = time.perf_counter()
         async with engine.begin() as connection:
-            await connection.execute(text(BACKFILL))
+            await connection.execute(text(backfill_sql("postgresql")))
             counters = (
                 await connection.execute(text("SELECT count(*) FROM report_counts"))
             ).scalar_one()

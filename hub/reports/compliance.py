@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, false, func, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.reports.facts import VIOLATION_CODES, bit_of
 from hub.reports.filters import Grouping, Hierarchy, ReportFilter, load_hierarchy, senders_of
-from hub.reports.models import ALL_RECIPIENTS, ReportCount, ReportFact
+from hub.reports.models import ALL_RECIPIENTS, Grain, ReportCount, ReportFact
+from hub.reports.periods import Piece, split_window
 
 AnySelect = Select[*tuple[Any, ...]]
 
@@ -74,9 +75,13 @@ def counts_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping
     """SELECT key, violation mask, counts: sums over the filtered counters.
 
     Without a recipient filter it reads the all-recipients counters (each
-    document once); with one, that recipient's counters.
+    document once); with one, that recipient's counters. Per sender, the
+    window is read as whole years, whole months and days (`split_window`);
+    the daily trend reads day counters, of every sender together when no
+    sender is chosen.
     """
     c = ReportCount
+    recipient = ALL_RECIPIENTS if flt.recipient is None else flt.recipient
     key = c.day if grouping is Grouping.DAY else c.sender
     query = select(
         key.label("key"),
@@ -86,11 +91,37 @@ def counts_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping
         func.sum(c.personal_ok),
         func.sum(c.org_ok),
         func.sum(c.compliant),
-    )
+    ).where(c.recipient == recipient)
     if flt.recipient == ALL_RECIPIENTS:
         query = query.where(false())  # not a member: no document was sent to it
-    query = query.where(c.recipient == (ALL_RECIPIENTS if flt.recipient is None else flt.recipient))
+    if grouping is Grouping.DAY:
+        everyone = senders is None and flt.only_member is None
+        query = query.where(c.grain == (Grain.TREND if everyone else Grain.DAY).value)
+        query = _in_window(query, c, flt.since, flt.until)
+    else:
+        query = query.where(
+            or_(*[_piece(c, piece) for piece in split_window(flt.since, flt.until)])
+        )
     return _restricted(query, c, flt, senders).group_by(key, c.violations)
+
+
+def _piece(c: type[ReportCount], piece: Piece) -> Any:
+    bounds = [c.grain == piece.grain.value]
+    if piece.first is not None:
+        bounds.append(c.day >= piece.first)
+    if piece.last is not None:
+        bounds.append(c.day <= piece.last)
+    return and_(*bounds)
+
+
+def _in_window(
+    query: AnySelect, table: type[ReportCount] | type[ReportFact], since: Any, until: Any
+) -> AnySelect:
+    if since is not None:
+        query = query.where(table.day >= since)
+    if until is not None:
+        query = query.where(table.day <= until)
+    return query
 
 
 def facts_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping) -> AnySelect:
@@ -110,6 +141,7 @@ def facts_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping)
         query = query.where(f.recipient == flt.recipient)
     else:
         query = query.where(f.lead == 1)
+    query = _in_window(query, f, flt.since, flt.until)
     return _restricted(query, f, flt, senders).group_by(key, f.violations)
 
 
@@ -119,11 +151,7 @@ def _restricted(
     flt: ReportFilter,
     senders: set[str] | None,
 ) -> AnySelect:
-    """The window, document type and sender conditions, on either table."""
-    if flt.since is not None:
-        query = query.where(table.day >= flt.since)
-    if flt.until is not None:
-        query = query.where(table.day <= flt.until)
+    """The document type and sender conditions, on either table."""
     if flt.doc_type is not None:
         query = query.where(table.doc_type == flt.doc_type)
     if flt.only_member is not None:

@@ -1,54 +1,54 @@
-"""Keeping `report_counts` up to date: one upsert per submission, in its transaction.
+"""Keeping `report_counts` up to date: one upsert per write, in the submission's transaction.
 
-The counters are what the compliance report sums. A submission adds its
-document to the counter of each recipient and to the all-recipients counter
-of its key with a single `INSERT … ON CONFLICT … DO UPDATE SET n = n + excluded.n`
-(the same SQL on PostgreSQL and SQLite). Concurrent submissions with the same
-key wait for each other's row lock until commit; rows are sent in key order so
-two submissions never lock the same counters in opposite orders (no deadlock).
+The counters are what the compliance report sums. Each fact adds 1 to its
+recipient's counters (and, for the document's lead fact, to the
+`ALL_RECIPIENTS` ones) at every `Grain`, with a single
+`INSERT … ON CONFLICT … DO UPDATE SET n = n + excluded.n` (the same SQL on
+PostgreSQL and SQLite). Concurrent submissions with the same key wait for
+each other's row lock until commit; rows are sent in key order, so two
+writers never lock the same counters in opposite orders (no deadlock).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
-from hub.reports.models import ALL_RECIPIENTS, ReportCount
+from hub.reports.models import ALL_RECIPIENTS, ALL_SENDERS, Grain, ReportCount
 
-KEY = ("recipient", "day", "sender", "doc_type", "violations")
+KEY = ("recipient", "grain", "day", "sender", "doc_type", "violations")
 COUNTED = ("documents", "signed", "personal_ok", "org_ok", "compliant")
 
-BACKFILL = """
-INSERT INTO report_counts (recipient, day, sender, doc_type, violations,
-                           documents, signed, personal_ok, org_ok, compliant)
-SELECT recipient, day, sender, doc_type, violations,
-       count(*), sum(signed), sum(personal_ok), sum(org_ok), sum(compliant)
-FROM report_facts GROUP BY recipient, day, sender, doc_type, violations
-UNION ALL
-SELECT '*', day, sender, doc_type, violations,
-       count(*), sum(signed), sum(personal_ok), sum(org_ok), sum(compliant)
-FROM report_facts WHERE lead = 1 GROUP BY day, sender, doc_type, violations
-"""
-"""Counters from existing facts: what ingest would have written (migration, bench)."""
+
+def periods(day: date, sender: str) -> list[tuple[Grain, date, str]]:
+    """The (grain, first day, sender) of every counter a fact on `day` from `sender` adds to."""
+    return [
+        (Grain.DAY, day, sender),
+        (Grain.MONTH, day.replace(day=1), sender),
+        (Grain.YEAR, date(day.year, 1, 1), sender),
+        (Grain.TREND, day, ALL_SENDERS),
+    ]
 
 
 def counter_rows(facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The counter increments of some fact rows, one per key, in key order."""
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for fact in facts:
-        recipients = [fact["recipient"]] + ([ALL_RECIPIENTS] if fact["lead"] else [])
+        recipients = [fact["recipient"], ALL_RECIPIENTS] if fact["lead"] else [fact["recipient"]]
         for recipient in recipients:
-            key = (recipient, *(fact[name] for name in KEY[1:]))
-            row = merged.setdefault(
-                key, {**dict(zip(KEY, key, strict=True)), **dict.fromkeys(COUNTED, 0)}
-            )
-            row["documents"] += 1
-            for name in COUNTED[1:]:
-                row[name] += int(fact[name])
+            for grain, first, sender in periods(fact["day"], fact["sender"]):
+                key = (recipient, grain.value, first, sender, fact["doc_type"], fact["violations"])
+                row = merged.setdefault(
+                    key, {**dict(zip(KEY, key, strict=True)), **dict.fromkeys(COUNTED, 0)}
+                )
+                row["documents"] += 1
+                for name in COUNTED[1:]:
+                    row[name] += int(fact[name])
     return [merged[key] for key in sorted(merged)]
 
 
@@ -72,3 +72,46 @@ async def add_to_counters(session: AsyncSession, facts: Iterable[Mapping[str, An
     rows = counter_rows(facts)
     if rows:
         await session.execute(upsert_counters(session, rows))
+
+
+_BACKFILL_PART = """
+SELECT {recipient}, '{grain}', {first}, {sender}, doc_type, violations,
+       count(*), sum(signed), sum(personal_ok), sum(org_ok), sum(compliant)
+FROM report_facts {where} GROUP BY {group}doc_type, violations"""
+
+_FIRST_DAY = {
+    "postgresql": {
+        Grain.DAY: "day",
+        Grain.MONTH: "CAST(date_trunc('month', day) AS date)",
+        Grain.YEAR: "CAST(date_trunc('year', day) AS date)",
+        Grain.TREND: "day",
+    },
+    "sqlite": {
+        Grain.DAY: "day",
+        Grain.MONTH: "date(day, 'start of month')",
+        Grain.YEAR: "date(day, 'start of year')",
+        Grain.TREND: "day",
+    },
+}
+
+
+def backfill_sql(dialect: str) -> str:
+    """INSERT … SELECT of the counters of every fact recorded so far (migration, bench)."""
+    parts = []
+    for lead in (False, True):
+        for grain in Grain:
+            first = _FIRST_DAY[dialect][grain]
+            sender = f"'{ALL_SENDERS}'" if grain is Grain.TREND else "sender"
+            group_sender = "" if grain is Grain.TREND else "sender, "
+            parts.append(
+                _BACKFILL_PART.format(
+                    recipient=f"'{ALL_RECIPIENTS}'" if lead else "recipient",
+                    grain=grain.value,
+                    first=first,
+                    sender=sender,
+                    where="WHERE lead = 1" if lead else "",
+                    group=("" if lead else "recipient, ") + f"{first}, " + group_sender,
+                )
+            )
+    columns = ", ".join(KEY + COUNTED)
+    return f"INSERT INTO report_counts ({columns})" + "\nUNION ALL".join(parts)

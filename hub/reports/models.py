@@ -6,15 +6,16 @@ one row per document (its first recipient), so a count without a recipient
 filter counts each document once. The delivery report and the dashboard's
 per-document pages read it.
 
-`report_counts`: the same facts already added up per (recipient, day, sender,
-document type, violation mask). The compliance report sums these counters,
-so its cost follows the number of distinct keys in the window, not the
-number of documents.
+`report_counts`: the same facts already added up per (recipient, period,
+sender, document type, violation mask), for days, months and years. The
+compliance report sums these counters, so its cost follows the number of
+distinct keys in the few periods it reads, not the number of documents.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 from sqlalchemy import Date, Index, Integer, PrimaryKeyConstraint, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -52,27 +53,44 @@ class ReportFact(Base):
 
 ALL_RECIPIENTS = "*"
 """`ReportCount.recipient` of the counters that count each document once (its lead fact)."""
+ALL_SENDERS = "*"
+"""`ReportCount.sender` of the `TREND` counters, which add up every sender."""
+
+
+class Grain(StrEnum):
+    """How long a period one counter covers; `ReportCount.day` is the period's first day."""
+
+    DAY = "D"
+    MONTH = "M"
+    YEAR = "Y"
+    TREND = "T"
+    """A day, every sender together (`ALL_SENDERS`): the daily trend without a sender filter."""
 
 
 class ReportCount(Base):
     """How many documents share one key, and how many of them were signed, valid, compliant.
 
-    Every accepted document adds 1 to the counter of each of its recipients and
-    to the `ALL_RECIPIENTS` counter of its key, with one upsert per submission.
-    The primary key leads with the recipient, then the day: a report reads one
-    recipient's (or the all-recipients) counters for a window as one index range.
+    Every accepted document adds 1 to the counters of each of its recipients and
+    of `ALL_RECIPIENTS`, at each grain, in one upsert per submission. A report
+    splits its window into whole years, whole months and single days, so it sums
+    a few thousand counters whatever the number of documents. The primary key
+    leads with (recipient, grain, day): each piece of the window is one index range.
     """
 
     __tablename__ = "report_counts"
     __table_args__ = (
         PrimaryKeyConstraint(
-            "recipient", "day", "sender", "doc_type", "violations", name="pk_report_counts"
+            "recipient", "grain", "day", "sender", "doc_type", "violations",
+            name="pk_report_counts",
         ),
-    )
+    )  # fmt: skip
 
     recipient: Mapped[str] = mapped_column(String(13))
     """A recipient's code, or `ALL_RECIPIENTS`."""
+    grain: Mapped[str] = mapped_column(String(1))
+    """A `Grain` value."""
     day: Mapped[date] = mapped_column(Date)
+    """The first Vietnam day of the period counted."""
     sender: Mapped[str] = mapped_column(String(13))
     doc_type: Mapped[str] = mapped_column(String(16))
     violations: Mapped[int] = mapped_column(Integer)

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from collections import defaultdict
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
 
 from hub.reports.compliance import compliance_report
-from hub.reports.counters import counter_rows
+from hub.reports.counters import backfill_sql, counter_rows
+from hub.reports.facts import record_facts
 from hub.reports.filters import Grouping, ReportFilter
-from hub.reports.models import ALL_RECIPIENTS, ReportCount, ReportFact
-from registry.db import create_engine, downgrade, migrate, session_factory, utcnow
+from hub.reports.models import ALL_RECIPIENTS, ALL_SENDERS, ReportCount, ReportFact
+from registry.db import create_engine, downgrade, migrate, session_factory
 from signing.package import new_package
 from signing.sign import sign_package
 from tests.hub.conftest import Hub
 from tests.hub.helpers import HEADER, PDF, Agency, body_of
 from tests.hub.reports_scenario import DEPT, G22, H26, H49, Scenario, load_scenario
 
-Key = tuple[str, date, str, str, int]
+Key = tuple[str, str, date, str, str, int]
 
 
 async def _submit(hub: Hub, agency: Agency, body: bytes) -> None:
@@ -56,19 +59,27 @@ async def mixed(hub: Hub) -> Scenario:
 
 
 def _expected(facts: list[ReportFact]) -> dict[Key, list[int]]:
-    """Counters computed here from the facts: one per recipient, one for all recipients."""
+    """Counters computed here from the facts: per recipient and for all recipients, per
+    sender by day, month and year, and for all senders by day."""
     counts: dict[Key, list[int]] = defaultdict(lambda: [0] * 5)
     for f in facts:
+        grains = [
+            ("D", f.day, f.sender),
+            ("M", date(f.day.year, f.day.month, 1), f.sender),
+            ("Y", date(f.day.year, 1, 1), f.sender),
+            ("T", f.day, ALL_SENDERS),
+        ]
         for recipient in [f.recipient, ALL_RECIPIENTS] if f.lead else [f.recipient]:
-            row = counts[(recipient, f.day, f.sender, f.doc_type, f.violations)]
-            for i, n in enumerate((1, f.signed, f.personal_ok, f.org_ok, f.compliant)):
-                row[i] += n
+            for grain, first, sender in grains:
+                row = counts[(recipient, grain, first, sender, f.doc_type, f.violations)]
+                for i, n in enumerate((1, f.signed, f.personal_ok, f.org_ok, f.compliant)):
+                    row[i] += n
     return dict(counts)
 
 
 def _stored(counters: list[ReportCount]) -> dict[Key, list[int]]:
     return {
-        (c.recipient, c.day, c.sender, c.doc_type, c.violations): [
+        (c.recipient, c.grain, c.day, c.sender, c.doc_type, c.violations): [
             c.documents, c.signed, c.personal_ok, c.org_ok, c.compliant
         ]
         for c in counters
@@ -85,7 +96,7 @@ async def test_counters_are_the_facts_added_up(hub: Hub, mixed: Scenario) -> Non
     assert len(facts) == 6 + 12
     expected = _expected(facts)
     assert _stored(await _table(hub, ReportCount)) == expected
-    assert sum(row[0] for key, row in expected.items() if key[0] == ALL_RECIPIENTS) == 10
+    assert sum(n[0] for key, n in expected.items() if key[:2] == (ALL_RECIPIENTS, "Y")) == 10
 
 
 FILTERS = [
@@ -136,45 +147,96 @@ async def test_concurrent_submissions_with_the_same_counters_count_every_documen
     after = _stored(await _table(hub, ReportCount))
     assert after == _expected(await _table(hub, ReportFact))
     added = {key: row[0] - before.get(key, [0])[0] for key, row in after.items()}
-    by_recipient = {k[0]: n for k, n in added.items() if k[2] == H49 and n}
+    by_recipient = {k[0]: n for k, n in added.items() if k[1] == "Y" and n}
     assert by_recipient == {G22: 8, DEPT: 8, ALL_RECIPIENTS: 8}
 
 
 FACT = {"sender": H26, "doc_type": "QD", "signed": 1, "personal_ok": 1, "org_ok": 1}
 
 
+def _history() -> list[dict[str, Any]]:
+    """Facts of 40 documents, one every 13 days from November 2024: months and years apart."""
+    facts = []
+    for i in range(40):
+        recipients = [[G22, H49], [H49], [DEPT, G22, H49]][i % 3]
+        flags = {"signed": int(i % 4 > 0), "personal_ok": int(i % 4 > 1)}
+        for n, recipient in enumerate(recipients):
+            facts.append({
+                "document_id": f"doc-{i}", "recipient": recipient, "lead": int(n == 0),
+                "sender": [H26, DEPT, H49, H26][i % 4], "doc_type": ["QD", "CV"][i % 2],
+                "day": date(2024, 11, 20) + timedelta(days=13 * i), **flags,
+                "org_ok": int(i % 4 > 1), "compliant": int(i % 4 == 3), "violations": i % 4,
+            })  # fmt: skip
+    return facts
+
+
+WINDOWS = [
+    (None, None),
+    (date(2024, 12, 1), None),
+    (None, date(2025, 6, 30)),
+    (date(2024, 11, 25), date(2025, 12, 31)),
+    (date(2025, 1, 1), date(2025, 12, 31)),
+    (date(2025, 2, 10), date(2025, 2, 20)),
+    (date(2024, 12, 15), date(2026, 1, 10)),
+    (date(2025, 3, 1), date(2025, 5, 31)),
+]
+
+
 async def test_the_migration_counts_the_facts_already_recorded(empty_database_url: str) -> None:
     engine = create_engine(empty_database_url)
-    day = utcnow().date()
     try:
         await migrate(engine, "0004_reports")
         async with engine.begin() as connection:
-            await connection.execute(
-                insert(ReportFact.__table__),  # type: ignore[arg-type]
-                [
-                    {**FACT, "document_id": "a", "recipient": G22, "lead": 1, "day": day,
-                     "compliant": 1, "violations": 0},
-                    {**FACT, "document_id": "a", "recipient": H49, "lead": 0, "day": day,
-                     "compliant": 1, "violations": 0},
-                    {**FACT, "document_id": "b", "recipient": G22, "lead": 1, "day": day,
-                     "compliant": 1, "violations": 0},
-                    {**FACT, "document_id": "c", "recipient": H49, "lead": 1, "day": day,
-                     "signed": 0, "personal_ok": 0, "org_ok": 0, "compliant": 0,
-                     "violations": 1},
-                ],
-            )  # fmt: skip
+            await connection.execute(insert(ReportFact.__table__), _history())  # type: ignore[arg-type]
         await migrate(engine)
         async with session_factory(engine)() as session:
             counters = _stored(list((await session.execute(select(ReportCount))).scalars()))
             facts = list((await session.execute(select(ReportFact))).scalars())
             assert counters == _expected(facts)
-            assert counters[(ALL_RECIPIENTS, day, H26, "QD", 0)] == [2, 2, 2, 2, 2]
-            report = await compliance_report(session, ReportFilter(recipient=H49))
-            assert (report.total.documents, report.total.compliant) == (2, 1)
+            assert sum(n[0] for k, n in counters.items() if k[:2] == (ALL_RECIPIENTS, "Y")) == 40
         await downgrade(engine, "0004_reports")
         await migrate(engine)
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("grouping", list(Grouping))
+async def test_windows_across_months_and_years_equal_the_facts(
+    database_url: str, grouping: Grouping
+) -> None:
+    """Counters written by `record_facts` (as ingest does), read back window by window."""
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine).begin() as session:
+            await record_facts(session, _history())
+        async with session_factory(engine)() as session:
+            for since, until in WINDOWS:
+                for flt in [
+                    ReportFilter(since=since, until=until),
+                    ReportFilter(since=since, until=until, recipient=H49),
+                    ReportFilter(since=since, until=until, only_member=H26, doc_type="QD"),
+                ]:
+                    counted = await compliance_report(session, flt, grouping)
+                    reference = await compliance_report(session, flt, grouping, from_facts=True)
+                    assert counted.as_dict() == reference.as_dict(), flt
+            assert (
+                await compliance_report(session, ReportFilter(), grouping)
+            ).total.documents == 40
+    finally:
+        await engine.dispose()
+
+
+def test_the_migration_backfills_as_the_code_counts() -> None:
+    """The migration's frozen copy of the backfill SQL is the code's, when written."""
+    path = Path(__file__).parents[2] / "migrations/versions/v0005_report_counters.py"
+    spec = importlib.util.spec_from_file_location("v0005_report_counters", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    for dialect in ("postgresql", "sqlite"):
+        assert " ".join(migration._backfill(dialect).split()) == " ".join(
+            backfill_sql(dialect).split()
+        )
 
 
 def test_a_batch_increments_each_counter_once_in_key_order() -> None:
@@ -187,7 +249,10 @@ def test_a_batch_increments_each_counter_once_in_key_order() -> None:
         {**common, "document_id": "b", "recipient": G22, "lead": 0},
     ]
     rows = counter_rows(facts)
-    assert [(r["recipient"], r["documents"], r["compliant"]) for r in rows] == [
+    assert len(rows) == 3 * 4
+    assert [
+        (r["recipient"], r["documents"], r["compliant"]) for r in rows if r["grain"] == "Y"
+    ] == [
         (ALL_RECIPIENTS, 2, 2),
         (G22, 2, 2),
         (DEPT, 2, 2),
