@@ -12,24 +12,26 @@ one bad item never loses or half-writes the others.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import Insert
 
 from hub import metrics
-from hub.eventlog import EventLogEntry, canonical_json
+from hub.eventlog import EventLogEntry
 from hub.identity import HubIdentity
 from hub.models import AttachmentBlob, Delivery, Document
 from hub.policy import decide
 from hub.protocol import ReceiptClaims, RecipientOutcome, RecipientResult, SubmitResult
 from hub.receipts import read_receipt, sign_receipt
-from hub.sql import insert_ignoring_duplicates
 from registry.db import utcnow
 from registry.models import Member
 from registry.problems import Problem
@@ -71,6 +73,10 @@ class _Rows:
 
 
 Outcome = Accepted | BaseException
+_DOCUMENTS: Table = Document.__table__  # type: ignore[assignment]
+_BLOBS: Table = AttachmentBlob.__table__  # type: ignore[assignment]
+_DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+_EVENTS: Table = EventLogEntry.__table__  # type: ignore[assignment]
 RecordReports = Callable[[AsyncSession, Sequence[Submission]], Awaitable[None]]
 
 
@@ -185,7 +191,7 @@ class IngestWriter:
                 "recorded_at": now,
                 "kind": "document.accepted",
                 "subject": item.document_id,
-                "data": canonical_json(
+                "data": event_json(
                     {
                         "sender": item.sender,
                         "manifest_digest": item.digest,
@@ -209,15 +215,30 @@ class IngestWriter:
 
 
 async def _insert(session: AsyncSession, rows: _Rows) -> None:
-    """One multi-row INSERT per table, parents first."""
-    await session.execute(insert(Document), rows.documents)
+    """One multi-row INSERT per table, parents first (Core tables: no ORM bookkeeping)."""
+    await session.execute(insert(_DOCUMENTS), rows.documents)
     if rows.blobs:
         blobs = [rows.blobs[sha] for sha in sorted(rows.blobs)]
-        await session.execute(
-            insert_ignoring_duplicates(session, AttachmentBlob, blobs, ["sha256"])
-        )
-    await session.execute(insert(Delivery), rows.deliveries)
-    await session.execute(insert(EventLogEntry), rows.events)
+        await session.execute(_blobs_ignoring_duplicates(session), blobs)
+    await session.execute(insert(_DELIVERIES), rows.deliveries)
+    await session.execute(insert(_EVENTS), rows.events)
+
+
+def _blobs_ignoring_duplicates(session: AsyncSession) -> Insert:
+    """`INSERT … ON CONFLICT (sha256) DO NOTHING`, without inline values: compiled once."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(_BLOBS).on_conflict_do_nothing(index_elements=["sha256"])
+    return sqlite.insert(_BLOBS).on_conflict_do_nothing(index_elements=["sha256"])
+
+
+def event_json(data: dict[str, Any]) -> str:
+    """RFC 8785 text of an event made of strings, booleans, lists and objects with ASCII keys.
+
+    For such values the standard library's sorted, compact, non-ASCII-preserving
+    dump is byte-for-byte what `hub.eventlog.canonical_json` writes (a test
+    checks it), at a fraction of the cost; numbers would need JCS's own rules.
+    """
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def result_of(receipt: str) -> SubmitResult:

@@ -18,6 +18,7 @@ look at the result.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -92,6 +93,9 @@ class TokenCache:
             self._items.popitem(last=False)
 
 
+_Found = tuple[Member, MemberCertificate] | None
+
+
 @dataclass(slots=True)
 class _Kept:
     generation: int
@@ -110,6 +114,8 @@ class RegistryRows:
         self.ttl = ttl
         self.size = size
         self._items: dict[tuple[str, str], _Kept] = {}
+        self.reading: dict[tuple[str, str], tuple[int, asyncio.Future[_Found]]] = {}
+        """Reads under way, so concurrent misses for one key share a single query."""
 
     def get(
         self, iss: str, kid: str, now: float
@@ -218,9 +224,26 @@ async def _registry_row(
     if hit:
         return found
     generation = _changes.generation  # read before the query: a change during it wins
-    async with context.sessions() as session:
-        found = await _lookup(session, iss, kid)
-    rows.put(iss, kid, found, now, generation)
+    reading = rows.reading.get((iss, kid))
+    if reading is not None and reading[0] == generation:
+        return await asyncio.shield(reading[1])  # one read serves every request waiting on it
+    future: asyncio.Future[tuple[Member, MemberCertificate] | None] = (
+        asyncio.get_running_loop().create_future()
+    )
+    rows.reading[(iss, kid)] = (generation, future)
+    try:
+        async with context.sessions() as session:
+            found = await _lookup(session, iss, kid)
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # seen here, whether or not anyone else waits on it
+        raise
+    else:
+        future.set_result(found)
+        rows.put(iss, kid, found, now, generation)
+    finally:
+        if rows.reading.get((iss, kid), (0, None))[1] is future:
+            del rows.reading[(iss, kid)]
     return found
 
 

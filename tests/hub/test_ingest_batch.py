@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from hub.eventlog import EventLogEntry
+from hub.eventlog import EventLogEntry, canonical_json
 from hub.ingest import Ingest, Submission, prepare
-from hub.ingest_write import Accepted
+from hub.ingest_write import Accepted, event_json
 from hub.models import Delivery, Document
 from hub.receipts import verify_receipt
 from hub.reports.models import ReportFact
@@ -150,3 +150,21 @@ async def test_submissions_through_http_answer_with_the_writers_receipt(
         ).scalar_one()
     assert body["receipt"] == stored
     assert body["recipients"][0]["delivery_id"]
+
+
+@pytest.mark.parametrize(
+    "reasons",
+    [[], ["suspended"], ["BAD_SIGNATURE", 'Lý do: "trích" \\ dòng\nmới\t\x01\x1f\x7f \u2028 😀']],
+)
+def test_event_json_is_the_event_logs_canonical_json(reasons: list[str]) -> None:
+    data = {
+        "sender": SENDER,
+        "manifest_digest": "ab" * 32,
+        "compliant": not reasons,
+        "violations": reasons,
+        "recipients": [
+            {"recipient": RECIPIENT, "outcome": "accepted", "delivery_id": None, "reasons": []},
+            {"recipient": OTHER, "outcome": "refused_by_policy", "reasons": reasons, "z": [{}]},
+        ],
+    }
+    assert event_json(data) == canonical_json(data)
