@@ -45,7 +45,9 @@ def test_a_short_national_demo_prints_the_tables(tmp_path: Path) -> None:
 
 def test_a_bad_scenario_file_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text("[traffic]\ndocuments = 0\n", encoding="utf-8")
+    shipped = ROOT / "member_node" / "simulation" / "scenario.toml"
+    text = shipped.read_text(encoding="utf-8").replace("documents = 700", "documents = 0")
+    bad.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(app, ["demo", "--scenario", str(bad)])
     assert result.exit_code == 2
     assert "traffic.documents" in result.output
