@@ -7,7 +7,8 @@ with `INSERT … SELECT generate_series` so loading takes seconds, not hours, th
 adds them up into `report_counts` exactly as ingest's upserts would have
 (`hub.reports.counters.backfill_sql`). Then it times the compliance report (median
 of `--runs`) for: all senders, documents sent to the Government Office, one
-province's subtree, a roll-up by parent and a daily trend, and prints each
+province's subtree, a roll-up by parent, a daily trend, the last 30 days and
+one province's daily trend, and prints each
 latency twice: summed from the raw facts (before, `from_facts=True`) and from
 the counters (after, as the API computes it), with the documents each counted.
 
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from datetime import date
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -63,6 +65,17 @@ FROM (SELECT array_agg(code ORDER BY code) AS m, count(*)::int AS n,
      generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS d,
      generate_series(0, 2) AS r
 """
+
+DROP_COUNTER_INDEXES = [
+    "ALTER TABLE report_counts DROP CONSTRAINT pk_report_counts",
+    "DROP INDEX ix_report_counts_sender",
+]
+ADD_COUNTER_INDEXES = [
+    "ALTER TABLE report_counts ADD CONSTRAINT pk_report_counts"
+    " PRIMARY KEY (recipient, grain, day, sender, doc_type, violations)",
+    "CREATE INDEX ix_report_counts_sender ON report_counts (recipient, grain, sender, day)",
+]
+"""As migration 0005 creates them."""
 
 
 async def _members(url: str) -> None:
@@ -106,8 +119,12 @@ async def _load(url: str, documents: int) -> tuple[float, float, int]:
                 await connection.execute(text(LOAD), {**params, "first": first, "last": last})
         facts_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        async with engine.begin() as connection:
+        async with engine.begin() as connection:  # indexes built after: minutes faster
+            for statement in DROP_COUNTER_INDEXES:
+                await connection.execute(text(statement))
             await connection.execute(text(backfill_sql("postgresql")))
+            for statement in ADD_COUNTER_INDEXES:
+                await connection.execute(text(statement))
             counters = (
                 await connection.execute(text("SELECT count(*) FROM report_counts"))
             ).scalar_one()
@@ -145,6 +162,8 @@ async def _time(url: str, runs: int) -> list[tuple[str, float, float, int, bool]
         ("one province's subtree", ReportFilter(sender=PROVINCE), Grouping.SENDER),
         ("roll-up by parent", ReportFilter(), Grouping.PARENT),
         ("daily trend", ReportFilter(), Grouping.DAY),
+        ("the last 30 days", ReportFilter(since=date(2025, 12, 2), until=date(2025, 12, 31)), Grouping.SENDER),  # noqa: E501
+        ("a province's daily trend", ReportFilter(sender=PROVINCE), Grouping.DAY),
     ]  # fmt: skip
     results = []
     try:

@@ -74,8 +74,12 @@ def upgrade() -> None:
             name="pk_report_counts",
         ),
     )  # fmt: skip
+    op.create_index(
+        "ix_report_counts_sender", "report_counts", ["recipient", "grain", "sender", "day"]
+    )
     op.execute(_backfill(op.get_bind().dialect.name))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_report_counts_sender", table_name="report_counts")
     op.drop_table("report_counts")
