@@ -7,7 +7,9 @@ rules must call weak.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -160,3 +162,32 @@ def verify_bytes(key: PublicKey, alg: str, data: bytes, signature: bytes) -> boo
     except (InvalidSignature, ValueError, KeyError):
         return False
     return True
+
+
+Verifier = Callable[[str, bytes, bytes], bool]
+
+
+def verifier_for(key: PublicKey) -> Verifier:
+    """`verify_bytes` bound to `key`, with the work that depends only on the key done once.
+
+    For keys that check many signatures (a sender's certificate, cached by the
+    verifier): `verifier(alg, data, signature)` answers as `verify_bytes` would.
+    """
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return functools.partial(verify_bytes, key)
+    n = (key.curve.key_size + 7) // 8
+    verify = key.verify
+
+    def verify_ec(alg: str, data: bytes, signature: bytes) -> bool:
+        ecdsa = _ECDSA.get(alg)
+        if ecdsa is None or len(signature) != 2 * n:
+            return False
+        r = int.from_bytes(signature[:n], "big")
+        s = int.from_bytes(signature[n:], "big")
+        try:
+            verify(encode_dss_signature(r, s), data, ecdsa)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    return verify_ec

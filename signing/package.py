@@ -15,6 +15,8 @@ import functools
 import hashlib
 import json
 import re
+import types
+import typing
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -114,10 +116,11 @@ class Attachment(BaseModel):
         The content is hashed once: the digest is kept with the bytes it is of,
         so a copy with other content (`model_copy`) never reuses a stale one.
         """
-        data = self._data
+        private = self.__pydantic_private__ or {}  # direct: `self._x` goes through __getattr__
+        data: bytes = private.get("_data", b"")
         if len(data) != self.size:
             return False
-        known = self._digest
+        known: tuple[bytes, str] | None = private.get("_digest")
         if known is None or known[0] is not data:
             known = self._digest = (data, hashlib.sha256(data).hexdigest())
         return known[1] == self.sha256
@@ -170,32 +173,75 @@ def manifest_bytes(pkg: Package) -> bytes:
         return bytes(rfc8785.dumps(data))
 
 
-def _manifest_value(value: Any) -> Any:
+def _manifest_value(model: BaseModel) -> dict[str, Any]:
     """The fields as given (like `model_dump(exclude_unset=True)`), keys sorted, minus
-    signatures and attachment contents. Walking the models directly costs a
-    fraction of a dump followed by a sorting encoder."""
+    signatures and attachment contents. Walking the models directly, with the
+    shape of each model worked out once, costs a fraction of a dump followed
+    by a sorting encoder."""
+    given = model.__pydantic_fields_set__
+    values = model.__dict__
+    out: dict[str, Any] = {}
+    for name, shape in _manifest_fields(type(model)):
+        if name in given:
+            value = values[name]
+            if shape is _PLAIN:
+                out[name] = value
+            elif shape is _MODEL:
+                out[name] = _manifest_value(value)
+            elif shape is _MODELS:
+                out[name] = [_manifest_value(v) for v in value]
+            else:
+                out[name] = _any_value(value)
+    return out
+
+
+def _any_value(value: Any) -> Any:
     if isinstance(value, BaseModel):
-        given = value.model_fields_set
-        values = value.__dict__
-        return {
-            name: _manifest_value(values[name])
-            for name in _manifest_fields(type(value))
-            if name in given
-        }
-    if isinstance(value, list):
-        return [_manifest_value(v) for v in value]
+        return _manifest_value(value)
+    if isinstance(value, list | tuple):
+        return [_any_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _any_value(v) for k, v in sorted(value.items())}
     return value
 
 
+# How a field's value goes into the manifest: as it is (strings, integers,
+# lists of them), as a model, as a list of models, or by a generic walk.
+_PLAIN, _MODEL, _MODELS, _ANY = "plain", "model", "models", "any"
+
+
 @functools.cache
-def _manifest_fields(model: type[BaseModel]) -> tuple[str, ...]:
-    """A model's fields in the manifest, in RFC 8785 order (ASCII names sort the same)."""
+def _manifest_fields(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """A model's fields in the manifest and their shapes, in RFC 8785 order (the
+    names are ASCII, so code-point order is UTF-16 order)."""
     excluded: set[str] = set()
     if issubclass(model, Package):
         excluded.add("signatures")
     if issubclass(model, Attachment):
         excluded.add("content")
-    return tuple(sorted(set(model.model_fields) - excluded))
+    return tuple(
+        (name, _shape(model.model_fields[name].annotation))
+        for name in sorted(set(model.model_fields) - excluded)
+    )
+
+
+def _shape(annotation: Any) -> str:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if _is_model(annotation):
+        return _MODEL
+    if origin is list and len(args) == 1 and _is_model(args[0]):
+        return _MODELS
+    if annotation in (str, int, bool, type(None)):
+        return _PLAIN
+    if origin in (list, types.UnionType, typing.Union) and all(
+        _shape(arg) is _PLAIN for arg in args
+    ):
+        return _PLAIN
+    return _ANY
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def _dumps_sorted(data: Any) -> bytes:

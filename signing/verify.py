@@ -32,7 +32,7 @@ from signing.compliance import (
     judge,
     parse_signing_time,
 )
-from signing.keys import PublicKey, verify_bytes
+from signing.keys import PublicKey, Verifier, verifier_for
 from signing.package import (
     Package,
     Signature,
@@ -65,6 +65,7 @@ class _Signer:
     leaf: x509.Certificate
     intermediates: tuple[x509.Certificate, ...]
     key: PublicKey
+    verify: Verifier
     key_type: str
     key_size: int
     certificate_kind: str | None
@@ -100,6 +101,7 @@ def _signer(x5c: tuple[str, ...]) -> _Signer | None:
         leaf=leaf,
         intermediates=chain[1:],
         key=key,
+        verify=verifier_for(key),
         key_type=key_type,
         key_size=size,
         certificate_kind=cert_kind(leaf),
@@ -196,7 +198,7 @@ def _signature_values(
         raw
         and crit_ok
         and alg in STRONG_ALGORITHMS
-        and verify_bytes(signer.key, alg, protected.encode() + b"." + payload, raw)
+        and signer.verify(alg, protected.encode() + b"." + payload, raw)
     )
     at = parse_signing_time(sig_t) or received_at
     status = trust.check(signer.leaf, signer.intermediates, at)
