@@ -82,6 +82,7 @@ class DeliveryWorker:
         self._client = httpx.AsyncClient(transport=transport, timeout=settings.push_timeout_seconds)
         self._tokens: dict[str, tuple[str, float]] = {}
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------
@@ -94,23 +95,34 @@ class DeliveryWorker:
         if self._task is None:
             self._task = asyncio.create_task(self.run(), name=f"delivery-{self.owner}")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Finish the round in flight, then stop.
+
+        A stop flag, not cancellation alone: a cancellation that lands inside a
+        database call can be swallowed by the driver, and a loop that only
+        waits to be cancelled would then run forever (seen on Python 3.11).
+        """
         task, self._task = self._task, None
+        self._stopping = True
+        self._wake.set()
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            try:
+                await asyncio.wait_for(asyncio.shield(task), grace_seconds)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._client.aclose()
 
     async def run(self) -> None:
-        """Work until cancelled; a failing round is logged and retried at the next poll."""
-        while True:
+        """Work until stopped; a failing round is logged and retried at the next poll."""
+        while not self._stopping:
             try:
                 busy = await self.run_once() >= self.settings.push_batch_size
             except Exception:
                 log.exception("delivery round failed")
                 busy = False
-            if not busy:
+            if not busy and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.delivery_poll_seconds)
                 self._wake.clear()

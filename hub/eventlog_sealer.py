@@ -97,10 +97,15 @@ class Sealer:
         self.sign_head = sign_head
         self.issuer = issuer
         self.policy = policy or SealerPolicy()
+        self._stop = asyncio.Event()
+
+    def request_stop(self) -> None:
+        """Ask `run` to return after the round in flight."""
+        self._stop.set()
 
     async def run(self) -> None:
-        """Seal until cancelled; a failing round is logged and retried next round."""
-        while True:
+        """Seal until stopped; a failing round is logged and retried next round."""
+        while not self._stop.is_set():
             try:
                 result = await self.seal_once()
             except asyncio.CancelledError:
@@ -109,7 +114,8 @@ class Sealer:
                 log.exception("event log sealing round failed")
                 result = SealResult(0, [])
             if result.sealed < self.policy.batch_size:
-                await asyncio.sleep(self.policy.interval_seconds)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.policy.interval_seconds)
 
     async def seal_all(self) -> int:
         """Seal until nothing is left (tests, export, shutdown); return how many."""
@@ -278,9 +284,15 @@ async def running(sealer: Sealer | None) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        # A stop flag first: a cancellation landing inside a database call can be
+        # swallowed by the driver, and the loop would then never end.
+        sealer.request_stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), SHUTDOWN_SEAL_SECONDS)
+        except TimeoutError:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
         try:
             async with asyncio.timeout(SHUTDOWN_SEAL_SECONDS):
                 await sealer.seal_all()
