@@ -93,7 +93,7 @@ def test_bad_input_exits_2(tmp_path: Path, unsigned: Package) -> None:
 
 
 def test_demo_shows_both_verdicts() -> None:
-    result = runner.invoke(app, ["demo"])
+    result = runner.invoke(app, ["pki", "walkthrough"])
     assert result.exit_code == 0, result.output
     assert "COMPLIANT" in result.output
     assert "NOT COMPLIANT: BAD_SIGNATURE" in result.output
