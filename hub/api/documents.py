@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from hub import ingest, recall, statuses, trace
 from hub.api.deps import problems, wake_worker
-from hub.app import HubContext, hub_context
+from hub.app import HubContext
 from hub.protocol import StatusEntry, StatusPost, SubmitResult, Trace
 from registry.member_auth import AuthenticatedMember, authenticated_member
 from registry.problems import Problem
@@ -23,6 +23,13 @@ _PACKAGE_BODY = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Package"}}},
     }
 }
+
+
+def _context(request: Request) -> HubContext:
+    """The running hub's context, read here rather than through a sync `Depends`
+    (FastAPI runs those in a worker thread: a thread hop on every request)."""
+    context: HubContext = request.app.state.hub
+    return context
 
 
 def _ingest(request: Request, context: HubContext) -> ingest.Ingest:
@@ -55,21 +62,23 @@ def _document_id(text: str) -> str:
 async def submit_document(
     request: Request,
     member: AuthenticatedMember = Depends(authenticated_member),
-    context: HubContext = Depends(hub_context),
-) -> JSONResponse:
+) -> Response:
     """Verify and durably accept a package; `202` with the hub's signed receipt.
 
     The same `id` with the same manifest answers `200` and the same receipt;
     with another manifest, `409`.
     """
+    context = _context(request)
     body = await ingest.read_limited(
         request.stream(), context.settings.max_package_bytes, request.headers.get("content-length")
     )
     accepted = await _ingest(request, context).submit(member.code, body)
     if accepted.pushes:
         wake_worker(request)
-    return JSONResponse(
-        accepted.result.model_dump(mode="json"), status_code=202 if accepted.created else 200
+    return Response(  # pydantic's own JSON writer: no dict of the result in between
+        accepted.result.model_dump_json(),
+        status_code=202 if accepted.created else 200,
+        media_type="application/json",
     )
 
 
@@ -81,11 +90,11 @@ async def submit_document(
 )
 async def get_trace(
     document_id: str,
+    request: Request,
     member: AuthenticatedMember = Depends(authenticated_member),
-    context: HubContext = Depends(hub_context),
 ) -> Trace:
     """Verdict, per-recipient state, statuses and attempts; a recipient sees its own line."""
-    async with context.sessions() as session:
+    async with _context(request).sessions() as session:
         return await trace.build_trace(session, member.code, _document_id(document_id))
 
 
@@ -99,10 +108,9 @@ async def recall_document(
     document_id: str,
     request: Request,
     member: AuthenticatedMember = Depends(authenticated_member),
-    context: HubContext = Depends(hub_context),
 ) -> Trace:
     """Every recipient gets status 13; those that accepted it must answer 15 or 16."""
-    result = await recall.recall(context.sessions, member.code, _document_id(document_id))
+    result = await recall.recall(_context(request).sessions, member.code, _document_id(document_id))
     wake_worker(request)
     return result
 
@@ -118,11 +126,10 @@ async def post_status(
     post: StatusPost,
     request: Request,
     member: AuthenticatedMember = Depends(authenticated_member),
-    context: HubContext = Depends(hub_context),
 ) -> StatusEntry:
     """01 arrived, 02 rejected (with a reason), 03–06, and 15/16 answering a recall."""
     entry = await statuses.post_status(
-        context.sessions, member.code, _document_id(document_id), post
+        _context(request).sessions, member.code, _document_id(document_id), post
     )
     wake_worker(request)
     return entry
