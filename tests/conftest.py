@@ -113,7 +113,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         await migrate(url)
         engine = create_engine(url)
         async with engine.connect() as connection:
-            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         await engine.dispose()
 
     run_sync(build)
