@@ -76,7 +76,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (uvicorn).")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
-    """Run the hub's HTTP service (settings from `LIENTHONG_*`, see docs/hub-settings.md)."""
+    """Run the hub's HTTP service (settings from `LIENTHONG_*`, listed in the README)."""
     import uvicorn
 
     preflight(HubSettings())
