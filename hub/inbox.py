@@ -87,10 +87,21 @@ async def acknowledge(
         ).scalar_one_or_none()
         if delivery is None or delivery.outcome != "accepted":
             raise Problem(404, "delivery_not_found", f"no delivery {delivery_id} for you")
-        if delivery.delivered_at is None:
+        acknowledged = (
+            await session.execute(
+                select(DeliveryAttempt.id).where(
+                    DeliveryAttempt.delivery_id == delivery.id,
+                    DeliveryAttempt.outcome == "acknowledged",
+                )
+            )
+        ).first()
+        # A status (01…) may reach the hub before the ack: it already counts as
+        # delivery, but the ack and the member's receipt are still recorded once.
+        if acknowledged is None:
+            first = delivery.delivered_at is None
             if delivery.state == "queued":
                 delivery.state = "delivered"
-            delivery.delivered_at = now
+            delivery.delivered_at = delivery.delivered_at or now
             delivery.leased_until = None
             delivery.lease_owner = None
             delivery.member_receipt = receipt or delivery.member_receipt
@@ -109,5 +120,6 @@ async def acknowledge(
                 {"delivery_id": delivery.id, "recipient": member, "mode": "pull"},
             )
             await session.commit()
-            metrics.delivery_attempted("delivered", "pull", delivery.created_at, now)
+            if first:
+                metrics.delivery_attempted("delivered", "pull", delivery.created_at, now)
         return DeliveryRef(delivery_id=delivery.id, state=DeliveryState(delivery.state))

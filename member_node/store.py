@@ -242,6 +242,9 @@ class NodeStore:
             rows = self._db.execute(
                 "SELECT * FROM statuses WHERE document_id = ? ORDER BY id", (document_id,)
             ).fetchall()
+        # Pushes of one document's statuses travel concurrently and may land in any
+        # order; the poster's time is the order a reader expects.
+        rows.sort(key=lambda r: (datetime.fromisoformat(r["at"]), r["id"]))
         return [
             StatusRecord(
                 r["document_id"], r["member"], r["code"], r["reason"], r["at"], r["direction"]

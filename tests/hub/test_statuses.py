@@ -90,6 +90,21 @@ async def test_only_the_recipient_can_ack(hub: Hub, sender: Agency, puller: Agen
     assert response.status_code == 404 and response.json()["code"] == "delivery_not_found"
 
 
+async def test_an_ack_after_the_first_status_is_still_recorded(
+    hub: Hub, sender: Agency, puller: Agency
+) -> None:
+    """The node's clerk may post 01 before its poller acknowledges: both count."""
+    document_id = await _submit(hub, sender, PULLER)
+    [item] = (await hub.client.get("/v1/inbox", headers=puller.headers)).json()["deliveries"]
+    assert (await hub.status(puller, document_id, "01")).status_code == 200
+    ack = f"/v1/inbox/{item['delivery_id']}/ack"
+    response = await hub.client.post(ack, json={"receipt": "r"}, headers=puller.headers)
+    assert response.status_code == 200 and response.json()["state"] == "arrived"
+    assert (await hub.client.post(ack, headers=puller.headers)).status_code == 200
+    [delivery] = (await hub.trace(sender, document_id)).json()["deliveries"]
+    assert [a["outcome"] for a in delivery["attempt_log"]] == ["leased", "acknowledged"]
+
+
 # -- statuses --------------------------------------------------------------------------
 
 

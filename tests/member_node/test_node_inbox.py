@@ -185,3 +185,24 @@ async def test_status_pushes_are_authenticated_and_validated(
 async def test_unknown_routes_and_methods_are_problems(node: RunningNode) -> None:
     assert problem(await node.http.get("/v1/nothing")) == (404, "not_found")
     assert problem(await node.http.get("/v1/inbox")) == (405, "method_not_allowed")
+
+
+async def test_statuses_pushed_out_of_order_read_in_the_order_they_were_posted(
+    node: RunningNode, delivery: InboxDelivery, pki: PKIFixture
+) -> None:
+    """The hub pushes a batch concurrently; the node lists statuses by their time."""
+    stored = await node.http.post("/v1/inbox", json=body_of(delivery), headers=hub_token(pki))
+    assert stored.status_code == 200, stored.text
+    for cursor, (code, second) in enumerate([("05", 3), ("01", 1), ("03", 2)], start=1):
+        update = {
+            "cursor": cursor,
+            "document_id": delivery.document_id,
+            "recipient": OTHER,
+            "code": code,
+            "at": f"2024-03-12T09:00:0{second}+07:00",
+            "recorded_at": "2024-03-12T09:00:04+07:00",
+        }
+        response = await node.http.post("/v1/status", json=update, headers=hub_token(pki))
+        assert response.status_code == 200, response.text
+    document = (await node.http.get(f"/local/documents/{delivery.document_id}")).json()
+    assert [s["code"] for s in document["statuses"]] == ["01", "03", "05"]
