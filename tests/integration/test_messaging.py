@@ -99,11 +99,13 @@ async def test_push_and_pull_members_exchange_documents_statuses_and_a_recall(
             to_pusher = await submit(puller, [PUSHER])
 
             async def pushed() -> bool:
-                return any(b["document_id"] == to_pusher for b in members.of(PUSHER))
+                # the member has it, and the worker has recorded the 2xx (a moment later)
+                trace = await hub.get(f"/v1/documents/{to_pusher}", headers=puller.headers)
+                return any(b["document_id"] == to_pusher for b in members.of(PUSHER)) and (
+                    trace.json()["deliveries"][0]["state"] == "delivered"
+                )
 
             await _eventually(pushed)
-            trace = (await hub.get(f"/v1/documents/{to_pusher}", headers=puller.headers)).json()
-            assert trace["deliveries"][0]["state"] == "delivered"
             await status(pusher, to_pusher, "01")
             await status(pusher, to_pusher, "03")
             assert [u["code"] for u in await updates(puller)] == ["01", "03"]
