@@ -138,7 +138,11 @@ async def test_a_push_node_down_for_several_retries_gets_its_deliveries_after(
             await network.bring_up(down)
 
             async def arrived() -> bool:
-                return sorted(await inbox_ids(network, down)) == sorted(sent)
+                # at the node, and recorded by the hub's worker (a moment after the node)
+                states = [(await sender.trace(doc)).deliveries[0].state for doc in sent]
+                return sorted(await inbox_ids(network, down)) == sorted(sent) and all(
+                    state == "delivered" for state in states
+                )
 
             await eventually(arrived, timeout=30)
             for doc in sent:
