@@ -123,28 +123,48 @@ def judge(
     if not facts:
         return [Violation.UNSIGNED]
     found: set[Violation] = set()
-    personal = [f for f in facts if f.kind == "personal"]
-    organization = [f for f in facts if f.kind == "organization"]
-    if not personal:
+    kinds = [f.kind for f in facts]
+    has_personal = "personal" in kinds
+    if not has_personal:
         found.add(Violation.NO_PERSONAL_SIGNATURE)
-    if not organization:
+    if "organization" not in kinds:
         found.add(Violation.NO_ORGANIZATION_SIGNATURE)
     if not attachments_intact:
         found.add(Violation.BAD_SIGNATURE)
+    latest: dt.datetime | None = None
     for f in facts:
-        found.update(_per_signature(f, sender, received_at, clock_skew))
-        if f.kind == "organization" and personal and not f.follows_personal:
+        _add_per_signature(found, f, sender, received_at, clock_skew)
+        if f.kind == "organization" and has_personal and not f.follows_personal:
             found.add(Violation.WRONG_ORDER)
-    times = [t for t in (parse_signing_time(f.signing_time) for f in facts) if t is not None]
-    if times and received_at >= dispatch_deadline(max(times), holidays):
+        signed_at = parse_signing_time(f.signing_time)
+        if signed_at is not None and (latest is None or signed_at > latest):
+            latest = signed_at
+    if latest is not None and _late(latest, received_at, holidays):
         found.add(Violation.LATE_DISPATCH)
     return [v for v in _TABLE_ORDER if v in found] if found else []
 
 
-def _per_signature(
-    f: SignatureFacts, sender: str, received_at: dt.datetime, skew: dt.timedelta
-) -> set[Violation]:
-    found: set[Violation] = set()
+def _late(
+    signed_at: dt.datetime, received_at: dt.datetime, holidays: Collection[dt.date] | None
+) -> bool:
+    # The next working day is at least the next calendar day, so nothing
+    # received before the end of the day after signing is late: most packages
+    # are settled without walking the calendar.
+    if received_at - signed_at < _ONE_DAY:
+        return False
+    return received_at >= dispatch_deadline(signed_at, holidays)
+
+
+_ONE_DAY = dt.timedelta(days=1)
+
+
+def _add_per_signature(
+    found: set[Violation],
+    f: SignatureFacts,
+    sender: str,
+    received_at: dt.datetime,
+    skew: dt.timedelta,
+) -> None:
     if not f.signature_valid:
         found.add(Violation.BAD_SIGNATURE)
     if not f.chain_trusted:
@@ -158,10 +178,8 @@ def _per_signature(
         found.add(Violation.WEAK_ALGORITHM)
     if not signing_time_ok(f.signing_time, received_at, skew):
         found.add(Violation.BAD_SIGNING_TIME)
-    if f.kind == "organization" and (
-        f.agency_code != sender or f.certificate_kind != "organization"
-    ):
+    kind = f.kind
+    if kind == "organization" and (f.agency_code != sender or f.certificate_kind != "organization"):
         found.add(Violation.ORGANIZATION_MISMATCH)
-    if f.kind == "personal" and (f.agency_code != sender or f.certificate_kind != "official"):
+    if kind == "personal" and (f.agency_code != sender or f.certificate_kind != "official"):
         found.add(Violation.SIGNER_NOT_OF_SENDER)
-    return found

@@ -130,5 +130,9 @@ def test_wrong_types_in_header(sign_both: SignBoth, trust: TrustStore) -> None:
     assert {"BAD_SIGNATURE", "WEAK_ALGORITHM", "BAD_SIGNING_TIME"} <= set(violations)
 
 
+def test_protected_header_that_is_not_utf8(sign_both: SignBoth, trust: TrustStore) -> None:
+    assert "BAD_SIGNATURE" in _with_header(sign_both, trust, lambda h: b64url(b'{"alg":"\xff"}'))
+
+
 def test_protected_header_that_is_a_json_list(sign_both: SignBoth, trust: TrustStore) -> None:
     assert "BAD_SIGNATURE" in _with_header(sign_both, trust, lambda h: b64url(b"[1]"))

@@ -237,6 +237,21 @@ def test_late_dispatch(
     assert violations(sign_both(), trust, received) == (["LATE_DISPATCH"] if late else [])
 
 
+@pytest.mark.parametrize(
+    ("received", "late"),
+    [
+        (dt.datetime(2025, 3, 13, 23, 59, 59, tzinfo=SIGNED_AT.tzinfo), False),
+        (dt.datetime(2025, 3, 14, 0, 0, 0, tzinfo=SIGNED_AT.tzinfo), True),
+    ],
+)
+def test_signed_late_in_the_evening(
+    sign_both: SignBoth, trust: TrustStore, received: dt.datetime, late: bool
+) -> None:
+    wednesday_night = dt.datetime(2025, 3, 12, 23, 30, tzinfo=SIGNED_AT.tzinfo)
+    expected = ["LATE_DISPATCH"] if late else []
+    assert violations(sign_both(at=wednesday_night), trust, received) == expected
+
+
 def test_signed_on_friday_may_be_sent_on_monday(sign_both: SignBoth, trust: TrustStore) -> None:
     friday = dt.datetime(2025, 3, 14, 17, 0, tzinfo=SIGNED_AT.tzinfo)
     monday_evening = dt.datetime(2025, 3, 17, 22, 0, tzinfo=SIGNED_AT.tzinfo)
