@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
@@ -52,26 +53,38 @@ def counter_rows(facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [merged[key] for key in sorted(merged)]
 
 
-def upsert_counters(session: AsyncSession, rows: list[dict[str, Any]]) -> Insert:
-    """`INSERT … ON CONFLICT (key) DO UPDATE SET count = count + excluded.count`."""
-    if session.get_bind().dialect.name == "postgresql":
-        on_pg = postgresql.insert(ReportCount).values(rows)
+def upsert_counters(dialect: str) -> Insert:
+    """`INSERT … ON CONFLICT (key) DO UPDATE SET count = count + excluded.count`.
+
+    Without inline values, so it is compiled once and run as an executemany
+    (rows in key order, so the row locks are still taken in key order).
+    """
+    table: Table = ReportCount.__table__  # type: ignore[assignment]
+    if dialect == "postgresql":
+        on_pg = postgresql.insert(table)
         return on_pg.on_conflict_do_update(index_elements=list(KEY), set_=_added(on_pg.excluded))
-    on_sqlite = sqlite.insert(ReportCount).values(rows)
+    on_sqlite = sqlite.insert(table)
     return on_sqlite.on_conflict_do_update(
         index_elements=list(KEY), set_=_added(on_sqlite.excluded)
     )
 
 
 def _added(excluded: Any) -> dict[str, Any]:
-    return {name: getattr(ReportCount, name) + excluded[name] for name in COUNTED}
+    return {name: ReportCount.__table__.c[name] + excluded[name] for name in COUNTED}
+
+
+_UPSERTS: dict[str, Insert] = {}
 
 
 async def add_to_counters(session: AsyncSession, facts: Iterable[Mapping[str, Any]]) -> None:
-    """Count some new facts in the caller's transaction: one statement."""
+    """Count some new facts in the caller's transaction: one (executemany) statement."""
     rows = counter_rows(facts)
     if rows:
-        await session.execute(upsert_counters(session, rows))
+        dialect = session.get_bind().dialect.name
+        statement = _UPSERTS.get(dialect)
+        if statement is None:
+            statement = _UPSERTS[dialect] = upsert_counters(dialect)
+        await session.execute(statement, rows)
 
 
 _BACKFILL_PART = """

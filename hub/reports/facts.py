@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.reports.counters import add_to_counters
@@ -14,6 +14,7 @@ from signing.compliance import SignatureFacts, Violation
 from signing.verify import Verdict
 from signing.workdays import VIETNAM_TZ
 
+_FACTS: Table = ReportFact.__table__  # type: ignore[assignment]
 VIOLATION_CODES: tuple[str, ...] = tuple(v.value for v in Violation)
 """The bit order of `ReportFact.violations`; append new codes, never reorder."""
 
@@ -99,5 +100,5 @@ async def record_facts(session: AsyncSession, rows: Sequence[dict[str, object]])
     upsert holds its counters' row locks until then.
     """
     if rows:
-        await session.execute(insert(ReportFact), list(rows))
+        await session.execute(insert(_FACTS), list(rows))
         await add_to_counters(session, rows)

@@ -102,3 +102,23 @@ def test_we_verify_jwcrypto_signatures(
     verdict = verify_package(signed, trust, received_at=RECEIVED_AT)
     assert verdict.violations == []
     assert verdict.compliant
+
+
+def test_jwcrypto_and_joserfc_verify_our_compact_tokens(org: IssuedCertificate) -> None:
+    """Receipts and log heads are serialised by our own code: two libraries check them."""
+    from signing.jose import sign_compact, verify_compact
+
+    claims = {"document_id": "d-1", "tên": "Văn phòng Chính phủ"}
+    token = sign_compact(claims, org.key, org.full_chain, typ="lienthong-receipt+jwt")
+    checked = jws.JWS()
+    checked.deserialize(token, _jwk(org, private=False))
+    assert json.loads(checked.payload) == claims
+    assert checked.jose_header["typ"] == "lienthong-receipt+jwt"
+    assert verify_compact(token, org.cert) == claims  # joserfc underneath
+    tampered = token[:-4] + ("AAAA" if token[-4:] != "AAAA" else "BBBB")
+    try:
+        jws.JWS().deserialize(tampered, _jwk(org, private=False))
+    except jws.InvalidJWSSignature:
+        pass
+    else:
+        raise AssertionError("a changed signature verified")
