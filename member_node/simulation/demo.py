@@ -43,6 +43,7 @@ DEMO_HUB = {
     "push_backoff_max_seconds": 4.0,
     "push_max_attempts": 1000,  # a node down for a while is retried until it is back
     "push_timeout_seconds": 10.0,
+    "eventlog_seal_interval_seconds": 1.0,  # one contender less for SQLite's write lock
     "log_level": "WARNING",  # the tables are the output, not one line per request
 }
 Echo = Callable[[str], None]
@@ -56,6 +57,9 @@ class DemoOptions:
     placement: Placement = "inprocess"
     serve: bool = False
     concurrency: int = 12
+    hub_concurrency: int | None = 2
+    poll_interval: float = 3.0
+    """Requests inside the in-process hub at once (SQLite has one write lock; see `hubgate`)."""
 
 
 def node_specs(units: list[NationalUnit], scenario: Scenario, rng: random.Random) -> list[NodeSpec]:
@@ -100,7 +104,8 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
         placement=options.placement,
         hub_settings=DEMO_HUB,
         prepare=prepare,
-        poll_interval=3.0,
+        poll_interval=options.poll_interval,
+        hub_concurrency=options.hub_concurrency,
     ) as network:
         echo(f"Network up in {time.monotonic() - started:.1f} s; hub at {network.hub_url}")
         echo(f"Playing {len(plan)} documents (seed {options.seed}):")

@@ -31,6 +31,7 @@ from member_node.app import create_node_app
 from member_node.client import HubClient
 from member_node.config import NodeConfig
 from member_node.identity import NodeIdentity
+from member_node.simulation.hubgate import HubGate
 from member_node.simulation.nodeconfig import node_config_json
 from member_node.simulation.nodehost import NodeHost
 from member_node.simulation.processes import ChildProcess, free_ports, start_all
@@ -155,12 +156,14 @@ async def launch(
     poll_interval: float = 1.0,
     ready_timeout: float = 180.0,
     prepare: Callable[[Provisioned], None] | None = None,
+    hub_concurrency: int | None = None,
 ) -> AsyncIterator[Network]:
     """Provision a fresh network in `data_dir`, run it, and tear it all down on exit.
 
     `prepare` runs once everything is provisioned and before any process
     starts (the demo issues and revokes certificates there, so the hub loads
-    a CRL that already lists them).
+    a CRL that already lists them). `hub_concurrency` bounds the requests
+    inside an in-process hub at once (see `hubgate`); a hub process has its server.
     """
     by_code = {spec.code: spec for spec in specs}
     if len(by_code) != len(specs):
@@ -168,7 +171,14 @@ async def launch(
     async with AsyncExitStack() as stack:
         if placement == "inprocess":
             network = await _start_inprocess(
-                stack, data_dir, by_code, hub_settings, hub_id, poll_interval, prepare
+                stack,
+                data_dir,
+                by_code,
+                hub_settings,
+                hub_id,
+                poll_interval,
+                prepare,
+                hub_concurrency,
             )
         else:
             network = await _start_processes(
@@ -215,6 +225,7 @@ async def _start_inprocess(
     hub_id: str,
     poll_interval: float,
     prepare: Callable[[Provisioned], None] | None,
+    hub_concurrency: int | None,
 ) -> Network:
     host = NodeHost()
     endpoints = {code: host.base_url(NODES_ORIGIN, code) for code in specs}
@@ -224,7 +235,9 @@ async def _start_inprocess(
     hub_app = create_app(settings)
     hub_app.state.push_transport = httpx.ASGITransport(app=host, raise_app_exceptions=False)
     await stack.enter_async_context(hub_app.router.lifespan_context(hub_app))
-    hub_transport = httpx.ASGITransport(app=hub_app, raise_app_exceptions=False)
+    hub_transport = httpx.ASGITransport(
+        app=HubGate(hub_app, hub_concurrency), raise_app_exceptions=False
+    )
     for spec in specs.values():
         config = _node_config(provisioned, spec, HUB_ORIGIN, poll_interval)
         app = create_node_app(config, hub_transport=hub_transport)

@@ -61,15 +61,33 @@ def _header(
     }
 
 
-def draw_signing(behaviour: SigningBehaviour, rng: random.Random) -> str:
-    if rng.random() >= behaviour.signed:
-        return "unsigned"
-    draw = rng.random()
+def signing_shares(behaviour: SigningBehaviour) -> dict[str, float]:
+    """The share of a sender's documents made each way: unsigned, each defect, compliant."""
+    shares = {"unsigned": 1 - behaviour.signed}
     for defect, share in behaviour.defects.items():
-        if draw < share:
-            return defect
-        draw -= share
-    return "compliant"
+        shares[defect] = behaviour.signed * share
+    shares["compliant"] = behaviour.expected_compliant
+    return shares
+
+
+def draw_signings(behaviour: SigningBehaviour, count: int, rng: random.Random) -> list[str]:
+    """How `count` documents under one behaviour are signed, in a random order.
+
+    Systematic sampling rather than one draw per document: each way gets
+    its share of the count rounded up or down at random (never further), so
+    a sender's measured share is the scenario's within one document whatever
+    the seed, while a rare defect still turns up at its rate across senders.
+    """
+    start, ways, bound = rng.random(), [], 0.0
+    shares = iter(signing_shares(behaviour).items())
+    way, share = next(shares)
+    for point in (start + i for i in range(count)):
+        while point >= bound + share * count and (nxt := next(shares, None)) is not None:
+            bound += share * count
+            way, share = nxt
+        ways.append(way)
+    rng.shuffle(ways)
+    return ways
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -112,14 +130,24 @@ def plan_traffic(
     rng.shuffle(routes)
     routes.insert(0, (office, tuple(code for code in codes if code != office), "broadcast"))
     return [
-        PlannedDocument(
-            index,
-            sender,
-            recipients,
-            kind,
-            "compliant"
-            if kind == "broadcast"
-            else draw_signing(scenario.behaviour(sender, list(recipients)), rng),
+        PlannedDocument(index, sender, recipients, kind, signing)
+        for index, ((sender, recipients, kind), signing) in enumerate(
+            zip(routes, _signings(scenario, routes, rng), strict=True)
         )
-        for index, (sender, recipients, kind) in enumerate(routes)
     ]
+
+
+def _signings(
+    scenario: Scenario, routes: list[tuple[str, tuple[str, ...], Kind]], rng: random.Random
+) -> list[str]:
+    """Each route's signing, stratified per (sender, behaviour); the broadcast is compliant."""
+    groups: dict[tuple[str, str], tuple[SigningBehaviour, list[int]]] = {}
+    for index, (sender, recipients, kind) in enumerate(routes):
+        if kind != "broadcast":
+            behaviour = scenario.behaviour(sender, list(recipients))
+            groups.setdefault((sender, repr(behaviour)), (behaviour, []))[1].append(index)
+    signings = ["compliant"] * len(routes)
+    for behaviour, indexes in groups.values():
+        for index, way in zip(indexes, draw_signings(behaviour, len(indexes), rng), strict=True):
+            signings[index] = way
+    return signings

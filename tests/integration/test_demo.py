@@ -51,3 +51,36 @@ def test_a_bad_scenario_file_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--scenario", str(bad)])
     assert result.exit_code == 2
     assert "traffic.documents" in result.output
+
+
+@pytest.mark.parametrize("seed", [2019, 7, 1, 42])
+def test_the_two_provinces_sign_their_scenario_share_whatever_the_seed(seed: int) -> None:
+    from member_node.simulation.scenario import load_scenario
+    from member_node.simulation.traffic import plan_traffic
+    from registry.national import load_national_units
+
+    units = load_national_units()
+    scenario = load_scenario()
+    codes = [unit.code for unit in units]
+    provinces = [unit.code for unit in units if unit.kind == "province"]
+    plan = plan_traffic(scenario, codes, provinces, seed)
+    office = scenario.government_office
+    for code, share in (("000.00.00.H62", 0.179), ("000.00.00.H23", 0.355)):
+        sent = [doc for doc in plan if doc.sender == code and office in doc.recipients]
+        signed = sum(doc.signing != "unsigned" for doc in sent)
+        assert len(sent) >= 100
+        assert abs(signed - share * len(sent)) < 1  # within one document
+
+
+def test_rare_defects_still_turn_up_across_small_senders() -> None:
+    import random
+
+    from member_node.simulation.scenario import SigningBehaviour
+    from member_node.simulation.traffic import draw_signings
+
+    behaviour = SigningBehaviour(0.97, {"no_personal": 0.05, "weak_key": 0.005})
+    rng = random.Random(3)
+    ways = [way for _ in range(2000) for way in draw_signings(behaviour, 4, rng)]
+    assert 0.02 < ways.count("unsigned") / len(ways) < 0.04
+    assert 0.035 < ways.count("no_personal") / len(ways) < 0.06
+    assert ways.count("weak_key") > 10
