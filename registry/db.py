@@ -114,6 +114,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:":
+            # One connection, handed out in turn: SQLite has one writer, and
+            # connections of one process contending for its lock wait in the
+            # busy handler, which is unfair (a waiter can starve until
+            # "database is locked"). The pool's queue is first come, first served.
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 60)
         engine = _create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
