@@ -29,8 +29,9 @@ from hub import eventlog, metrics
 from hub.identity import HubIdentity
 from hub.models import Delivery, DeliveryAttempt, Document, StatusUpdateRow
 from hub.outbox import RetryPolicy, claim_deliveries, claim_status_pushes, load_packages
-from hub.protocol import InboxDelivery, PushAnswer, StatusCode, StatusUpdate, Verdict
+from hub.protocol import InboxDelivery, PushAnswer, Verdict
 from hub.settings import HubSettings
+from hub.statuses import status_update
 from registry.db import utcnow
 from registry.models import Member
 from registry.problems import Problem
@@ -351,18 +352,6 @@ async def running(worker: DeliveryWorker | None) -> AsyncIterator[None]:
 
 def _url(endpoint: str | None, path: str) -> str | None:
     return None if not endpoint else endpoint.rstrip("/") + path
-
-
-def status_update(row: StatusUpdateRow) -> StatusUpdate:
-    return StatusUpdate(
-        cursor=row.seq,
-        document_id=row.document_id,
-        recipient=row.recipient,
-        code=StatusCode(row.code),
-        reason=row.reason,
-        at=row.at,
-        recorded_at=row.recorded_at,
-    )
 
 
 async def redrive(sessions: async_sessionmaker[AsyncSession], delivery_id: str) -> Delivery:

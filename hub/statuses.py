@@ -203,16 +203,18 @@ async def status_updates(
                 .limit(limit)
             )
         ).scalars()
-        updates = [
-            StatusUpdate(
-                cursor=row.seq,
-                document_id=row.document_id,
-                recipient=row.recipient,
-                code=StatusCode(row.code),
-                reason=row.reason,
-                at=row.at,
-                recorded_at=row.recorded_at,
-            )
-            for row in rows
-        ]
+        updates = [status_update(row) for row in rows]
     return StatusUpdatesPage(updates=updates, next_cursor=updates[-1].cursor if updates else cursor)
+
+
+def status_update(row: StatusUpdateRow) -> StatusUpdate:
+    """A stored status as its audience hears it, pushed or pulled."""
+    return StatusUpdate(
+        cursor=row.seq,
+        document_id=row.document_id,
+        recipient=row.recipient,
+        code=StatusCode(row.code),
+        reason=row.reason,
+        at=row.at,
+        recorded_at=row.recorded_at,
+    )

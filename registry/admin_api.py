@@ -21,19 +21,10 @@ from registry.members import (
     member_view,
     update_member,
 )
+from registry.models import MemberKind
 from registry.operator_auth import AuthenticatedOperator, require_role
 
-Kind = Literal[
-    "party_body",
-    "ministry",
-    "ministerial_agency",
-    "government_agency",
-    "province",
-    "department",
-    "district",
-    "commune",
-    "other",
-]
+Kind = MemberKind
 Policy = Literal["accept_all", "reject_invalid", "require_compliant"]
 DeliveryMode = Literal["push", "pull"]
 

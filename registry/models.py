@@ -7,14 +7,14 @@ written by the Alembic revisions under `migrations/`, never by `create_all`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, UTCDateTime, utcnow
 
-MEMBER_KINDS = (
+MemberKind = Literal[
     "party_body",
     "ministry",
     "ministerial_agency",
@@ -24,7 +24,8 @@ MEMBER_KINDS = (
     "district",
     "commune",
     "other",
-)
+]
+MEMBER_KINDS: tuple[str, ...] = get_args(MemberKind)
 MEMBER_STATUSES = ("active", "suspended", "revoked")
 DELIVERY_MODES = ("push", "pull")
 ACCEPTANCE_POLICIES = ("accept_all", "reject_invalid", "require_compliant")

@@ -13,9 +13,10 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Literal, cast, get_args
+from typing import cast, get_args
 
 from registry.codes import AgencyCode, InvalidAgencyCode, validate_parent
+from registry.models import MemberKind
 
 __all__ = [
     "UNIT_KINDS",
@@ -28,17 +29,7 @@ __all__ = [
     "parse_national_dataset",
 ]
 
-UnitKind = Literal[
-    "party_body",
-    "ministry",
-    "ministerial_agency",
-    "government_agency",
-    "province",
-    "department",
-    "district",
-    "commune",
-    "other",
-]
+UnitKind = MemberKind
 UNIT_KINDS: tuple[str, ...] = get_args(UnitKind)
 
 _RESOURCE_PACKAGE = "registry.data"
