@@ -57,8 +57,8 @@ class DemoOptions:
     placement: Placement = "inprocess"
     serve: bool = False
     concurrency: int = 12
-    hub_concurrency: int | None = 2
-    poll_interval: float = 3.0
+    hub_concurrency: int | None = None
+    """Requests inside the in-process hub at once (None: unbounded; see `hubgate`)."""
     """Requests inside the in-process hub at once (SQLite has one write lock; see `hubgate`)."""
 
 
