@@ -59,7 +59,8 @@ class DemoOptions:
     concurrency: int = 12
     hub_concurrency: int | None = None
     """Requests inside the in-process hub at once (None: unbounded; see `hubgate`)."""
-    """Requests inside the in-process hub at once (SQLite has one write lock; see `hubgate`)."""
+    poll_interval: float = 3.0
+    """How often each pull node polls the hub."""
 
 
 def node_specs(units: list[NationalUnit], scenario: Scenario, rng: random.Random) -> list[NodeSpec]:
