@@ -29,6 +29,11 @@ DEFAULT_STEPS: tuple[tuple[str, float], ...] = (
 )
 
 
+RETRIES = 5
+RETRY_SECONDS = 0.5
+"""A status the hub could not take (unreachable, 5xx) is posted again after 0.5, 1, 2, … s."""
+
+
 @dataclass(frozen=True)
 class ClerkRules:
     """How one node's clerk behaves; every node of a simulation may differ."""
@@ -127,11 +132,17 @@ class Clerk:
                 return
 
     async def _post(self, document_id: str, code: StatusCode, reason: str | None) -> bool:
-        try:
-            answer = await self.client.post_status(document_id, code, reason=reason)
-        except HubError as exc:
-            log.warning("status %s for %s refused: %s", code.value, document_id, exc)
-            return False
+        """Post one status; a hub that is down or failing (5xx) is tried again."""
+        for attempt in range(RETRIES + 1):
+            try:
+                answer = await self.client.post_status(document_id, code, reason=reason)
+                break
+            except HubError as exc:
+                transient = exc.status is None or exc.status >= 500
+                if not transient or attempt == RETRIES:
+                    log.warning("status %s for %s refused: %s", code.value, document_id, exc)
+                    return False
+                await asyncio.sleep(RETRY_SECONDS * 2**attempt)
         self.store.add_status(
             document_id,
             self.client.code,
