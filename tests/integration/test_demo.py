@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,9 @@ def test_a_short_national_demo_prints_the_tables(tmp_path: Path) -> None:
 def test_a_bad_scenario_file_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     shipped = ROOT / "member_node" / "simulation" / "scenario.toml"
-    text = shipped.read_text(encoding="utf-8").replace("documents = 700", "documents = 0")
+    shipped_text = shipped.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^documents = \d+", "documents = 0", shipped_text)
+    assert text != shipped_text
     bad.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(app, ["demo", "--scenario", str(bad)])
     assert result.exit_code == 2
@@ -68,7 +71,7 @@ def test_the_two_provinces_sign_their_scenario_share_whatever_the_seed(seed: int
     for code, share in (("000.00.00.H62", 0.179), ("000.00.00.H23", 0.355)):
         sent = [doc for doc in plan if doc.sender == code and office in doc.recipients]
         signed = sum(doc.signing != "unsigned" for doc in sent)
-        assert len(sent) >= 100
+        assert len(sent) >= 50  # the shipped scenario's 55 extra reports, and the usual one
         assert abs(signed - share * len(sent)) < 1  # within one document
 
 
