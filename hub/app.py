@@ -86,6 +86,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(inbox.router)
     app.include_router(admin_deliveries.router)
+    app.include_router(admin_deliveries.status_router)
     from hub import metrics
     from hub.api import reports  # issue 6: reports, metrics, request ids
     from hub.logging import configure_logging, install_request_logging

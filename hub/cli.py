@@ -119,15 +119,19 @@ def redrive(
         bool, typer.Option("--all-failed", help="Requeue every failed delivery.")
     ] = False,
     recipient: Annotated[
-        str | None, typer.Option(help="With --all-failed: only this recipient's.")
+        str | None,
+        typer.Option(help="With --all-failed or --statuses: only this member's."),
     ] = None,
+    status_pushes: Annotated[
+        bool, typer.Option("--statuses", help="Requeue failed status pushes too.")
+    ] = False,
 ) -> None:
-    """Requeue failed deliveries for a fresh round of attempts."""
-    from hub import delivery
+    """Requeue failed deliveries (and status pushes) for a fresh round of attempts."""
+    from hub import delivery, statuses
     from hub.models import Delivery
 
-    if not delivery_ids and not all_failed:
-        raise fail("name the deliveries to redrive, or pass --all-failed")
+    if not delivery_ids and not all_failed and not status_pushes:
+        raise fail("name the deliveries to redrive, or pass --all-failed or --statuses")
     settings = HubSettings()
 
     async def run() -> int:
@@ -151,8 +155,16 @@ def redrive(
                     errors += 1
                 else:
                     typer.echo(f"{delivery_id}: requeued for {requeued.recipient}")
-            if not ids:
+            if not ids and (delivery_ids or all_failed):
                 typer.echo("no failed delivery")
+            if status_pushes:
+                try:
+                    count = await statuses.redrive_status_pushes(sessions, recipient)
+                except Problem as problem:
+                    typer.secho(problem.detail, fg=typer.colors.RED, err=True)
+                    errors += 1
+                else:
+                    typer.echo(f"{count} failed status push(es) requeued")
         finally:
             await engine.dispose()
         return errors

@@ -268,7 +268,7 @@ class DeliveryWorker:
                 attempt=row.push_attempts,
                 member=row.audience,
                 url=_url(endpoint, "/v1/status"),
-                created_at=row.recorded_at,
+                created_at=row.push_since or row.recorded_at,
                 body=status_update(row).model_dump(mode="json"),
                 document_id=row.document_id,
             )

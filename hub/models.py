@@ -142,6 +142,9 @@ class StatusUpdateRow(Base):
     push_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    push_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the current round of push attempts began: null for the first (`recorded_at`),
+    set by a redrive so the age limit counts from then."""
 
 
 class StatusCounter(Base):

@@ -218,3 +218,37 @@ def status_update(row: StatusUpdateRow) -> StatusUpdate:
         at=row.at,
         recorded_at=row.recorded_at,
     )
+
+
+async def redrive_status_pushes(
+    sessions: async_sessionmaker[AsyncSession], audience: str | None = None
+) -> int:
+    """Requeue `failed` status pushes (all, or one member's) for a fresh round of attempts.
+
+    The round's age limit counts from now; the statuses keep their times and
+    their place in the member's stream.
+    """
+    now = utcnow()
+    async with sessions() as session:
+        if audience is not None:
+            known = await session.scalar(select(Member.code).where(Member.code == audience))
+            if known is None:
+                raise Problem(404, "member_not_found", f"no member {audience}")
+        query = select(StatusUpdateRow).where(StatusUpdateRow.push_state == "failed")
+        if audience is not None:
+            query = query.where(StatusUpdateRow.audience == audience)
+        rows = list((await session.execute(query.with_for_update())).scalars())
+        for row in rows:
+            row.push_state = "pending"
+            row.push_attempts = 0
+            row.push_since = now
+            row.next_attempt_at = now
+            row.leased_until = None
+            await eventlog.record(
+                session,
+                "status_push.redriven",
+                row.document_id,
+                {"audience": row.audience, "code": row.code, "seq": row.seq},
+            )
+        await session.commit()
+    return len(rows)

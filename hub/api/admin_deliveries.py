@@ -1,4 +1,4 @@
-"""`/v1/admin/deliveries`: operators see failed deliveries and redrive them."""
+"""`/v1/admin/deliveries` and `/v1/admin/status-pushes`: operators redrive what failed."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from hub import delivery
+from hub import delivery, statuses
 from hub.api.deps import problems, wake_worker
 from hub.app import HubContext, hub_context
 from hub.models import Delivery
@@ -14,6 +14,7 @@ from hub.protocol import DeliveryRef, DeliveryState
 from registry.operator_auth import AuthenticatedOperator, require_role
 
 router = APIRouter(prefix="/v1/admin/deliveries", tags=["operators"])
+status_router = APIRouter(prefix="/v1/admin/status-pushes", tags=["operators"])
 
 
 class DeliveryRow(BaseModel):
@@ -81,3 +82,27 @@ async def redrive(
     redriven = await delivery.redrive(context.sessions, delivery_id)
     wake_worker(request)
     return DeliveryRef(delivery_id=redriven.id, state=DeliveryState(redriven.state))
+
+
+class StatusRedrive(BaseModel):
+    requeued: int
+    """Failed status pushes put back in the queue."""
+
+
+@status_router.post(
+    "/redrive",
+    response_model=StatusRedrive,
+    responses=problems(401, 403, 404, 422),
+    summary="Requeue failed status pushes",
+)
+async def redrive_status_pushes(
+    request: Request,
+    audience: str | None = Query(None, description="Only the pushes to this member"),
+    operator: AuthenticatedOperator = Depends(require_role("admin")),
+    context: HubContext = Depends(hub_context),
+) -> StatusRedrive:
+    """Statuses a member's endpoint never took get a fresh round of attempts."""
+    requeued = await statuses.redrive_status_pushes(context.sessions, audience)
+    if requeued:
+        wake_worker(request)
+    return StatusRedrive(requeued=requeued)

@@ -134,3 +134,11 @@ def test_redrive_needs_a_target_and_names_unknown_deliveries(
     result = runner.invoke(app, ["hub", "redrive", "--all-failed"], env=env)
     assert result.exit_code == 0, result.output
     assert "no failed delivery" in result.output
+
+    result = runner.invoke(app, ["hub", "redrive", "--statuses"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "0 failed status push(es) requeued" in result.output
+
+    result = runner.invoke(app, ["hub", "redrive", "--statuses", "--recipient", "nobody"], env=env)
+    assert result.exit_code == 1
+    assert "no member nobody" in result.output

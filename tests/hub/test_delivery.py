@@ -222,3 +222,45 @@ async def test_the_background_worker_delivers_without_being_driven(
                     break
                 await asyncio.sleep(0.05)
             assert [b["document_id"] for b in members.of(PUSHED)] == [pkg.id]
+
+
+async def test_a_failed_status_push_is_redriven_and_its_age_counts_from_the_redrive(
+    hub: Hub, pushed: Agency
+) -> None:
+    """The push member sends; the pull member's statuses are pushed back to it."""
+    from hub.models import StatusUpdateRow
+
+    puller = await hub.add(SENDER)
+    document_id = await _submit(hub, pushed, SENDER)
+    assert (await hub.status(puller, document_id, "01")).status_code == 200
+    hub.members.failures[PUSHED] = 2
+    worker = hub.worker(push_max_attempts=1)
+    assert await worker.run_once() == 1
+    async with hub.context.sessions.begin() as session:
+        row = await session.scalar(select(StatusUpdateRow))
+        assert row is not None and row.push_state == "failed"
+        row.recorded_at = utcnow() - timedelta(days=10)  # far past the age limit
+
+    url = "/v1/admin/status-pushes/redrive"
+    response = await hub.client.post(url, params={"audience": PUSHED}, headers=hub.admin)
+    assert response.status_code == 200 and response.json() == {"requeued": 1}
+    retrying = hub.worker(push_max_attempts=5)
+    assert await retrying.run_once() == 1  # fails again (503), but the round is young
+    async with hub.context.sessions() as session:
+        assert await session.scalar(select(StatusUpdateRow.push_state)) == "pending"
+    await hub.make_due()
+    async with hub.context.sessions.begin() as session:
+        await session.execute(update(StatusUpdateRow).values(next_attempt_at=utcnow()))
+    assert await retrying.run_once() == 1
+    [update_] = hub.members.of(PUSHED, "status")
+    assert update_["document_id"] == document_id and update_["code"] == "01"
+    again = await hub.client.post(url, headers=hub.admin)
+    assert again.json() == {"requeued": 0}
+
+
+async def test_status_push_redrive_needs_an_admin_and_a_known_member(hub: Hub) -> None:
+    url = "/v1/admin/status-pushes/redrive"
+    assert (await hub.client.post(url)).status_code == 401
+    response = await hub.client.post(url, params={"audience": "000.00.00.Z99"}, headers=hub.admin)
+    assert response.status_code == 404 and response.json()["code"] == "member_not_found"
+    assert response.headers["content-type"].startswith("application/problem+json")
