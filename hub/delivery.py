@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import eventlog, metrics
 from hub.identity import HubIdentity
+from hub.member_receipts import checked_receipt
 from hub.models import Delivery, DeliveryAttempt, Document, StatusUpdateRow
 from hub.outbox import RetryPolicy, claim_deliveries, claim_status_pushes, load_packages
 from hub.protocol import InboxDelivery, PushAnswer, Verdict
@@ -203,6 +204,10 @@ class DeliveryWorker:
                 )
             ).scalar_one_or_none()
             outcome = "delivered" if result.ok else "error"
+            if result.ok:
+                result.receipt, result.detail = await checked_receipt(
+                    session, job.member, job.document_id, job.id, result.receipt
+                )
             if delivery is not None:
                 delivery.leased_until = None
                 delivery.lease_owner = None

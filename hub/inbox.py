@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import eventlog, metrics
+from hub.member_receipts import checked_receipt
 from hub.models import Delivery, DeliveryAttempt, Document
 from hub.outbox import claim_deliveries, load_packages
 from hub.protocol import DeliveryRef, DeliveryState, InboxBatch, InboxDelivery, Verdict
@@ -98,19 +99,23 @@ async def acknowledge(
         # A status (01…) may reach the hub before the ack: it already counts as
         # delivery, but the ack and the member's receipt are still recorded once.
         if acknowledged is None:
+            kept, refused = await checked_receipt(
+                session, member, delivery.document_id, delivery.id, receipt
+            )
             first = delivery.delivered_at is None
             if delivery.state == "queued":
                 delivery.state = "delivered"
             delivery.delivered_at = delivery.delivered_at or now
             delivery.leased_until = None
             delivery.lease_owner = None
-            delivery.member_receipt = receipt or delivery.member_receipt
+            delivery.member_receipt = kept or delivery.member_receipt
             session.add(
                 DeliveryAttempt(
                     delivery_id=delivery.id,
                     attempt=delivery.attempts,
                     started_at=now,
                     outcome="acknowledged",
+                    detail=refused,
                 )
             )
             await eventlog.record(

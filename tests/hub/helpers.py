@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from signing.certs import cert_to_pem
 from signing.jose import mint_token, sign_compact
+from signing.keys import generate_key
 from signing.package import Package, new_package, package_json
 from signing.pki import IssuedCertificate
 from signing.sign import sign_package
@@ -154,6 +155,8 @@ class FakeMembers:
     agencies: dict[str, Agency] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=dict)
+    forged: set[str] = field(default_factory=set)
+    """Members whose receipts are signed by a stranger's key (under their own `kid`)."""
 
     def endpoint(self, code: str) -> str:
         return f"http://members/{code}"
@@ -178,6 +181,7 @@ class FakeMembers:
                 return JSONResponse({})
             org = self.agencies[code].org
             claims = {"delivery_id": body["delivery_id"], "document_id": body["document_id"]}
-            return JSONResponse({"receipt": sign_compact(claims, org.key, org.full_chain)})
+            key = generate_key() if code in self.forged else org.key
+            return JSONResponse({"receipt": sign_compact(claims, key, org.full_chain)})
 
         return app

@@ -264,3 +264,18 @@ async def test_status_push_redrive_needs_an_admin_and_a_known_member(hub: Hub) -
     response = await hub.client.post(url, params={"audience": "000.00.00.Z99"}, headers=hub.admin)
     assert response.status_code == 404 and response.json()["code"] == "member_not_found"
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_receipt_the_member_did_not_sign_is_not_kept_but_the_push_counts(
+    hub: Hub, sender: Agency, pushed: Agency
+) -> None:
+    hub.members.forged.add(PUSHED)
+    document_id = await _submit(hub, sender, PUSHED)
+    assert await hub.worker().run_once() == 1
+    line = await _line(hub, sender, document_id, PUSHED)
+    assert line["state"] == "delivered"
+    [attempt] = line["attempt_log"]
+    assert attempt["outcome"] == "delivered"
+    assert attempt["detail"].startswith("delivery receipt refused")
+    async with hub.context.sessions() as session:
+        assert await session.scalar(select(Delivery.member_receipt)) is None

@@ -105,6 +105,35 @@ async def test_an_ack_after_the_first_status_is_still_recorded(
     assert [a["outcome"] for a in delivery["attempt_log"]] == ["leased", "acknowledged"]
 
 
+async def test_an_ack_keeps_a_receipt_the_member_signed_and_drops_any_other(
+    hub: Hub, sender: Agency, puller: Agency
+) -> None:
+    from sqlalchemy import select
+
+    from hub.models import Delivery
+    from signing.jose import sign_compact
+
+    kept_id, dropped_id = await _submit(hub, sender, PULLER), await _submit(hub, sender, PULLER)
+    leased = (await hub.client.get("/v1/inbox", headers=puller.headers)).json()["deliveries"]
+    by_document = {d["document_id"]: d["delivery_id"] for d in leased}
+    org = puller.org
+    for document_id, receipt in (
+        (kept_id, {"document_id": kept_id, "delivery_id": by_document[kept_id]}),
+        (dropped_id, {"document_id": kept_id, "delivery_id": by_document[kept_id]}),
+    ):
+        token = sign_compact({"iss": PULLER, **receipt}, org.key, org.full_chain)
+        url = f"/v1/inbox/{by_document[document_id]}/ack"
+        response = await hub.client.post(url, json={"receipt": token}, headers=puller.headers)
+        assert response.status_code == 200, response.text
+    async with hub.context.sessions() as session:
+        stored = dict(
+            (await session.execute(select(Delivery.document_id, Delivery.member_receipt))).all()
+        )
+    assert stored[kept_id] is not None and stored[dropped_id] is None
+    [line] = (await hub.trace(sender, dropped_id)).json()["deliveries"]
+    assert "names another document" in line["attempt_log"][-1]["detail"]
+
+
 # -- statuses --------------------------------------------------------------------------
 
 

@@ -69,6 +69,8 @@ async def test_a_pushed_document_walks_through_the_clerks_statuses(
     assert local["trace"]["deliveries"][0]["state"] == "completed"
     trace = await sender.context.client.trace(document_id)
     assert trace.deliveries[0].delivered_at is not None
+    # the node's signed delivery receipt was checked and kept by the hub
+    assert not any(a.detail for a in trace.deliveries[0].attempt_log)
 
 
 async def test_the_clerk_rejects_what_breaks_its_rules_with_a_reason(
@@ -138,6 +140,7 @@ async def test_a_pull_node_polls_acknowledges_and_answers(start_node: StartNode)
     assert received["via"] == "pull"
     trace = await sender.context.client.trace(document_id)
     assert trace.deliveries[0].attempt_log[-1].outcome == "acknowledged"
+    assert not any(a.detail for a in trace.deliveries[0].attempt_log)  # receipt kept
 
 
 async def test_local_send_bad_inputs_are_problems(start_node: StartNode) -> None:

@@ -1,0 +1,57 @@
+"""A member's signed delivery receipt, checked before the hub keeps it as proof.
+
+A push member answers with a compact JWS signed by its organisation key; a
+pull member sends one with its acknowledgement. The hub keeps it only if a
+certificate registered for that member (current or retired: the receipt was
+made at delivery) signed it, and it names this document and this delivery
+(and this member, if it names one). Delivery itself does not depend on it: a
+2xx or an ack is delivery; an unusable receipt is dropped and the reason
+goes into the attempt log.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from cryptography import x509
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.models import MemberCertificate
+from signing.certs import load_certificate
+from signing.jose import JoseError, unverified_header, verify_compact
+
+
+async def checked_receipt(
+    session: AsyncSession, member: str, document_id: str, delivery_id: str, receipt: str | None
+) -> tuple[str | None, str | None]:
+    """`(receipt to keep, why it was refused)`; `(None, None)` when there was none."""
+    if not receipt:
+        return None, None
+    try:
+        kid = unverified_header(receipt).get("kid")
+    except JoseError as exc:
+        return None, f"delivery receipt refused: {exc.code}"
+    pem = await session.scalar(
+        select(MemberCertificate.pem).where(
+            MemberCertificate.member_code == member, MemberCertificate.fingerprint == kid
+        )
+    )
+    if pem is None:
+        return None, "delivery receipt refused: not signed with a certificate of the member"
+    try:
+        claims = verify_compact(receipt, _certificate(pem))
+    except JoseError as exc:
+        return None, f"delivery receipt refused: {exc.code}"
+    if (
+        claims.get("document_id") != document_id
+        or claims.get("delivery_id") != delivery_id
+        or claims.get("iss", member) != member
+    ):
+        return None, "delivery receipt refused: it names another document, delivery or member"
+    return receipt, None
+
+
+@functools.lru_cache(maxsize=1024)
+def _certificate(pem: str) -> x509.Certificate:
+    return load_certificate(pem.encode())
