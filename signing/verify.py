@@ -40,11 +40,10 @@ from signing.package import (
     manifest_bytes,
     parse_package,
 )
-from signing.sign import b64url_decode, prev_of
+from signing.sign import b64url, b64url_decode, prev_of
 from signing.trust import TrustStore
 
 KNOWN_CRIT = frozenset({"prev"})
-_NO_CRIT: list[str] = []  # never mutated: the `crit` of a header without one
 
 
 class Verdict(BaseModel):
@@ -114,39 +113,17 @@ def _signer(x5c: tuple[str, ...]) -> _Signer | None:
 
 def _header(protected: str) -> dict[str, Any] | None:
     try:
-        decoded = b64url_decode(protected)
-        try:
-            value = json.loads(decoded.decode())  # UTF-8, as headers are: no sniffing
-        except ValueError:
-            value = json.loads(decoded)  # what else `json.loads` takes (UTF-16/32, a BOM)
+        value = json.loads(b64url_decode(protected))
     except (ValueError, UnicodeDecodeError):
         return None
     return value if isinstance(value, dict) else None
-
-
-def _payload(manifest: bytes) -> bytes:
-    """What follows a protected header in a signing input: a dot, then the b64url manifest."""
-    return b"." + base64.urlsafe_b64encode(manifest).rstrip(b"=")
 
 
 def extract_facts(
     pkg: Package, trust: TrustStore, *, received_at: dt.datetime, manifest: bytes | None = None
 ) -> list[SignatureFacts]:
     """The facts of every JWS signature of `pkg`, in order."""
-    payload = _payload(manifest if manifest is not None else manifest_bytes(pkg))
-    signatures = pkg.signatures
-    headers = [_header(sig.protected) for sig in signatures]
-    pending: list[_Check] = []
-    found: list[dict[str, Any]] = [
-        {"index": index, "errors": ["malformed_header"]}
-        if header is None
-        else _signature_values(index, sig, header, payload, trust, received_at, pending)
-        for index, (sig, header) in enumerate(zip(signatures, headers, strict=True))
-    ]
-    # The signature checks run back to back, after the rest of the reading:
-    # they then find the curve arithmetic still in the CPU's caches.
-    for values, verify, alg, data, raw in pending:
-        values["signature_valid"] = verify(alg, data, raw)
+    payload = b64url(manifest if manifest is not None else manifest_bytes(pkg)).encode()
     facts: list[SignatureFacts] = []
     # Personal signatures so far, with their signing times; the `prev` that
     # links to each is a hash over the whole signature, so it is worked out
@@ -154,9 +131,16 @@ def extract_facts(
     personal: list[tuple[Signature, dt.datetime | None]] = []
     links: dict[str, dt.datetime | None] = {}
     linked_so_far = 0
-    for sig, header, values in zip(signatures, headers, found, strict=True):
-        kind = values.get("kind")
-        if header is not None and kind == "organization":
+    for index, sig in enumerate(pkg.signatures):
+        header = _header(sig.protected)
+        if header is None:
+            facts.append(SignatureFacts(index=index, errors=["malformed_header"]))
+            continue
+        values = _signature_values(
+            index, sig.protected, sig.signature, header, payload, trust, received_at
+        )
+        kind = values["kind"]
+        if kind == "organization":
             prev = header.get("prev")
             crit = header.get("crit")
             linked = isinstance(prev, str) and isinstance(crit, list) and "prev" in crit
@@ -176,44 +160,27 @@ def extract_facts(
     return facts
 
 
-# A signature check waiting to run: the facts it completes, the signer's
-# verifier, `alg`, the signing input and the raw signature.
-_Check = tuple[dict[str, Any], Verifier, str, bytes, bytes]
-
-
 def _signature_values(
     index: int,
-    sig: Signature,
+    protected: str,
+    signature: str,
     header: dict[str, Any],
     payload: bytes,
     trust: TrustStore,
     received_at: dt.datetime,
-    pending: list[_Check],
 ) -> dict[str, Any]:
-    """The fields of one signature's `SignatureFacts`; `payload` is from `_payload`.
-
-    `signature_valid` starts false; when there is a signature to check, the
-    check is appended to `pending` for the caller to run.
-    """
+    """The fields of one signature's `SignatureFacts`; `payload` is the b64url manifest."""
     errors: list[str] = []
-    get = header.get
-    alg = get("alg")
-    if not isinstance(alg, str):
-        alg = None
-    kind = get("kind")
-    if kind != "personal" and kind != "organization":
-        kind = None
+    alg = header.get("alg") if isinstance(header.get("alg"), str) else None
+    kind = header.get("kind") if header.get("kind") in ("personal", "organization") else None
+    sig_t = header.get("sigT") if isinstance(header.get("sigT"), str) else None
+    if kind is None:
         errors.append("unknown_kind")
-    sig_t = get("sigT")
-    if not isinstance(sig_t, str):
-        sig_t = None
-    crit = get("crit", _NO_CRIT)
-    crit_ok = isinstance(crit, list) and (
-        not crit or all(isinstance(c, str) and c in KNOWN_CRIT for c in crit)
-    )
+    crit = header.get("crit", [])
+    crit_ok = isinstance(crit, list) and all(isinstance(c, str) and c in KNOWN_CRIT for c in crit)
     if not crit_ok:
         errors.append("unknown_crit")
-    x5c = get("x5c")
+    x5c = header.get("x5c")
     signer = (
         _signer(tuple(x5c))
         if isinstance(x5c, list) and x5c and all(isinstance(e, str) for e in x5c)
@@ -223,16 +190,21 @@ def _signature_values(
         errors.append("bad_x5c")
         return {"index": index, "kind": kind, "alg": alg, "signing_time": sig_t, "errors": errors}
     try:
-        raw = b64url_decode(sig.signature)
+        raw = b64url_decode(signature)
     except ValueError:
         raw = b""
         errors.append("bad_signature_encoding")
+    valid = bool(
+        raw
+        and crit_ok
+        and alg in STRONG_ALGORITHMS
+        and signer.verify(alg, protected.encode() + b"." + payload, raw)
+    )
     at = parse_signing_time(sig_t) or received_at
     status = trust.check(signer.leaf, signer.intermediates, at)
     if status.error:
         errors.append("untrusted: " + status.error[:200])
-    trusted = status.trusted
-    values = {
+    return {
         "index": index,
         "kind": kind,
         "certificate_kind": signer.certificate_kind,
@@ -240,20 +212,17 @@ def _signature_values(
         "key_type": signer.key_type,
         "key_size": signer.key_size,
         "signing_time": sig_t,
-        "signature_valid": False,
-        "chain_trusted": trusted,
+        "signature_valid": valid,
+        "chain_trusted": status.trusted,
         "chain": list(signer.fingerprints),
         "subject": signer.subject,
         "agency_code": signer.agency_code,
-        "valid_at_signing_time": status.valid_at if trusted else None,
-        "revoked_at_signing_time": status.revoked if trusted else None,
+        "valid_at_signing_time": status.valid_at if status.trusted else None,
+        "revoked_at_signing_time": status.revoked if status.trusted else None,
         "revocation_reason": status.revocation_reason,
         "revocation_checked": status.revocation_checked,
         "errors": errors,
     }
-    if raw and crit_ok and alg in STRONG_ALGORITHMS:
-        pending.append((values, signer.verify, str(alg), sig.protected.encode() + payload, raw))
-    return values
 
 
 def verify_package(
