@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,12 +21,11 @@ from registry.members import (
     member_view,
     update_member,
 )
-from registry.models import MemberKind
+from registry.models import AcceptancePolicy, DeliveryMode, MemberKind
 from registry.operator_auth import AuthenticatedOperator, require_role
 
 Kind = MemberKind
-Policy = Literal["accept_all", "reject_invalid", "require_compliant"]
-DeliveryMode = Literal["push", "pull"]
+Policy = AcceptancePolicy
 
 router = APIRouter(prefix="/v1/admin", tags=["registry admin"])
 

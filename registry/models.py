@@ -27,8 +27,10 @@ MemberKind = Literal[
 ]
 MEMBER_KINDS: tuple[str, ...] = get_args(MemberKind)
 MEMBER_STATUSES = ("active", "suspended", "revoked")
-DELIVERY_MODES = ("push", "pull")
-ACCEPTANCE_POLICIES = ("accept_all", "reject_invalid", "require_compliant")
+DeliveryMode = Literal["push", "pull"]
+DELIVERY_MODES: tuple[str, ...] = get_args(DeliveryMode)
+AcceptancePolicy = Literal["accept_all", "reject_invalid", "require_compliant"]
+ACCEPTANCE_POLICIES: tuple[str, ...] = get_args(AcceptancePolicy)
 OPERATOR_ROLES = ("admin", "auditor")
 
 
