@@ -88,17 +88,9 @@ async def acknowledge(
         ).scalar_one_or_none()
         if delivery is None or delivery.outcome != "accepted":
             raise Problem(404, "delivery_not_found", f"no delivery {delivery_id} for you")
-        acknowledged = (
-            await session.execute(
-                select(DeliveryAttempt.id).where(
-                    DeliveryAttempt.delivery_id == delivery.id,
-                    DeliveryAttempt.outcome == "acknowledged",
-                )
-            )
-        ).first()
         # A status (01…) may reach the hub before the ack: it already counts as
         # delivery, but the ack and the member's receipt are still recorded once.
-        if acknowledged is None:
+        if delivery.delivered_at is None or not await _acknowledged(session, delivery.id):
             kept, refused = await checked_receipt(
                 session, member, delivery.document_id, delivery.id, receipt
             )
@@ -128,3 +120,12 @@ async def acknowledge(
             if first:
                 metrics.delivery_attempted("delivered", "pull", delivery.created_at, now)
         return DeliveryRef(delivery_id=delivery.id, state=DeliveryState(delivery.state))
+
+
+async def _acknowledged(session: AsyncSession, delivery_id: str) -> bool:
+    found = await session.execute(
+        select(DeliveryAttempt.id).where(
+            DeliveryAttempt.delivery_id == delivery_id, DeliveryAttempt.outcome == "acknowledged"
+        )
+    )
+    return found.first() is not None

@@ -11,8 +11,6 @@ goes into the attempt log.
 
 from __future__ import annotations
 
-import functools
-
 from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,15 +30,20 @@ async def checked_receipt(
         kid = unverified_header(receipt).get("kid")
     except JoseError as exc:
         return None, f"delivery receipt refused: {exc.code}"
-    pem = await session.scalar(
-        select(MemberCertificate.pem).where(
-            MemberCertificate.member_code == member, MemberCertificate.fingerprint == kid
+    if not isinstance(kid, str):
+        return None, "delivery receipt refused: no kid names its certificate"
+    certificate = _known.get((member, kid))
+    if certificate is None:
+        pem = await session.scalar(
+            select(MemberCertificate.pem).where(
+                MemberCertificate.member_code == member, MemberCertificate.fingerprint == kid
+            )
         )
-    )
-    if pem is None:
-        return None, "delivery receipt refused: not signed with a certificate of the member"
+        if pem is None:
+            return None, "delivery receipt refused: not signed with a certificate of the member"
+        certificate = _known[(member, kid)] = load_certificate(pem.encode())
     try:
-        claims = verify_compact(receipt, _certificate(pem))
+        claims = verify_compact(receipt, certificate)
     except JoseError as exc:
         return None, f"delivery receipt refused: {exc.code}"
     if (
@@ -52,6 +55,7 @@ async def checked_receipt(
     return receipt, None
 
 
-@functools.lru_cache(maxsize=1024)
-def _certificate(pem: str) -> x509.Certificate:
-    return load_certificate(pem.encode())
+_known: dict[tuple[str, str], x509.Certificate] = {}
+"""(member, fingerprint) -> certificate, for pairs found in the registry: a member's
+certificate rows are never deleted (rotation retires them), so a pair once found stays
+true, and the worker reads the registry once per member key, not once per push."""
