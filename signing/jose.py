@@ -126,9 +126,9 @@ def sign_compact(
     )
     algorithm = alg or jws_alg_for(key)
     payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
-    signing_input = f"{_compact_header(chain, algorithm, typ)}.{_b64url(payload)}"
+    signing_input = f"{_compact_header(chain, algorithm, typ)}.{b64url(payload)}"
     signature = sign_bytes(key, algorithm, signing_input.encode())
-    return f"{signing_input}.{_b64url(signature)}"
+    return f"{signing_input}.{b64url(signature)}"
 
 
 @functools.lru_cache(maxsize=256)
@@ -136,10 +136,11 @@ def _compact_header(chain: tuple[x509.Certificate, ...], algorithm: str, typ: st
     header: dict[str, Any] = {"alg": algorithm, "kid": fingerprint(chain[0]), "x5c": x5c_of(chain)}
     if typ:
         header["typ"] = typ
-    return _b64url(json.dumps(header, separators=(",", ":")).encode())
+    return b64url(json.dumps(header, separators=(",", ":")).encode())
 
 
-def _b64url(data: bytes) -> str:
+def b64url(data: bytes) -> str:
+    """Base64url without padding (RFC 7515)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 

@@ -8,7 +8,6 @@ personal signature's `protected` + "." + `signature`, so it covers it.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
 import hashlib
@@ -18,16 +17,12 @@ from typing import Any, Literal
 
 from cryptography import x509
 
-from signing.jose import x5c_of
+from signing.jose import b64url, x5c_of
 from signing.keys import PrivateKey, jws_alg_for, sign_bytes
 from signing.package import Package, Signature, manifest_bytes
 from signing.workdays import VIETNAM_TZ
 
 SignatureKind = Literal["personal", "organization"]
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def b64url_decode(text: str) -> bytes:

@@ -32,6 +32,7 @@ from signing.compliance import (
     judge,
     parse_signing_time,
 )
+from signing.jose import b64url
 from signing.keys import PublicKey, Verifier, verifier_for
 from signing.package import (
     Package,
@@ -40,7 +41,7 @@ from signing.package import (
     manifest_bytes,
     parse_package,
 )
-from signing.sign import b64url, b64url_decode, prev_of
+from signing.sign import b64url_decode, prev_of
 from signing.trust import TrustStore
 
 KNOWN_CRIT = frozenset({"prev"})

@@ -11,6 +11,7 @@ writers never lock the same counters in opposite orders (no deadlock).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -53,6 +54,7 @@ def counter_rows(facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [merged[key] for key in sorted(merged)]
 
 
+@functools.cache
 def upsert_counters(dialect: str) -> Insert:
     """`INSERT … ON CONFLICT (key) DO UPDATE SET count = count + excluded.count`.
 
@@ -73,18 +75,11 @@ def _added(excluded: Any) -> dict[str, Any]:
     return {name: ReportCount.__table__.c[name] + excluded[name] for name in COUNTED}
 
 
-_UPSERTS: dict[str, Insert] = {}
-
-
 async def add_to_counters(session: AsyncSession, facts: Iterable[Mapping[str, Any]]) -> None:
     """Count some new facts in the caller's transaction: one (executemany) statement."""
     rows = counter_rows(facts)
     if rows:
-        dialect = session.get_bind().dialect.name
-        statement = _UPSERTS.get(dialect)
-        if statement is None:
-            statement = _UPSERTS[dialect] = upsert_counters(dialect)
-        await session.execute(statement, rows)
+        await session.execute(upsert_counters(session.get_bind().dialect.name), rows)
 
 
 _BACKFILL_PART = """

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from signing.sign import b64url, b64url_decode
+from signing.jose import b64url
+from signing.sign import b64url_decode
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 64, 1851, 2500])

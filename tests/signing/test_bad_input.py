@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from signing.jose import b64url
 from signing.package import MAX_PROTECTED_HEADER, PackageFormatError, package_json, parse_package
-from signing.sign import b64url
 from signing.trust import TrustStore
 from signing.verify import verify_json
 from tests.signing.conftest import RECEIVED_AT, SignBoth

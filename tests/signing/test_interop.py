@@ -8,10 +8,10 @@ import json
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWSEHeaderParameter, json_encode
 
-from signing.jose import x5c_of
+from signing.jose import b64url, x5c_of
 from signing.package import Package, Signature, manifest_bytes
 from signing.pki import IssuedCertificate
-from signing.sign import b64url, format_signing_time, prev_of
+from signing.sign import format_signing_time, prev_of
 from signing.trust import TrustStore
 from signing.verify import verify_package
 from tests.signing.conftest import RECEIVED_AT, SIGNED_AT, SignBoth
