@@ -29,8 +29,14 @@ from hub import eventlog, metrics
 from hub.identity import HubIdentity
 from hub.member_receipts import checked_receipt
 from hub.models import Delivery, DeliveryAttempt, Document, StatusUpdateRow
-from hub.outbox import RetryPolicy, claim_deliveries, claim_status_pushes, load_packages
-from hub.protocol import InboxDelivery, PushAnswer, Verdict
+from hub.outbox import (
+    RetryPolicy,
+    claim_deliveries,
+    claim_status_pushes,
+    inbox_delivery,
+    load_packages,
+)
+from hub.protocol import PushAnswer
 from hub.settings import HubSettings
 from hub.statuses import status_update
 from registry.db import utcnow
@@ -166,15 +172,7 @@ class DeliveryWorker:
             await session.commit()
         jobs = []
         for delivery, document, endpoint in rows:
-            message = InboxDelivery(
-                delivery_id=delivery.id,
-                document_id=document.id,
-                sender=document.sender,
-                package=packages[document.id],
-                verdict=Verdict.model_validate_json(document.verdict),
-                receipt=document.receipt,
-                attempt=delivery.attempts,
-            )
+            message = inbox_delivery(delivery, document, packages[document.id])
             jobs.append(
                 Job(
                     id=delivery.id,

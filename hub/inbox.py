@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub import eventlog, metrics
 from hub.member_receipts import checked_receipt
 from hub.models import Delivery, DeliveryAttempt, Document
-from hub.outbox import claim_deliveries, load_packages
-from hub.protocol import DeliveryRef, DeliveryState, InboxBatch, InboxDelivery, Verdict
+from hub.outbox import claim_deliveries, inbox_delivery, load_packages
+from hub.protocol import DeliveryRef, DeliveryState, InboxBatch
 from registry.db import utcnow
 from registry.problems import Problem
 
@@ -55,16 +55,7 @@ async def lease_inbox(
     expires = now + timedelta(seconds=lease_seconds)
     return InboxBatch(
         deliveries=[
-            InboxDelivery(
-                delivery_id=delivery.id,
-                document_id=document.id,
-                sender=document.sender,
-                package=packages[document.id],
-                verdict=Verdict.model_validate_json(document.verdict),
-                receipt=document.receipt,
-                attempt=delivery.attempts,
-                lease_expires_at=expires,
-            )
+            inbox_delivery(delivery, document, packages[document.id], expires)
             for delivery, document in rows
         ]
     )

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.models import AttachmentBlob, Delivery, StatusUpdateRow
+from hub.models import AttachmentBlob, Delivery, Document, StatusUpdateRow
+from hub.protocol import InboxDelivery, Verdict
 from hub.settings import HubSettings
 from signing.package import Package, parse_package
 
@@ -118,6 +119,26 @@ async def claim_status_pushes(
             )
         )
     return ids
+
+
+def inbox_delivery(
+    delivery: Delivery,
+    document: Document,
+    package: Package,
+    lease_expires_at: datetime | None = None,
+) -> InboxDelivery:
+    """What a recipient is handed, pushed or pulled: the package, its verdict, the receipt."""
+    pull = {} if lease_expires_at is None else {"lease_expires_at": lease_expires_at}
+    return InboxDelivery(
+        delivery_id=delivery.id,
+        document_id=document.id,
+        sender=document.sender,
+        package=package,
+        verdict=Verdict.model_validate_json(document.verdict),
+        receipt=document.receipt,
+        attempt=delivery.attempts,
+        **pull,  # unset on a push: its body leaves the field out
+    )
 
 
 async def load_packages(session: AsyncSession, stored: dict[str, str]) -> dict[str, Package]:
