@@ -61,6 +61,16 @@ class StatusCode(StrEnum):
     RECALL_REFUSED = "16"
 
 
+STATUS_STATES: dict[StatusCode, str] = {
+    StatusCode.ARRIVED: "arrived",
+    StatusCode.REJECTED: "rejected",
+    StatusCode.ACCEPTED: "accepted",
+    StatusCode.ASSIGNED: "assigned",
+    StatusCode.PROCESSING: "processing",
+    StatusCode.COMPLETED: "completed",
+}
+"""The delivery state a recipient's status (01–06) puts it in, in code order."""
+
 RECIPIENT_STATUS_CODES = frozenset(
     {
         StatusCode.ARRIVED,

@@ -16,19 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import eventlog
 from hub.models import Delivery, Document, StatusCounter, StatusUpdateRow
-from hub.protocol import StatusCode, StatusEntry, StatusPost, StatusUpdate, StatusUpdatesPage
+from hub.protocol import (
+    STATUS_STATES,
+    StatusCode,
+    StatusEntry,
+    StatusPost,
+    StatusUpdate,
+    StatusUpdatesPage,
+)
 from hub.sql import insert_ignoring_duplicates
 from registry.db import utcnow
 from registry.models import Member
 from registry.problems import Problem
 
-WORKFLOW_STATES = {
-    StatusCode.ARRIVED: "arrived",
-    StatusCode.ACCEPTED: "accepted",
-    StatusCode.ASSIGNED: "assigned",
-    StatusCode.PROCESSING: "processing",
-    StatusCode.COMPLETED: "completed",
-}
 ACCEPTED_STATES = frozenset({"accepted", "assigned", "processing", "completed"})
 """States in which the recipient has taken the document in: a recall needs its answer."""
 
@@ -143,7 +143,7 @@ def apply(delivery: Delivery, code: StatusCode, now: datetime) -> None:
         rank = int(code.value)
         if rank > delivery.status_rank:
             delivery.status_rank = rank
-            delivery.state = WORKFLOW_STATES[code]
+            delivery.state = STATUS_STATES[code]
 
 
 async def post_status(

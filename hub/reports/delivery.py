@@ -16,20 +16,15 @@ from typing import Any
 from sqlalchemy import Date, Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import protocol
 from hub.models import Delivery, StatusUpdateRow
 from hub.reports.dialect import seconds_between, vietnam_date
 from hub.reports.facts import bit_of, vietnam_day
 from hub.reports.filters import Hierarchy, ReportFilter, load_hierarchy, senders_of
 from hub.reports.models import ReportFact
 
-STATUS_STATES = {
-    "01": "arrived",
-    "02": "rejected",
-    "03": "accepted",
-    "04": "assigned",
-    "05": "processing",
-    "06": "completed",
-    "recalled": "recalled",
+STATUS_STATES = {code.value: state for code, state in protocol.STATUS_STATES.items()} | {
+    "recalled": "recalled"
 }
 PERCENTILES = (50, 95, 99)
 

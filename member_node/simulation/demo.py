@@ -18,6 +18,7 @@ from typing import Any
 
 import typer
 
+from hub.protocol import STATUS_STATES
 from member_node.clerk import ClerkRules
 from member_node.config import Mode
 from member_node.simulation.launcher import Network, Placement, launch
@@ -192,14 +193,7 @@ def print_delivery(
         + f"  max {max(lat, default=0.0):.2f} s"
     )
     echo("== Clerks' statuses ==")
-    labels = {
-        "01": "arrived",
-        "02": "rejected",
-        "03": "accepted",
-        "04": "assigned",
-        "05": "processing",
-        "06": "completed",
-    }
+    labels = {code.value: state for code, state in STATUS_STATES.items()}
     echo(
         "  "
         + "  ".join(f"{c} {labels.get(c, c)} {n:,}" for c, n in sorted(figures.statuses.items()))
