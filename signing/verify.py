@@ -19,6 +19,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from pydantic import BaseModel
@@ -114,10 +115,23 @@ def _signer(x5c: tuple[str, ...]) -> _Signer | None:
 
 def _header(protected: str) -> dict[str, Any] | None:
     try:
-        value = json.loads(b64url_decode(protected))
+        value = _loads(b64url_decode(protected))
     except (ValueError, UnicodeDecodeError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def _loads(data: bytes) -> Any:
+    """`json.loads`, by orjson when it can: a header is mostly an `x5c` chain, and
+    orjson reads it several times faster. What orjson refuses but the standard
+    library reads (NaN, 1e400, lone surrogates, UTF-16, a BOM) goes to
+    `json.loads`. The one value orjson reads differently, an integer past 64
+    bits (a float for orjson), is never one verification reads: it only uses
+    strings and lists of strings, so every header judges as it always did."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def extract_facts(

@@ -136,3 +136,18 @@ def test_protected_header_that_is_not_utf8(sign_both: SignBoth, trust: TrustStor
 
 def test_protected_header_that_is_a_json_list(sign_both: SignBoth, trust: TrustStore) -> None:
     assert "BAD_SIGNATURE" in _with_header(sign_both, trust, lambda h: b64url(b"[1]"))
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [10**30, float("nan"), float("inf"), "\ud800"],
+    ids=["int-past-64-bits", "nan", "infinity", "lone-surrogate"],
+)
+def test_header_members_only_the_standard_json_reader_takes(
+    sign_both: SignBoth, trust: TrustStore, extra: Any
+) -> None:
+    # Python's json writes these and reads them back; orjson refuses them, so
+    # the verifier must fall back rather than call the header malformed.
+    pkg = sign_both(header_overrides={"x-extra": extra})
+    verdict = verify_json(package_json(pkg), trust, received_at=RECEIVED_AT)
+    assert verdict.compliant, verdict.violations
