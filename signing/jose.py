@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import pybase64
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc import jws
@@ -140,8 +141,8 @@ def _compact_header(chain: tuple[x509.Certificate, ...], algorithm: str, typ: st
 
 
 def b64url(data: bytes) -> str:
-    """Base64url without padding (RFC 7515)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    """Base64url without padding (RFC 7515), by pybase64's SIMD encoder."""
+    return pybase64.b64encode(data, altchars=b"-_").rstrip(b"=").decode()
 
 
 def verify_compact(

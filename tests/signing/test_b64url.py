@@ -6,8 +6,10 @@ import base64
 import os
 
 import pytest
+from pydantic import ValidationError
 
 from signing.jose import b64url
+from signing.package import Attachment
 from signing.sign import b64url_decode
 
 
@@ -37,3 +39,20 @@ def test_same_answer_as_urlsafe_b64decode(text: str) -> None:
 def test_padding_and_non_ascii_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         b64url_decode(text)
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["QUJD", "QUJD=", "QQ=", "QQ==", "QQ===", "QQ==QQ==", "QU JD", "QUJD\n", "Q-_D", "é", ""],
+)
+def test_attachment_content_is_read_as_b64decode_validate_reads_it(content: str) -> None:
+    try:
+        expected: bytes | None = base64.b64decode(content, validate=True)
+    except ValueError:
+        expected = None
+    fields = {"name": "a", "media_type": "text/plain", "size": 0, "sha256": "0" * 64}
+    try:
+        got: bytes | None = Attachment.model_validate({**fields, "content": content}).data
+    except ValidationError:
+        got = None
+    assert got == expected
