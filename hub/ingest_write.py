@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql.dml import Insert
 
 from hub import metrics
+from hub.bulk_insert import insert_rows
 from hub.eventlog import EventLogEntry
 from hub.identity import HubIdentity
 from hub.models import AttachmentBlob, Delivery, Document
@@ -77,6 +77,7 @@ _DOCUMENTS: Table = Document.__table__  # type: ignore[assignment]
 _BLOBS: Table = AttachmentBlob.__table__  # type: ignore[assignment]
 _DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 _EVENTS: Table = EventLogEntry.__table__  # type: ignore[assignment]
+_BLOBS_IGNORING_DUPLICATES = sqlite.insert(_BLOBS).on_conflict_do_nothing(index_elements=["sha256"])
 RecordReports = Callable[[AsyncSession, Sequence[Submission]], Awaitable[None]]
 
 
@@ -215,20 +216,18 @@ class IngestWriter:
 
 
 async def _insert(session: AsyncSession, rows: _Rows) -> None:
-    """One multi-row INSERT per table, parents first (Core tables: no ORM bookkeeping)."""
-    await session.execute(insert(_DOCUMENTS), rows.documents)
-    if rows.blobs:
-        blobs = [rows.blobs[sha] for sha in sorted(rows.blobs)]
-        await session.execute(_blobs_ignoring_duplicates(session), blobs)
-    await session.execute(insert(_DELIVERIES), rows.deliveries)
-    await session.execute(insert(_EVENTS), rows.events)
-
-
-def _blobs_ignoring_duplicates(session: AsyncSession) -> Insert:
-    """`INSERT … ON CONFLICT (sha256) DO NOTHING`, without inline values: compiled once."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(_BLOBS).on_conflict_do_nothing(index_elements=["sha256"])
-    return sqlite.insert(_BLOBS).on_conflict_do_nothing(index_elements=["sha256"])
+    """One statement per table, parents first (`hub.bulk_insert`: no ORM bookkeeping)."""
+    await insert_rows(session, _DOCUMENTS, rows.documents)
+    blobs = [rows.blobs[sha] for sha in sorted(rows.blobs)]
+    await insert_rows(
+        session,
+        _BLOBS,
+        blobs,
+        on_conflict="ON CONFLICT (sha256) DO NOTHING",
+        fallback=_BLOBS_IGNORING_DUPLICATES,
+    )
+    await insert_rows(session, _DELIVERIES, rows.deliveries)
+    await insert_rows(session, _EVENTS, rows.events)
 
 
 def event_json(data: dict[str, Any]) -> str:

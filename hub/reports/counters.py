@@ -3,8 +3,8 @@
 The counters are what the compliance report sums. Each fact adds 1 to its
 recipient's counters (and, for the document's lead fact, to the
 `ALL_RECIPIENTS` ones) at every `Grain`, with a single
-`INSERT … ON CONFLICT … DO UPDATE SET n = n + excluded.n` (the same SQL on
-PostgreSQL and SQLite). Concurrent submissions with the same key wait for
+`INSERT … ON CONFLICT … DO UPDATE SET n = n + excluded.n` (rows as arrays
+on PostgreSQL, an executemany on SQLite: `hub.bulk_insert`). Concurrent submissions with the same key wait for
 each other's row lock until commit; rows are sent in key order, so two
 writers never lock the same counters in opposite orders (no deadlock).
 """
@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
+from hub.bulk_insert import insert_rows
 from hub.reports.models import ALL_RECIPIENTS, ALL_SENDERS, Grain, ReportCount
 
 KEY = ("recipient", "grain", "day", "sender", "doc_type", "violations")
@@ -76,10 +77,21 @@ def _added(excluded: Any) -> dict[str, Any]:
 
 
 async def add_to_counters(session: AsyncSession, facts: Iterable[Mapping[str, Any]]) -> None:
-    """Count some new facts in the caller's transaction: one (executemany) statement."""
-    rows = counter_rows(facts)
-    if rows:
-        await session.execute(upsert_counters(session.get_bind().dialect.name), rows)
+    """Count some new facts in the caller's transaction: one statement."""
+    dialect = session.get_bind().dialect.name
+    await insert_rows(
+        session,
+        ReportCount.__table__,  # type: ignore[arg-type]
+        counter_rows(facts),
+        on_conflict=_ON_CONFLICT_ADD,
+        fallback=upsert_counters(dialect),
+    )
+
+
+_ON_CONFLICT_ADD = f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET " + ", ".join(
+    f"{name} = report_counts.{name} + excluded.{name}" for name in COUNTED
+)
+"""`upsert_counters` on PostgreSQL, for `insert_rows` (rows in key order: locks in key order)."""
 
 
 _BACKFILL_PART = """

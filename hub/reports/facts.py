@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.bulk_insert import insert_rows
 from hub.reports.counters import add_to_counters
 from hub.reports.models import ReportFact
 from signing.compliance import SignatureFacts, Violation
@@ -100,5 +101,5 @@ async def record_facts(session: AsyncSession, rows: Sequence[dict[str, object]])
     upsert holds its counters' row locks until then.
     """
     if rows:
-        await session.execute(insert(_FACTS), list(rows))
+        await insert_rows(session, _FACTS, rows)
         await add_to_counters(session, rows)

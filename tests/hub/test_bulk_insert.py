@@ -1,0 +1,101 @@
+"""`insert_rows`: the same rows stored on both databases, conflicts and failures as SQLAlchemy's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from hub.bulk_insert import insert_rows
+from hub.ingest_write import _BLOBS, _BLOBS_IGNORING_DUPLICATES, _DOCUMENTS
+from hub.models import AttachmentBlob, Document
+
+ICT = timezone(timedelta(hours=7))
+
+
+def _document(number: int, **changes: Any) -> dict[str, Any]:
+    row = {
+        "id": f"00000000-0000-4000-8000-{number:012d}",
+        "sender": "000.00.00.H26",
+        "manifest_digest": f"{number:064x}",
+        "package": '{"subject":"Về việc ban hành quy chế — ổn định"}',
+        "verdict": "{}",
+        "compliant": number % 2 == 0,
+        "violations": "" if number % 2 == 0 else "MISSING_ORG_SIGNATURE",
+        "received_at": datetime(2026, 3, 12, 9, 30, number, tzinfo=ICT),
+        "receipt": "receipt-" + "x" * 3000,
+    }
+    return {**row, **changes}
+
+
+async def test_rows_come_back_as_given(db_sessions: Any) -> None:
+    rows = [_document(n) for n in range(1, 40)]
+    async with db_sessions() as session:
+        await insert_rows(session, _DOCUMENTS, rows)  # the first statement: opens the transaction
+        await session.commit()
+    async with db_sessions() as session:
+        stored = (await session.scalars(select(Document).order_by(Document.id))).all()
+    assert [(d.id, d.compliant, d.violations, d.package, d.receipt) for d in stored] == [
+        (r["id"], r["compliant"], r["violations"], r["package"], r["receipt"]) for r in rows
+    ]
+    assert [d.received_at for d in stored] == [r["received_at"] for r in rows]
+    assert all(d.received_at.tzinfo is not None and d.recalled_at is None for d in stored)
+
+
+async def test_no_rows_is_no_statement(db_sessions: Any) -> None:
+    async with db_sessions() as session:
+        await insert_rows(session, _DOCUMENTS, [])
+        await session.commit()
+        assert (await session.scalars(select(Document))).all() == []
+
+
+async def test_on_conflict_keeps_the_first_row(db_sessions: Any) -> None:
+    now = datetime.now(UTC)
+    first = {"sha256": "a" * 64, "size": 3, "content": b"\x00\x01\x02", "stored_at": now}
+    async with db_sessions() as session:
+        await insert_rows(session, _BLOBS, [first])
+        await session.commit()
+    again = [
+        {**first, "content": b"other"},
+        {"sha256": "b" * 64, "size": 1, "content": b"\xff", "stored_at": now},
+    ]
+    async with db_sessions() as session:
+        await insert_rows(
+            session,
+            _BLOBS,
+            again,
+            on_conflict="ON CONFLICT (sha256) DO NOTHING",
+            fallback=_BLOBS_IGNORING_DUPLICATES,
+        )
+        await session.commit()
+    async with db_sessions() as session:
+        blobs = (await session.scalars(select(AttachmentBlob).order_by("sha256"))).all()
+    assert [(b.sha256, b.content) for b in blobs] == [
+        ("a" * 64, b"\x00\x01\x02"),
+        ("b" * 64, b"\xff"),
+    ]
+
+
+async def test_a_duplicate_key_is_an_integrity_error_and_writes_nothing(db_sessions: Any) -> None:
+    async with db_sessions() as session:
+        await insert_rows(session, _DOCUMENTS, [_document(1)])
+        await session.commit()
+    async with db_sessions() as session:
+        with pytest.raises(IntegrityError):
+            await insert_rows(session, _DOCUMENTS, [_document(2), _document(1)])
+        await session.rollback()
+    async with db_sessions() as session:
+        ids = (await session.scalars(select(Document.id))).all()
+    assert ids == [_document(1)["id"]]
+
+
+async def test_a_value_the_column_refuses_is_a_database_error(db_sessions: Any) -> None:
+    async with db_sessions() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            pytest.skip("SQLite does not enforce VARCHAR lengths")
+        with pytest.raises(DBAPIError):
+            await insert_rows(session, _DOCUMENTS, [_document(1, sender="x" * 100)])
+        await session.rollback()
