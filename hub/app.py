@@ -74,6 +74,11 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    from hub.api import admin_deliveries, documents, inbox
+
+    # members' routes first: a request is matched against the routes in order
+    app.include_router(documents.router)
+    app.include_router(inbox.router)
     from registry import admin_api, directory  # the registry's HTTP face
 
     app.include_router(admin_api.router)
@@ -81,10 +86,6 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     from hub.api import health
 
     app.include_router(health.router)
-    from hub.api import admin_deliveries, documents, inbox
-
-    app.include_router(documents.router)
-    app.include_router(inbox.router)
     app.include_router(admin_deliveries.router)
     app.include_router(admin_deliveries.status_router)
     from hub import metrics

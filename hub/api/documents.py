@@ -59,15 +59,15 @@ def _document_id(text: str) -> str:
     openapi_extra=_PACKAGE_BODY,
     summary="Submit a signed package",
 )
-async def submit_document(
-    request: Request,
-    member: AuthenticatedMember = Depends(authenticated_member),
-) -> Response:
+async def submit_document(request: Request) -> Response:
     """Verify and durably accept a package; `202` with the hub's signed receipt.
 
     The same `id` with the same manifest answers `200` and the same receipt;
-    with another manifest, `409`.
+    with another manifest, `409`. (The member is authenticated by a plain call
+    rather than `Depends`: this is the hub's busiest route, and FastAPI's
+    dependency solving cost more than the cached token check itself.)
     """
+    member = await authenticated_member(request)
     context = _context(request)
     body = await ingest.read_limited(
         request.stream(), context.settings.max_package_bytes, request.headers.get("content-length")
