@@ -18,7 +18,7 @@ import re
 import types
 import typing
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pybase64
@@ -187,34 +187,24 @@ def manifest_bytes(pkg: Package) -> bytes:
 
 def _manifest_value(model: BaseModel) -> dict[str, Any]:
     """The fields as given (like `model_dump(exclude_unset=True)`), keys sorted, minus
-    signatures and attachment contents. Walking the models directly costs a
-    fraction of a dump followed by a sorting encoder."""
-    return _manifest_writer(type(model))(model)
-
-
-@functools.cache
-def _manifest_writer(model: type[BaseModel]) -> Callable[[BaseModel], dict[str, Any]]:
-    """`_manifest_value` for one model class, written out field by field (as
-    `dataclasses` writes an `__init__`): a loop over the fields and their
-    shapes cost twice as much, and every package verified rebuilds its manifest."""
-    lines = [
-        "def write(model):",
-        "    given, values, out = model.__pydantic_fields_set__, model.__dict__, {}",
-    ]
-    for name, shape in _manifest_fields(model):
-        value = f"values[{name!r}]"
-        if shape is _MODEL:
-            value = f"_manifest_value({value})"
-        elif shape is _MODELS:
-            value = f"[_manifest_value(v) for v in {value}]"
-        elif shape is _ANY:
-            value = f"_any_value({value})"
-        lines += [f"    if {name!r} in given:", f"        out[{name!r}] = {value}"]
-    lines.append("    return out")
-    scope: dict[str, Any] = {"_manifest_value": _manifest_value, "_any_value": _any_value}
-    exec("\n".join(lines), scope)  # the names written in are the model's own field names
-    writer: Callable[[BaseModel], dict[str, Any]] = scope["write"]
-    return writer
+    signatures and attachment contents. Walking the models directly, with the
+    shape of each model worked out once, costs a fraction of a dump followed
+    by a sorting encoder."""
+    given = model.__pydantic_fields_set__
+    values = model.__dict__
+    out: dict[str, Any] = {}
+    for name, shape in _manifest_fields(type(model)):
+        if name in given:
+            value = values[name]
+            if shape is _PLAIN:
+                out[name] = value
+            elif shape is _MODEL:
+                out[name] = _manifest_value(value)
+            elif shape is _MODELS:
+                out[name] = [_manifest_value(v) for v in value]
+            else:
+                out[name] = _any_value(value)
+    return out
 
 
 def _any_value(value: Any) -> Any:
