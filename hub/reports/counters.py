@@ -4,9 +4,10 @@ The counters are what the compliance report sums. Each fact adds 1 to its
 recipient's counters (and, for the document's lead fact, to the
 `ALL_RECIPIENTS` ones) at every `Grain`, with a single
 `INSERT … ON CONFLICT … DO UPDATE SET n = n + excluded.n` (rows as arrays
-on PostgreSQL, an executemany on SQLite: `hub.bulk_insert`). Concurrent submissions with the same key wait for
-each other's row lock until commit; rows are sent in key order, so two
-writers never lock the same counters in opposite orders (no deadlock).
+on PostgreSQL, an executemany on SQLite: `hub.bulk_insert`). Concurrent
+submissions with the same key wait for each other's row lock until commit;
+rows are sent in key order, so two writers never lock the same counters in
+opposite orders (no deadlock).
 """
 
 from __future__ import annotations
@@ -40,19 +41,26 @@ def periods(day: date, sender: str) -> list[tuple[Grain, date, str]]:
 
 def counter_rows(facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The counter increments of some fact rows, one per key, in key order."""
-    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    sums: dict[tuple[Any, ...], list[int]] = {}
     for fact in facts:
-        recipients = [fact["recipient"], ALL_RECIPIENTS] if fact["lead"] else [fact["recipient"]]
-        for recipient in recipients:
-            for grain, first, sender in periods(fact["day"], fact["sender"]):
-                key = (recipient, grain.value, first, sender, fact["doc_type"], fact["violations"])
-                row = merged.setdefault(
-                    key, {**dict(zip(KEY, key, strict=True)), **dict.fromkeys(COUNTED, 0)}
-                )
-                row["documents"] += 1
-                for name in COUNTED[1:]:
-                    row[name] += int(fact[name])
-    return [merged[key] for key in sorted(merged)]
+        counted = [1, *(int(fact[name]) for name in COUNTED[1:])]
+        recipients = (fact["recipient"], ALL_RECIPIENTS) if fact["lead"] else (fact["recipient"],)
+        for grain, first, sender in _periods(fact["day"], fact["sender"]):
+            for recipient in recipients:
+                key = (recipient, grain, first, sender, fact["doc_type"], fact["violations"])
+                total = sums.get(key)
+                if total is None:
+                    sums[key] = counted.copy()
+                else:
+                    for i, n in enumerate(counted):
+                        total[i] += n
+    return [dict(zip(KEY + COUNTED, (*key, *sums[key]), strict=True)) for key in sorted(sums)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _periods(day: date, sender: str) -> tuple[tuple[str, date, str], ...]:
+    """`periods` with plain grain codes, worked out once per (day, sender)."""
+    return tuple((grain.value, first, who) for grain, first, who in periods(day, sender))
 
 
 @functools.cache
