@@ -161,10 +161,9 @@ def _check_attachments(package: Package) -> list[dict[str, Any]]:
 
 def stored_package(package: Package) -> str:
     """The package as stored: given fields only, attachment content removed."""
-    data = package.model_dump(
-        mode="json", exclude_unset=True, exclude={"attachments": {"__all__": {"content"}}}
+    return package.model_dump_json(
+        exclude_unset=True, exclude={"attachments": {"__all__": {"content"}}}
     )
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 class Ingest:

@@ -31,7 +31,7 @@ from hub.identity import HubIdentity
 from hub.models import AttachmentBlob, Delivery, Document
 from hub.policy import decide
 from hub.protocol import ReceiptClaims, RecipientOutcome, RecipientResult, SubmitResult
-from hub.receipts import read_receipt, sign_receipt
+from hub.receipts import read_receipt, receipt_signer, sign_receipt
 from registry.db import utcnow
 from registry.models import Member
 from registry.problems import Problem
@@ -94,6 +94,7 @@ class IngestWriter:
         self.sessions = sessions
         self.record_reports = record_reports
         self.identity = identity
+        self.receipts = receipt_signer(identity.key, identity.chain)
         self.hub_id = hub_id
 
     async def write_batch(self, items: Sequence[Submission]) -> list[Outcome]:
@@ -167,7 +168,7 @@ class IngestWriter:
             verdict=item.verdict,
             recipients=results,
         )
-        receipt = sign_receipt(claims, self.identity.key, self.identity.chain)
+        receipt = sign_receipt(claims, self.receipts)
         verdict = item.verdict
         violations = [str(v) for v in verdict.violations]
         rows.documents.append(

@@ -114,7 +114,13 @@ def sign_compact(
     typ: str | None = None,
     alg: str | None = None,
 ) -> str:
-    """A compact JWS over `claims` (JSON), with `kid` and `x5c` naming the signer.
+    """A compact JWS over `claims` (JSON), with `kid` and `x5c` naming the signer."""
+    payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+    return CompactSigner(key, chain_or_cert, typ=typ, alg=alg).sign(payload)
+
+
+class CompactSigner:
+    """Compact JWS tokens from one key and certificate chain.
 
     Serialised here rather than by joserfc: the hub signs one receipt per
     submission, and building the header (certificate DER, fingerprint,
@@ -122,14 +128,29 @@ def sign_compact(
     header is made once per signer; the result is plain RFC 7515 (the tests
     verify it with joserfc and jwcrypto).
     """
-    chain = (
-        (chain_or_cert,) if isinstance(chain_or_cert, x509.Certificate) else tuple(chain_or_cert)
-    )
-    algorithm = alg or jws_alg_for(key)
-    payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
-    signing_input = f"{_compact_header(chain, algorithm, typ)}.{b64url(payload)}"
-    signature = sign_bytes(key, algorithm, signing_input.encode())
-    return f"{signing_input}.{b64url(signature)}"
+
+    def __init__(
+        self,
+        key: PrivateKey,
+        chain_or_cert: x509.Certificate | Sequence[x509.Certificate],
+        *,
+        typ: str | None = None,
+        alg: str | None = None,
+    ) -> None:
+        chain = (
+            (chain_or_cert,)
+            if isinstance(chain_or_cert, x509.Certificate)
+            else tuple(chain_or_cert)
+        )
+        self.key = key
+        self.algorithm = alg or jws_alg_for(key)
+        self.header = _compact_header(chain, self.algorithm, typ)
+
+    def sign(self, payload: bytes) -> str:
+        """The token over `payload` (already JSON) as given."""
+        signing_input = f"{self.header}.{b64url(payload)}"
+        signature = sign_bytes(self.key, self.algorithm, signing_input.encode())
+        return f"{signing_input}.{b64url(signature)}"
 
 
 @functools.lru_cache(maxsize=256)
