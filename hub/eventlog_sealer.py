@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.bulk import update_rows
 from hub.eventlog import (
     EventLogEntry,
     EventLogHead,
@@ -51,6 +52,8 @@ from hub.settings import HubSettings
 from registry.db import utcnow
 from registry.models import RegistryChange
 from signing.jose import sign_compact
+
+_ENTRIES: Table = EventLogEntry.__table__  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +168,7 @@ class Sealer:
                     heads.append(self._head(seq, digest, now))
                     state.last_head_seq, state.last_head_at = seq, now
             if updates:
-                await session.execute(update(EventLogEntry), updates)
+                await update_rows(session, _ENTRIES, updates, key="id")
             state.last_seq, state.last_hash = seq, prev
             if seq > state.last_head_seq and (force_head or self._time_due(state, now)):
                 heads.append(self._head(seq, prev, now))

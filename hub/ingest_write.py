@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import metrics
-from hub.bulk_insert import insert_rows
+from hub.bulk import insert_rows
 from hub.eventlog import EventLogEntry
 from hub.identity import HubIdentity
 from hub.models import AttachmentBlob, Delivery, Document
@@ -217,7 +217,7 @@ class IngestWriter:
 
 
 async def _insert(session: AsyncSession, rows: _Rows) -> None:
-    """One statement per table, parents first (`hub.bulk_insert`: no ORM bookkeeping)."""
+    """One statement per table, parents first (`hub.bulk`: no ORM bookkeeping)."""
     await insert_rows(session, _DOCUMENTS, rows.documents)
     blobs = [rows.blobs[sha] for sha in sorted(rows.blobs)]
     await insert_rows(

@@ -4,7 +4,7 @@ The counters are what the compliance report sums. Each fact adds 1 to its
 recipient's counters (and, for the document's lead fact, to the
 `ALL_RECIPIENTS` ones) at every `Grain`, with a single
 `INSERT … ON CONFLICT … DO UPDATE SET n = n + excluded.n` (rows as arrays
-on PostgreSQL, an executemany on SQLite: `hub.bulk_insert`). Concurrent
+on PostgreSQL, an executemany on SQLite: `hub.bulk`). Concurrent
 submissions with the same key wait for each other's row lock until commit;
 rows are sent in key order, so two writers never lock the same counters in
 opposite orders (no deadlock).
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
-from hub.bulk_insert import insert_rows
+from hub.bulk import insert_rows
 from hub.reports.models import ALL_RECIPIENTS, ALL_SENDERS, Grain, ReportCount
 
 KEY = ("recipient", "grain", "day", "sender", "doc_type", "violations")

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.bulk_insert import insert_rows
+from hub.bulk import insert_rows
 from hub.reports.counters import add_to_counters
 from hub.reports.models import ReportFact
 from signing.compliance import SignatureFacts, Violation

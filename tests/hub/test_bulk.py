@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from hub.bulk_insert import insert_rows
+from hub.bulk import insert_rows, update_rows
 from hub.ingest_write import _BLOBS, _BLOBS_IGNORING_DUPLICATES, _DOCUMENTS
 from hub.models import AttachmentBlob, Document
 
@@ -25,7 +25,7 @@ def _document(number: int, **changes: Any) -> dict[str, Any]:
         "verdict": "{}",
         "compliant": number % 2 == 0,
         "violations": "" if number % 2 == 0 else "MISSING_ORG_SIGNATURE",
-        "received_at": datetime(2026, 3, 12, 9, 30, number, tzinfo=ICT),
+        "received_at": datetime(2026, 3, 12, 9, 30, tzinfo=ICT) + timedelta(seconds=number),
         "receipt": "receipt-" + "x" * 3000,
     }
     return {**row, **changes}
@@ -99,3 +99,46 @@ async def test_a_value_the_column_refuses_is_a_database_error(db_sessions: Any) 
         with pytest.raises(DBAPIError):
             await insert_rows(session, _DOCUMENTS, [_document(1, sender="x" * 100)])
         await session.rollback()
+
+
+async def test_update_sets_the_other_columns_where_the_key_matches(db_sessions: Any) -> None:
+    async with db_sessions() as session:
+        await insert_rows(session, _DOCUMENTS, [_document(n) for n in range(1, 6)])
+        await session.commit()
+    changes = [
+        {"id": _document(2)["id"], "violations": "LATE_DISPATCH", "compliant": False},
+        {"id": _document(4)["id"], "violations": "", "compliant": True},
+        {"id": _document(99)["id"], "violations": "NOBODY", "compliant": False},  # no such row
+    ]
+    async with db_sessions() as session:
+        await update_rows(session, _DOCUMENTS, changes, key="id")
+        await session.commit()
+    async with db_sessions() as session:
+        stored = (await session.execute(select(Document.id, Document.violations))).all()
+    assert sorted(stored) == sorted(
+        [(_document(n)["id"], _document(n)["violations"]) for n in (1, 3, 5)]
+        + [(_document(2)["id"], "LATE_DISPATCH"), (_document(4)["id"], "")]
+    )
+
+
+async def test_update_refuses_a_value_too_long_and_changes_nothing(db_sessions: Any) -> None:
+    async with db_sessions() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            pytest.skip("SQLite does not enforce VARCHAR lengths")
+        await insert_rows(session, _DOCUMENTS, [_document(1), _document(2)])
+        await session.commit()
+    async with db_sessions() as session:
+        with pytest.raises(DBAPIError):
+            await update_rows(
+                session,
+                _DOCUMENTS,
+                [
+                    {"id": _document(1)["id"], "sender": "000.00.00.G22"},
+                    {"id": _document(2)["id"], "sender": "x" * 100},
+                ],
+                key="id",
+            )
+        await session.rollback()
+    async with db_sessions() as session:
+        senders = (await session.scalars(select(Document.sender))).all()
+    assert senders == ["000.00.00.H26", "000.00.00.H26"]
