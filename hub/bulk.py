@@ -27,6 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert, Update
 
 
+def sends_arrays(session: AsyncSession) -> bool:
+    """Whether rows go as arrays (PostgreSQL through asyncpg): only then is `then` allowed."""
+    dialect = session.get_bind().dialect
+    return dialect.name == "postgresql" and dialect.driver == "asyncpg"
+
+
 async def insert_rows(
     session: AsyncSession,
     table: Table,
@@ -34,21 +40,28 @@ async def insert_rows(
     *,
     on_conflict: str = "",
     fallback: Insert | None = None,
+    then: str = "",
 ) -> None:
     """Insert `rows` (all with the same keys) into `table` in the session's transaction.
 
     `on_conflict` is the PostgreSQL `ON CONFLICT …` clause to append, and
     `fallback` the same statement as SQLAlchemy Core for other databases
-    (default: a plain insert).
+    (default: a plain insert). `then` (PostgreSQL only, see `sends_arrays`)
+    is a statement over the inserted rows, run as part of the same one:
+    `WITH inserted AS (INSERT … RETURNING *) {then}`.
     """
     if not rows:
         return
-    dialect = session.get_bind().dialect
-    if dialect.name != "postgresql" or dialect.driver != "asyncpg":
+    if not sends_arrays(session):
+        if then:
+            raise ValueError("`then` needs PostgreSQL through asyncpg")
         await session.execute(fallback if fallback is not None else insert(table), list(rows))
         return
     names = tuple(rows[0])
+    dialect = session.get_bind().dialect
     sql, processors = _unnest_insert(table, names, dialect, on_conflict)
+    if then:
+        sql = f"WITH inserted AS ({sql} RETURNING *) {then}"
     await _execute(session, sql, _columns(rows, names, processors))
 
 
@@ -60,7 +73,7 @@ async def update_rows(
         return
     names = tuple(rows[0])
     dialect = session.get_bind().dialect
-    if dialect.name != "postgresql" or dialect.driver != "asyncpg":
+    if not sends_arrays(session):
         await session.execute(_core_update(table, names, key), [_keyed(row, key) for row in rows])
         return
     sql, processors = _unnest_update(table, names, dialect, key)

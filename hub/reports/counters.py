@@ -101,6 +101,27 @@ _ON_CONFLICT_ADD = f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET " + ", ".join(
 )
 """`upsert_counters` on PostgreSQL, for `insert_rows` (rows in key order: locks in key order)."""
 
+COUNT_INSERTED_FACTS = f"""
+INSERT INTO report_counts ({", ".join(KEY + COUNTED)})
+SELECT r.recipient, p.grain, p.first, p.sender, f.doc_type, f.violations,
+       count(*), sum(f.signed), sum(f.personal_ok), sum(f.org_ok), sum(f.compliant)
+FROM inserted AS f
+CROSS JOIN LATERAL (
+    VALUES (f.recipient), (CASE WHEN f.lead = 1 THEN '{ALL_RECIPIENTS}' END)
+) AS r(recipient)
+CROSS JOIN LATERAL (
+    VALUES ('{Grain.DAY.value}', f.day, f.sender),
+           ('{Grain.MONTH.value}', CAST(date_trunc('month', f.day) AS date), f.sender),
+           ('{Grain.YEAR.value}', CAST(date_trunc('year', f.day) AS date), f.sender),
+           ('{Grain.TREND.value}', f.day, '{ALL_SENDERS}')
+) AS p(grain, first, sender)
+WHERE r.recipient IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6
+ORDER BY 1, 2, 3, 4, 5, 6
+{_ON_CONFLICT_ADD}"""
+"""`counter_rows` done by PostgreSQL over facts just inserted (`hub.bulk.insert_rows`'s
+`then`): the same keys and sums, upserted in key order."""
+
 
 _BACKFILL_PART = """
 SELECT {recipient}, '{grain}', {first}, {sender}, doc_type, violations,

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.bulk import insert_rows
-from hub.reports.counters import add_to_counters
+from hub.bulk import insert_rows, sends_arrays
+from hub.reports.counters import COUNT_INSERTED_FACTS, add_to_counters
 from hub.reports.models import ReportFact
 from signing.compliance import SignatureFacts, Violation
 from signing.verify import Verdict
@@ -92,14 +92,19 @@ async def record_ingest(
 
 
 async def record_facts(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
-    """Add the `fact_rows` of one or many documents and count them: two statements.
+    """Add the `fact_rows` of one or many documents and count them.
 
-    One multi-row INSERT of the facts, one multi-row upsert of the counters
-    (summed per key, sent in key order). A writer committing several documents
-    together passes all their rows in one call, so the whole batch locks its
-    counters once, in one global order. Call it last before commit: the
-    upsert holds its counters' row locks until then.
+    The facts are inserted and the counters upserted (summed per key, in key
+    order) by one statement on PostgreSQL, where the database works out the
+    counters from the inserted facts; by two on SQLite. A writer committing
+    several documents together passes all their rows in one call, so the
+    whole batch locks its counters once, in one global order. Call it last
+    before commit: the upsert holds its counters' row locks until then.
     """
-    if rows:
+    if not rows:
+        return
+    if sends_arrays(session):
+        await insert_rows(session, _FACTS, rows, then=COUNT_INSERTED_FACTS)
+    else:
         await insert_rows(session, _FACTS, rows)
         await add_to_counters(session, rows)
