@@ -3,9 +3,9 @@
 `202` means the document, its attachment bodies (once per SHA-256) and one
 delivery job per accepted recipient are committed in one transaction. Every
 refusal is a `Problem` with a stable code raised before anything is written.
-Parsing, hashing and signature verification are CPU work and run in a small
-pool of threads of their own (cheaper to reach than anyio's, and ECDSA
-verification releases the GIL there), so the event loop keeps serving; concurrent submissions
+Parsing, hashing and signature verification are CPU work: done on the event
+loop for a typical package (under a millisecond), in a small pool of threads
+for a large one so the event loop keeps serving; concurrent submissions
 are then committed together (`hub.batcher`, `hub.ingest_write`).
 """
 
@@ -35,8 +35,13 @@ from signing.trust import TrustStore
 from signing.verify import Verdict, verify_package
 
 _FORBIDDEN_NAME_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
+INLINE_CHECK_BYTES = 256 * 1024
+"""Bodies up to this size are checked on the event loop (well under a millisecond for a
+typical package): handing them to a thread cost more CPU in GIL handoffs than the
+parallel ECDSA saved (one worker under load: 2.3 ms of CPU per document inline,
+2.5-3.2 ms through threads; two workers: 583 against 483 documents/s)."""
 CHECKER_THREADS = 2
-"""One per core of a small server: more only contend for the GIL."""
+"""Threads for larger bodies, which would hold the event loop too long: one per core."""
 
 
 @dataclass
@@ -188,9 +193,12 @@ class Ingest:
     async def submit(self, sender: str, body: bytes) -> Accepted:
         """Accept `body` from `sender` durably, or raise a `Problem`; idempotent on the id."""
         received_at = utcnow()
-        submission = await asyncio.get_running_loop().run_in_executor(
-            self.checkers, prepare, body, sender, self.identity.trust, received_at
-        )
+        if len(body) <= INLINE_CHECK_BYTES:
+            submission = prepare(body, sender, self.identity.trust, received_at)
+        else:
+            submission = await asyncio.get_running_loop().run_in_executor(
+                self.checkers, prepare, body, sender, self.identity.trust, received_at
+            )
         return await self.commits.submit(submission)
 
 

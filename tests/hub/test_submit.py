@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -46,6 +47,23 @@ async def test_a_signed_package_is_accepted_with_a_verifiable_receipt(
     assert [(r.recipient, r.outcome.value) for r in claims.recipients] == [(RECIPIENT, "accepted")]
     deliveries = await _deliveries(hub, sender, pkg.id)
     assert [(d["recipient"], d["state"]) for d in deliveries] == [(RECIPIENT, "queued")]
+
+
+async def test_a_large_package_is_checked_off_the_event_loop_and_accepted(
+    hub: Hub, sender: Agency, recipient: Agency
+) -> None:
+    """Bodies past `INLINE_CHECK_BYTES` are checked in a thread: same answers either way."""
+    from hub.ingest import INLINE_CHECK_BYTES
+
+    content = os.urandom(INLINE_CHECK_BYTES)
+    pkg = sender.package([RECIPIENT], files=[("scan.pdf", "application/pdf", content)])
+    response = await hub.submit(sender, pkg)
+    assert response.status_code == 202, response.text
+    assert response.json()["verdict"]["compliant"]
+    altered = with_attachment(pkg, content=os.urandom(INLINE_CHECK_BYTES))
+    refused = await hub.submit(sender, altered)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "attachment_digest_mismatch"
 
 
 async def test_the_same_package_again_gets_200_and_the_same_receipt(
