@@ -2,8 +2,8 @@
 
 On PostgreSQL the rows go as one array per column to
 `INSERT … SELECT * FROM unnest($1::type[], …)` (or `UPDATE … FROM unnest(…)`),
-sent by asyncpg itself: one
-statement and one execution on the server whatever the number of rows, and no
+sent by asyncpg itself: one statement and one execution on the server
+whatever the number of rows (and of tables, for `insert_all`), and no
 per-row parameter handling in SQLAlchemy. (An executemany runs the statement
 once per row on the server and builds every row's parameters in Python; at
 ingest rates that was most of the hub's database cost.) Other databases get
@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -33,6 +34,21 @@ def sends_arrays(session: AsyncSession) -> bool:
     return dialect.name == "postgresql" and dialect.driver == "asyncpg"
 
 
+@dataclass(frozen=True)
+class Inserts:
+    """Rows for one table (all with the same keys), and what a conflict does.
+
+    `on_conflict` is the PostgreSQL `ON CONFLICT …` clause to append, and
+    `fallback` the same statement as SQLAlchemy Core for other databases
+    (default: a plain insert).
+    """
+
+    table: Table
+    rows: Sequence[Mapping[str, Any]]
+    on_conflict: str = ""
+    fallback: Insert | None = None
+
+
 async def insert_rows(
     session: AsyncSession,
     table: Table,
@@ -42,27 +58,38 @@ async def insert_rows(
     fallback: Insert | None = None,
     then: str = "",
 ) -> None:
-    """Insert `rows` (all with the same keys) into `table` in the session's transaction.
+    """Insert `rows` into `table` in the session's transaction (`Inserts` says how)."""
+    await insert_all(session, [Inserts(table, rows, on_conflict, fallback)], then=then)
 
-    `on_conflict` is the PostgreSQL `ON CONFLICT …` clause to append, and
-    `fallback` the same statement as SQLAlchemy Core for other databases
-    (default: a plain insert). `then` (PostgreSQL only, see `sends_arrays`)
-    is a statement over the inserted rows, run as part of the same one:
-    `WITH inserted AS (INSERT … RETURNING *) {then}`.
+
+async def insert_all(session: AsyncSession, inserts: Sequence[Inserts], *, then: str = "") -> None:
+    """Several tables' rows, parents first, in the session's transaction.
+
+    One statement on PostgreSQL, each table's INSERT a step of one `WITH`
+    (foreign keys are checked at the end of the statement, so children may
+    follow their parents in it): one round trip to the database for the lot.
+    `then` (PostgreSQL only, see `sends_arrays`) is a statement over the rows
+    the last INSERT stored, which it reads as `inserted`. Other databases get
+    one executemany per table.
     """
-    if not rows:
+    inserts = [each for each in inserts if each.rows]
+    if not inserts:
         return
     if not sends_arrays(session):
         if then:
             raise ValueError("`then` needs PostgreSQL through asyncpg")
-        await session.execute(fallback if fallback is not None else insert(table), list(rows))
+        for each in inserts:
+            statement = each.fallback if each.fallback is not None else insert(each.table)
+            await session.execute(statement, list(each.rows))
         return
-    names = tuple(rows[0])
-    dialect = session.get_bind().dialect
-    sql, processors = _unnest_insert(table, names, dialect, on_conflict)
-    if then:
-        sql = f"WITH inserted AS ({sql} RETURNING *) {then}"
-    await _execute(session, sql, _columns(rows, names, processors))
+    shapes = tuple((each.table, tuple(each.rows[0]), each.on_conflict) for each in inserts)
+    sql, processors = _combined_insert(shapes, session.get_bind().dialect, then)
+    arguments = [
+        column
+        for each, (_, names, _), column_processors in zip(inserts, shapes, processors, strict=True)
+        for column in _columns(each.rows, names, column_processors)
+    ]
+    await _execute(session, sql, arguments)
 
 
 async def update_rows(
@@ -109,17 +136,31 @@ async def _execute(session: AsyncSession, sql: str, arguments: list[list[Any]]) 
 
 
 @functools.cache
-def _unnest_insert(
-    table: Table, names: tuple[str, ...], dialect: Dialect, on_conflict: str
-) -> tuple[str, list[Any]]:
-    """The SQL and each column's bind processor (types' own conversions), made once."""
+def _combined_insert(
+    shapes: tuple[tuple[Table, tuple[str, ...], str], ...], dialect: Dialect, then: str
+) -> tuple[str, list[list[Any]]]:
+    """The SQL of `insert_all` and each table's bind processors, made once per shape."""
     quote = dialect.identifier_preparer.quote
-    unnest, processors = _unnest(table, names, dialect)
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
-        f"SELECT * FROM {unnest} {on_conflict}"
-    )
-    return sql.rstrip(), processors
+    steps: list[str] = []
+    processors: list[list[Any]] = []
+    first = 1
+    for table, names, on_conflict in shapes:
+        unnest, column_processors = _unnest(table, names, dialect, first)
+        first += len(names)
+        columns = ", ".join(quote(name) for name in names)
+        step = f"INSERT INTO {quote(table.name)} ({columns}) SELECT * FROM {unnest} {on_conflict}"
+        steps.append(step.rstrip())
+        processors.append(column_processors)
+    if then:
+        *earlier, last = steps
+        ctes = [f"step{i} AS ({step})" for i, step in enumerate(earlier)]
+        ctes.append(f"inserted AS ({last} RETURNING *)")
+        final = then
+    else:
+        *earlier, final = steps
+        ctes = [f"step{i} AS ({step})" for i, step in enumerate(earlier)]
+    sql = f"WITH {', '.join(ctes)} {final}" if ctes else final
+    return sql, processors
 
 
 @functools.cache
@@ -137,11 +178,13 @@ def _unnest_update(
     return sql, processors
 
 
-def _unnest(table: Table, names: tuple[str, ...], dialect: Dialect) -> tuple[str, list[Any]]:
-    """`unnest($1::type[], …)` for the columns `names`, and their bind processors."""
+def _unnest(
+    table: Table, names: tuple[str, ...], dialect: Dialect, first: int = 1
+) -> tuple[str, list[Any]]:
+    """`unnest($first::type[], …)` for the columns `names`, and their bind processors."""
     casts = []
     processors = []
-    for i, name in enumerate(names, start=1):
+    for i, name in enumerate(names, start=first):
         column_type = table.c[name].type
         # no length in the cast: casting to VARCHAR(n) would silently truncate,
         # the column's own assignment refuses a value too long

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import metrics
-from hub.bulk import insert_rows
+from hub.bulk import Inserts, insert_all
 from hub.eventlog import EventLogEntry
 from hub.identity import HubIdentity
 from hub.models import AttachmentBlob, Delivery, Document
@@ -217,18 +217,22 @@ class IngestWriter:
 
 
 async def _insert(session: AsyncSession, rows: _Rows) -> None:
-    """One statement per table, parents first (`hub.bulk`: no ORM bookkeeping)."""
-    await insert_rows(session, _DOCUMENTS, rows.documents)
+    """Every table's rows, parents first (`hub.bulk`: one statement on PostgreSQL)."""
     blobs = [rows.blobs[sha] for sha in sorted(rows.blobs)]
-    await insert_rows(
+    await insert_all(
         session,
-        _BLOBS,
-        blobs,
-        on_conflict="ON CONFLICT (sha256) DO NOTHING",
-        fallback=_BLOBS_IGNORING_DUPLICATES,
+        [
+            Inserts(_DOCUMENTS, rows.documents),
+            Inserts(
+                _BLOBS,
+                blobs,
+                on_conflict="ON CONFLICT (sha256) DO NOTHING",
+                fallback=_BLOBS_IGNORING_DUPLICATES,
+            ),
+            Inserts(_DELIVERIES, rows.deliveries),
+            Inserts(_EVENTS, rows.events),
+        ],
     )
-    await insert_rows(session, _DELIVERIES, rows.deliveries)
-    await insert_rows(session, _EVENTS, rows.events)
 
 
 def event_json(data: dict[str, Any]) -> str:

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from hub.bulk import insert_rows, update_rows
-from hub.ingest_write import _BLOBS, _BLOBS_IGNORING_DUPLICATES, _DOCUMENTS
-from hub.models import AttachmentBlob, Document
+from hub.bulk import Inserts, insert_all, insert_rows, update_rows
+from hub.ingest_write import _BLOBS, _BLOBS_IGNORING_DUPLICATES, _DELIVERIES, _DOCUMENTS
+from hub.models import AttachmentBlob, Delivery, Document
 
 ICT = timezone(timedelta(hours=7))
 
@@ -142,3 +142,55 @@ async def test_update_refuses_a_value_too_long_and_changes_nothing(db_sessions: 
     async with db_sessions() as session:
         senders = (await session.scalars(select(Document.sender))).all()
     assert senders == ["000.00.00.H26", "000.00.00.H26"]
+
+
+def _delivery(number: int, document: int, recipient: str = "000.00.00.G22") -> dict[str, Any]:
+    now = datetime(2026, 3, 12, 2, 30, tzinfo=UTC)
+    return {
+        "id": f"10000000-0000-4000-8000-{number:012d}",
+        "document_id": _document(document)["id"],
+        "recipient": recipient,
+        "mode": "pull",
+        "outcome": "accepted",
+        "reasons": "",
+        "state": "queued",
+        "status_rank": 0,
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "recall_pending": False,
+    }
+
+
+async def test_parents_and_children_go_in_one_call(db_sessions: Any) -> None:
+    deliveries = [_delivery(1, 1), _delivery(2, 2), _delivery(3, 2, "000.00.00.G23")]
+    async with db_sessions() as session:
+        await insert_all(
+            session,
+            [
+                Inserts(_DOCUMENTS, [_document(1), _document(2)]),
+                Inserts(_BLOBS, []),  # nothing for a table: skipped
+                Inserts(_DELIVERIES, deliveries),
+            ],
+        )
+        await session.commit()
+    async with db_sessions() as session:
+        pairs = (await session.execute(select(Delivery.id, Delivery.document_id))).all()
+    assert sorted(pairs) == sorted((d["id"], d["document_id"]) for d in deliveries)
+
+
+async def test_a_child_without_its_parent_fails_the_whole_call(db_sessions: Any) -> None:
+    async with db_sessions() as session:
+        with pytest.raises(IntegrityError):
+            await insert_all(
+                session,
+                [
+                    Inserts(_DOCUMENTS, [_document(1)]),
+                    Inserts(_DELIVERIES, [_delivery(1, 1), _delivery(2, 7)]),  # no document 7
+                ],
+            )
+            await session.flush()
+        await session.rollback()
+    async with db_sessions() as session:
+        assert (await session.scalars(select(Document.id))).all() == []
+        assert (await session.scalars(select(Delivery.id))).all() == []
