@@ -11,7 +11,7 @@ hub/bare and hub/(bare plus the two signature verifications, measured here).
 Targets (one hub worker, PostgreSQL): >= 1,000 accepted documents/s, and p99 < 50 ms
 at 700/s (the paced run; wrk has no rate option, so the Lua script paces each thread).
 
-Run: `.venv/bin/python -m bench.ingest [--duration 8] [--no-postgres]`.
+Run: `.venv/bin/python -m bench.ingest [--duration 8] [--no-postgres] [--workers N]`.
 """
 
 from __future__ import annotations
@@ -255,6 +255,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rate", type=int, default=700, help="the paced run's requests/s")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="hub worker processes (the targets are for 1)"
+    )
     parser.add_argument("--pool", type=int, default=0, help="packages per run (default: enough)")
     parser.add_argument("--postgres-url", help="a PostgreSQL server to create the database on")
     parser.add_argument("--no-postgres", action="store_true")
@@ -304,13 +307,14 @@ def run_all(tmp: Path, args: argparse.Namespace) -> None:
                        LIENTHONG_LOG_LEVEL="WARNING")  # fmt: skip
         port = free_port()
         command = [sys.executable, "-m", "lienthong", "hub", "serve", "--port", str(port),
-                   "--workers", "1", "--log-level", "warning"]  # fmt: skip
+                   "--workers", str(args.workers), "--log-level", "warning"]  # fmt: skip
+        target = f"hub/{kind}" if args.workers == 1 else f"hub/{kind} x{args.workers}"
         with server(command, hub_env, port) as url_:
             for recipients, pool in [*pools.items(), (3, paced_pool)]:
                 rate = args.rate if pool == paced_pool else 0
                 tokens = tokens_file(pki, tmp / "tokens.txt")
                 numbers = wrk(url_, script, pool, tokens, args, rate)
-                runs.append(measure(f"hub/{kind}", recipients, rate, numbers))
+                runs.append(measure(target, recipients, rate, numbers))
     report(runs, verify_s)
 
 
@@ -352,7 +356,7 @@ def create_pg_database(base: str) -> str:
 def report(runs: list[Run], verify_s: float) -> None:
     bare = {run.recipients: run for run in runs if run.target == "bare"}
     print()
-    print(f"{'target':<16}{'to':>3}{'paced':>7}{'accepted/s':>12}{'req/s':>9}{'p50 ms':>9}"
+    print(f"{'target':<20}{'to':>3}{'paced':>7}{'accepted/s':>12}{'req/s':>9}{'p50 ms':>9}"
           f"{'p99 ms':>9}{'non-202':>9}{'hub/bare':>10}{'hub/(bare+verify)':>19}")  # fmt: skip
     for run in runs:
         ratios = ""
@@ -364,11 +368,11 @@ def report(runs: list[Run], verify_s: float) -> None:
                 f"{run.accepted_per_second / with_verify:>19.2f}"
             )
         rate = run.accepted_per_second if run.target != "bare" else run.requests_per_second
-        print(f"{run.target:<16}{run.recipients:>3}{run.paced or '-':>7}{rate:>12.0f}"
+        print(f"{run.target:<20}{run.recipients:>3}{run.paced or '-':>7}{rate:>12.0f}"
               f"{run.requests_per_second:>9.0f}{run.p50_ms:>9.1f}{run.p99_ms:>9.1f}"
               f"{run.other:>9}{ratios}")  # fmt: skip
         if run.wrapped or run.socket_errors:
-            print(f"{'':16}(pool wrapped {run.wrapped}x, socket errors {run.socket_errors})")
+            print(f"{'':20}(pool wrapped {run.wrapped}x, socket errors {run.socket_errors})")
     print("\ntargets, one hub worker on PostgreSQL: >= 1000 accepted/s; p99 < 50 ms at 700/s")
 
 
