@@ -131,7 +131,7 @@ async def _execute(session: AsyncSession, sql: str, arguments: list[list[Any]]) 
         await driver.execute(sql, *arguments)
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(sql, None, exc) from exc
-    except asyncpg.PostgresError as exc:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # e.g. "connection is closed"
         raise DBAPIError(sql, None, exc) from exc
 
 
