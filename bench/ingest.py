@@ -331,7 +331,7 @@ def databases(tmp: Path, args: argparse.Namespace) -> Iterator[tuple[str, str]]:
         print("(no PostgreSQL: tests/postgres.py is not importable; use --postgres-url)")
         return
     try:
-        with throwaway_cluster() as base:
+        with throwaway_cluster(durable=True) as base:  # fsync on: a 202 is on disk
             yield "postgresql", create_pg_database(base)
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"(no PostgreSQL: {exc})")

@@ -43,8 +43,13 @@ def _bin(name: str) -> str:
 
 
 @contextmanager
-def throwaway_cluster() -> Iterator[str]:
-    """Start a cluster; yield its base URL `postgresql://postgres@127.0.0.1:PORT`."""
+def throwaway_cluster(*, durable: bool = False) -> Iterator[str]:
+    """Start a cluster; yield its base URL `postgresql://postgres@127.0.0.1:PORT`.
+
+    For tests it does not wait for the disk (no fsync, asynchronous commit);
+    `durable=True` keeps PostgreSQL's own settings, so a commit is on disk when
+    it returns, as the hub's `202` promises (benchmarks of ingest use it).
+    """
     root = Path(tempfile.mkdtemp(prefix="lienthong-pg-"))
     data = root / "data"
     if os.geteuid() == 0:
@@ -58,8 +63,10 @@ def throwaway_cluster() -> Iterator[str]:
     )
     options = (
         f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        "-c max_connections=200"
     )
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(
         _as_pg(
             [_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
