@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from registry.settings import StorageSettings
 
@@ -98,6 +98,10 @@ class HubSettings(StorageSettings):
 
     log_json: bool = True
     """Log JSON lines (structlog); false for human-readable console lines."""
+
+    gc_gen0_threshold: int = Field(default=50_000, ge=0)
+    """Allocations between two collections of Python's youngest GC generation in a served
+    worker (Python's default is 700); 0 leaves Python's own settings."""
 
     ui_secret: str | None = None
     """Signs dashboard session cookies. Unset: derived from the hub's private key, so every
