@@ -24,9 +24,6 @@ from registry.members import (
 from registry.models import AcceptancePolicy, DeliveryMode, MemberKind
 from registry.operator_auth import AuthenticatedOperator, require_role
 
-Kind = MemberKind
-Policy = AcceptancePolicy
-
 router = APIRouter(prefix="/v1/admin", tags=["registry admin"])
 
 
@@ -35,21 +32,21 @@ class MemberCreate(BaseModel):
 
     code: str = Field(examples=["000.00.12.H26"], description="QCVN 102 agency code")
     name: str = Field(min_length=1, max_length=300)
-    kind: Kind = "other"
+    kind: MemberKind = "other"
     parent: str | None = Field(None, description="Must be the code's parent; implied if omitted")
     delivery_mode: DeliveryMode = "pull"
     endpoint: str | None = Field(None, description="http(s) base URL; required for push")
-    policy: Policy = "accept_all"
+    policy: AcceptancePolicy = "accept_all"
 
 
 class MemberUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=300)
-    kind: Kind | None = None
+    kind: MemberKind | None = None
     delivery_mode: DeliveryMode | None = None
     endpoint: str | None = None
-    policy: Policy | None = None
+    policy: AcceptancePolicy | None = None
 
 
 class CertificateIn(BaseModel):

@@ -114,7 +114,6 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        if database and database != ":memory:":
             # One connection, handed out in turn: SQLite has one writer, and
             # connections of one process contending for its lock wait in the
             # busy handler, which is unfair (a waiter can starve until

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from hub import ingest, recall, statuses, trace
 from hub.api.deps import problems, wake_worker
-from hub.app import HubContext
+from hub.app import HubContext, hub_context
 from hub.protocol import StatusEntry, StatusPost, SubmitResult, Trace
 from registry.member_auth import AuthenticatedMember, authenticated_member
 from registry.problems import Problem
@@ -23,13 +23,6 @@ _PACKAGE_BODY = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Package"}}},
     }
 }
-
-
-def _context(request: Request) -> HubContext:
-    """The running hub's context, read here rather than through a sync `Depends`
-    (FastAPI runs those in a worker thread: a thread hop on every request)."""
-    context: HubContext = request.app.state.hub
-    return context
 
 
 def _ingest(request: Request, context: HubContext) -> ingest.Ingest:
@@ -63,12 +56,13 @@ async def submit_document(request: Request) -> Response:
     """Verify and durably accept a package; `202` with the hub's signed receipt.
 
     The same `id` with the same manifest answers `200` and the same receipt;
-    with another manifest, `409`. (The member is authenticated by a plain call
-    rather than `Depends`: this is the hub's busiest route, and FastAPI's
-    dependency solving cost more than the cached token check itself.)
+    with another manifest, `409`. (Authentication and the context are plain
+    calls rather than `Depends`: this is the hub's busiest route, and FastAPI's
+    dependency solving, with a thread hop for a sync dependency, cost more than
+    the cached token check itself.)
     """
     member = await authenticated_member(request)
-    context = _context(request)
+    context = hub_context(request)
     body = await ingest.read_limited(
         request.stream(), context.settings.max_package_bytes, request.headers.get("content-length")
     )
@@ -94,7 +88,7 @@ async def get_trace(
     member: AuthenticatedMember = Depends(authenticated_member),
 ) -> Trace:
     """Verdict, per-recipient state, statuses and attempts; a recipient sees its own line."""
-    async with _context(request).sessions() as session:
+    async with hub_context(request).sessions() as session:
         return await trace.build_trace(session, member.code, _document_id(document_id))
 
 
@@ -110,7 +104,8 @@ async def recall_document(
     member: AuthenticatedMember = Depends(authenticated_member),
 ) -> Trace:
     """Every recipient gets status 13; those that accepted it must answer 15 or 16."""
-    result = await recall.recall(_context(request).sessions, member.code, _document_id(document_id))
+    sessions = hub_context(request).sessions
+    result = await recall.recall(sessions, member.code, _document_id(document_id))
     wake_worker(request)
     return result
 
@@ -129,7 +124,7 @@ async def post_status(
 ) -> StatusEntry:
     """01 arrived, 02 rejected (with a reason), 03–06, and 15/16 answering a recall."""
     entry = await statuses.post_status(
-        _context(request).sessions, member.code, _document_id(document_id), post
+        hub_context(request).sessions, member.code, _document_id(document_id), post
     )
     wake_worker(request)
     return entry

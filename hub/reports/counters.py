@@ -3,8 +3,9 @@
 The counters are what the compliance report sums. Each fact adds 1 to its
 recipient's counters (and, for the document's lead fact, to the
 `ALL_RECIPIENTS` ones) at every `Grain`, with a single
-`INSERT … ON CONFLICT … DO UPDATE SET n = n + excluded.n` (rows as arrays
-on PostgreSQL, an executemany on SQLite: `hub.bulk`). Concurrent
+`INSERT … ON CONFLICT … DO UPDATE SET n = n + excluded.n`: on PostgreSQL
+worked out by the database from the facts it just inserted
+(`COUNT_INSERTED_FACTS`), elsewhere summed here (`counter_rows`). Concurrent
 submissions with the same key wait for each other's row lock until commit;
 rows are sent in key order, so two writers never lock the same counters in
 opposite orders (no deadlock).
@@ -22,7 +23,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
-from hub.bulk import insert_rows
 from hub.reports.models import ALL_RECIPIENTS, ALL_SENDERS, Grain, ReportCount
 
 KEY = ("recipient", "grain", "day", "sender", "doc_type", "violations")
@@ -85,22 +85,17 @@ def _added(excluded: Any) -> dict[str, Any]:
 
 
 async def add_to_counters(session: AsyncSession, facts: Iterable[Mapping[str, Any]]) -> None:
-    """Count some new facts in the caller's transaction: one statement."""
-    dialect = session.get_bind().dialect.name
-    await insert_rows(
-        session,
-        ReportCount.__table__,  # type: ignore[arg-type]
-        counter_rows(facts),
-        on_conflict=_ON_CONFLICT_ADD,
-        fallback=upsert_counters(dialect),
-    )
+    """Count some new facts in the caller's transaction: one executemany, in key order.
+
+    The way for databases without arrays; on PostgreSQL `record_facts` lets the
+    database count the facts it inserts (`COUNT_INSERTED_FACTS`).
+    """
+    rows = counter_rows(facts)
+    if rows:
+        await session.execute(upsert_counters(session.get_bind().dialect.name), rows)
 
 
-_ON_CONFLICT_ADD = f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET " + ", ".join(
-    f"{name} = report_counts.{name} + excluded.{name}" for name in COUNTED
-)
-"""`upsert_counters` on PostgreSQL, for `insert_rows` (rows in key order: locks in key order)."""
-
+_ADDED_SQL = ", ".join(f"{name} = report_counts.{name} + excluded.{name}" for name in COUNTED)
 COUNT_INSERTED_FACTS = f"""
 INSERT INTO report_counts ({", ".join(KEY + COUNTED)})
 SELECT r.recipient, p.grain, p.first, p.sender, f.doc_type, f.violations,
@@ -118,7 +113,7 @@ CROSS JOIN LATERAL (
 WHERE r.recipient IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5, 6
 ORDER BY 1, 2, 3, 4, 5, 6
-{_ON_CONFLICT_ADD}"""
+ON CONFLICT ({", ".join(KEY)}) DO UPDATE SET {_ADDED_SQL}"""
 """`counter_rows` done by PostgreSQL over facts just inserted (`hub.bulk.insert_rows`'s
 `then`): the same keys and sums, upserted in key order."""
 
