@@ -336,28 +336,40 @@ def new_package(
 
 
 def parse_package(source: bytes | str | Mapping[str, Any]) -> Package:
-    """A `Package` from JSON bytes/text or a decoded dict; raises `PackageFormatError`."""
-    if isinstance(source, bytes | str):
-        try:
-            data = json.loads(source)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise PackageFormatError("not_json", f"the package is not JSON: {exc}") from exc
-    else:
-        data = source
-    if not isinstance(data, Mapping):
-        raise PackageFormatError("invalid_package", "the package must be a JSON object")
+    """A `Package` from JSON bytes/text or a decoded dict; raises `PackageFormatError`.
+
+    JSON is read by pydantic's own parser straight into the model (half the
+    cost of `json.loads` then validating the dict, for a typical package).
+    """
     try:
-        return Package.model_validate(dict(data))
+        if isinstance(source, bytes | str):
+            return Package.model_validate_json(source)
+        if not isinstance(source, Mapping):
+            raise PackageFormatError("invalid_package", "the package must be a JSON object")
+        return Package.model_validate(dict(source))
     except ValidationError as exc:
-        fields = [
-            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
-            for err in exc.errors(include_url=False, include_input=False)
-        ]
-        raise PackageFormatError(
-            "invalid_package",
-            f"the package does not match the schema ({len(fields)} errors)",
-            fields,
-        ) from exc
+        raise _format_error(exc) from exc
+
+
+def _format_error(exc: ValidationError) -> PackageFormatError:
+    errors = exc.errors(include_url=False, include_input=False)
+    for err in errors:
+        if err["type"] == "json_invalid":
+            return PackageFormatError("not_json", f"the package is not JSON: {err['msg']}")
+        if err["type"] == "model_type" and not err["loc"]:
+            return PackageFormatError("invalid_package", "the package must be a JSON object")
+        if err["type"] == "too_short" and err["loc"] == ("recipients",):
+            return PackageFormatError(
+                "no_recipients",
+                "the package has no recipients",
+                [{"field": "recipients", "message": "at least one recipient is required"}],
+            )
+    fields = [
+        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in errors
+    ]
+    return PackageFormatError(
+        "invalid_package", f"the package does not match the schema ({len(fields)} errors)", fields
+    )
 
 
 def package_json(pkg: Package) -> bytes:

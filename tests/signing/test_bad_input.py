@@ -60,13 +60,28 @@ def test_not_a_package(source: bytes, code: str) -> None:
         "huge",
     ],
 )
-def test_schema_errors_name_the_field(sign_both: SignBoth, mutate: Any, field: str) -> None:
+@pytest.mark.parametrize("as_bytes", [True, False], ids=["json", "dict"])
+def test_schema_errors_name_the_field(
+    sign_both: SignBoth, mutate: Any, field: str, as_bytes: bool
+) -> None:
     data = _signed(sign_both)
     mutate(data)
     with pytest.raises(PackageFormatError) as caught:
-        parse_package(json.dumps(data).encode())
+        parse_package(json.dumps(data).encode() if as_bytes else data)
     assert caught.value.code == "invalid_package"
     assert any(f["field"].startswith(field) for f in caught.value.fields), caught.value.fields
+
+
+@pytest.mark.parametrize("as_bytes", [True, False], ids=["json", "dict"])
+def test_an_empty_recipient_list_has_its_own_code(sign_both: SignBoth, as_bytes: bool) -> None:
+    data = _signed(sign_both)
+    data.update(recipients=[], surprise=1)
+    with pytest.raises(PackageFormatError) as caught:
+        parse_package(json.dumps(data).encode() if as_bytes else data)
+    assert caught.value.code == "no_recipients"
+    assert caught.value.fields == [
+        {"field": "recipients", "message": "at least one recipient is required"}
+    ]
 
 
 def _protected(header: dict[str, Any]) -> str:
