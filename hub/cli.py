@@ -241,8 +241,14 @@ def export_command(
 def verify_command(
     file: Annotated[Path, typer.Argument(help="A file written by `lienthong log export`.")],
     ca: Annotated[Path, typer.Option("--ca", help="The national root certificate(s), PEM.")],
+    crl: Annotated[
+        Path | None,
+        typer.Option("--crl", help="The CA's CRL (PEM): heads signed after a revocation fail."),
+    ] = None,
 ) -> None:
     """Prove an exported log offline: every hash link, every signed head, the hub's certificate."""
+    from cryptography import x509
+
     from hub.eventlog_verify import verify_export
     from signing.certs import load_certificates
 
@@ -253,10 +259,18 @@ def verify_command(
     if not roots:
         raise fail(f"no certificate in {ca}")
     try:
+        crls = [x509.load_pem_x509_crl(crl.read_bytes())] if crl else []
+    except (OSError, ValueError) as exc:
+        raise fail(f"cannot read the CRL {crl}: {exc}") from exc
+    try:
         with file.open(encoding="utf-8", errors="strict") as lines:
-            result = verify_export(lines, roots)
+            result = verify_export(lines, roots, crls)
     except (OSError, UnicodeDecodeError) as exc:
         raise fail(f"cannot read {file}: {exc}") from exc
+    except ValueError as exc:  # a CRL no given root signed
+        raise fail(f"{crl}: {exc}") from exc
+    if crl is None:
+        result.warnings.append("revocation not checked: give the CA's CRL with --crl")
     for warning in result.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     if result.problem is not None:

@@ -3,9 +3,10 @@
 Needs nothing but the export and the national root: every entry's hash is
 recomputed from its fields, every `prev` must be the hash before it, every head's
 JWS must verify with the certificate in its `x5c` header, that certificate must
-chain to the root and have been valid when the head was signed, and the head
-must name the very hash recomputed for its entry. The first problem stops the
-check and is named by entry sequence number and line.
+chain to the root and have been valid when the head was signed (and, given the
+CA's CRL, not revoked by then: heads signed before a revocation stay good), and
+the head must name the very hash recomputed for its entry. The first problem
+stops the check and is named by entry sequence number and line.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import pairwise
 from typing import Any
 
 import rfc8785
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 
 from hub.eventlog import GENESIS_HASH, chain_hash
 from signing.jose import JoseError, chain_from_x5c, unverified_header, verify_compact
+from signing.trust import TrustStore
 
 
 @dataclass
@@ -63,10 +63,17 @@ class _Bad(Exception):
         self.seq = seq
 
 
-def verify_export(lines: Iterable[str], roots: Sequence[x509.Certificate]) -> LogVerification:
-    """Check an export line by line; the result names the first problem, if any."""
+def verify_export(
+    lines: Iterable[str],
+    roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList] = (),
+) -> LogVerification:
+    """Check an export line by line; the result names the first problem, if any.
+
+    Raises `ValueError` for a CRL that none of `roots` signed.
+    """
     result = LogVerification()
-    verifier = _ChainVerifier(roots, result)
+    verifier = _ChainVerifier(TrustStore(roots, crls), result)
     number = 0
     try:
         for number, text in enumerate(lines, start=1):  # noqa: B007
@@ -96,8 +103,8 @@ def _parse(text: str) -> dict[str, Any]:
 
 
 class _ChainVerifier:
-    def __init__(self, roots: Sequence[x509.Certificate], result: LogVerification) -> None:
-        self.roots = list(roots)
+    def __init__(self, trust: TrustStore, result: LogVerification) -> None:
+        self.trust = trust
         self.result = result
         self.seen_header = False
         self.seq = 0
@@ -161,29 +168,23 @@ class _ChainVerifier:
         self.result.last_signed_seq = self.seq
 
     def _check_chain(self, chain: list[x509.Certificate], at: datetime) -> None:
-        for cert in chain:
-            if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
-                raise _Bad(
-                    f"the head was signed at {at.isoformat()} outside the validity of "
-                    f"{cert.subject.rfc4514_string()}",
-                    self.seq,
-                )
-        for child, issuer in pairwise(chain):
-            if not _issued_by(child, issuer):
-                raise _Bad("the head's certificate chain is broken", self.seq)
-        last = chain[-1]
-        if any(last == root for root in self.roots):
-            return
-        if not any(_issued_by(last, root) for root in self.roots):
-            raise _Bad("the head's signer does not chain to the given CA root", self.seq)
-
-
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
+        status = self.trust.check(chain[0], chain[1:], at=at)
+        signer = chain[0].subject.rfc4514_string()
+        if not status.trusted:
+            raise _Bad(
+                f"the head's signer does not chain to the given CA root ({status.error})", self.seq
+            )
+        if not status.valid_at:
+            raise _Bad(
+                f"the head was signed at {at.isoformat()} outside the validity of {signer}",
+                self.seq,
+            )
+        if status.revoked and status.revoked_at is not None:
+            raise _Bad(
+                f"the head was signed at {at.isoformat()} by {signer}, revoked since "
+                f"{status.revoked_at.isoformat()} ({status.revocation_reason})",
+                self.seq,
+            )
 
 
 def _time(value: object, seq: int) -> datetime:

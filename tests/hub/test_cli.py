@@ -71,6 +71,70 @@ def test_one_changed_byte_fails_verify_and_names_the_entry(exported: Path, pki: 
     assert "altered" in result.output
 
 
+def test_verify_with_the_crl_passes_heads_signed_before_a_revocation(
+    exported: Path, pki: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    # CRLs keep whole seconds: revoked a clear second after the head was signed
+    later = datetime.now(UTC) + timedelta(seconds=2)
+    pki.ca.revoke(pki.hub.cert, reason="key_compromise", at=later)
+    pki.write_crl()
+    result = runner.invoke(
+        app,
+        [
+            "log",
+            "verify",
+            str(exported),
+            "--ca",
+            str(pki.directory / "ca.crt"),
+            "--crl",
+            str(pki.directory / "crl.pem"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "OK: 5 entries chained" in result.output
+    assert "revocation not checked" not in result.output
+
+
+def test_verify_with_the_crl_fails_heads_signed_after_a_revocation(
+    exported: Path, pki: Any
+) -> None:
+    pki.ca.revoke(pki.hub.cert, reason="key_compromise", at=pki.hub.cert.not_valid_before_utc)
+    pki.write_crl()
+    arguments = ["log", "verify", str(exported), "--ca", str(pki.directory / "ca.crt")]
+
+    unchecked = runner.invoke(app, arguments)
+    assert unchecked.exit_code == 0, unchecked.output
+    assert "revocation not checked" in unchecked.output
+
+    result = runner.invoke(app, [*arguments, "--crl", str(pki.directory / "crl.pem")])
+    assert result.exit_code == 1, result.output
+    assert "entry 5" in result.output
+    assert "revoked since" in result.output and "keyCompromise" in result.output
+
+
+def test_verify_refuses_a_crl_it_cannot_use(exported: Path, pki: Any, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from signing.pki import CertificateAuthority
+
+    other = CertificateAuthority.init(tmp_path / "other")
+    foreign = tmp_path / "foreign-crl.pem"
+    foreign.write_bytes(other.crl().public_bytes(Encoding.PEM))
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a CRL")
+    arguments = ["log", "verify", str(exported), "--ca", str(pki.directory / "ca.crt")]
+    for crl, message in [
+        (foreign, "not signed by a trusted root"),
+        (garbage, "cannot read the CRL"),
+        (tmp_path / "missing.pem", "cannot read the CRL"),
+    ]:
+        result = runner.invoke(app, [*arguments, "--crl", str(crl)])
+        assert result.exit_code == 2, result.output
+        assert message in result.output
+
+
 def test_verify_refuses_another_root(exported: Path, tmp_path: Path) -> None:
     from signing.pki import CertificateAuthority
 
