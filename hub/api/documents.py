@@ -29,7 +29,12 @@ def _ingest(request: Request, context: HubContext) -> ingest.Ingest:
     """This app's submission service, made on first use (it holds the group commit)."""
     service: ingest.Ingest | None = getattr(request.app.state, "ingest", None)
     if service is None or service.writer.sessions is not context.sessions:
-        service = ingest.Ingest(context.sessions, context.identity, context.settings.hub_id)
+        service = ingest.Ingest(
+            context.sessions,
+            context.identity,
+            context.settings.hub_id,
+            writers=ingest.CONCURRENT_BATCHES.get(context.engine.dialect.name, 1),
+        )
         request.app.state.ingest = service
     return service
 

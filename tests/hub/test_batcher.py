@@ -99,3 +99,32 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_write() -> None:
     recorder.release.set()
     assert await commits.submit("b") == "B"
     assert recorder.batches == [["a"], ["b"]]
+
+
+async def test_with_two_writers_a_batch_is_written_while_another_is_in_flight() -> None:
+    recorder = Recorder()
+    commits: GroupCommit[str, str] = GroupCommit(recorder.write, key=lambda item: item, writers=2)
+    first = asyncio.create_task(commits.submit("a"))
+    await _settle()
+    assert await asyncio.gather(commits.submit("b"), commits.submit("c")) == ["B", "C"]
+    assert not first.done()  # the first batch is still waiting for its commit
+    recorder.release.set()
+    assert await first == "A"
+    assert recorder.batches == [["a"], ["b", "c"]]
+
+
+async def test_with_two_writers_a_key_in_flight_waits_for_its_batch() -> None:
+    recorder = Recorder()
+    commits: GroupCommit[str, str] = GroupCommit(
+        recorder.write, key=lambda item: item[0], writers=2
+    )
+    first = asyncio.create_task(commits.submit("a0"))
+    await _settle()
+    same_key = asyncio.create_task(commits.submit("a1"))
+    assert await commits.submit("b1") == "B1"
+    await _settle()
+    assert not same_key.done()
+    recorder.release.set()
+    assert (await first, await same_key) == ("A0", "A1")
+    assert recorder.batches == [["a0"], ["b1"], ["a1"]]
+    assert await commits.submit("a2") == "A2"  # and the writers start again afterwards

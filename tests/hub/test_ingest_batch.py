@@ -152,6 +152,17 @@ async def test_submissions_through_http_answer_with_the_writers_receipt(
     assert body["recipients"][0]["delivery_id"]
 
 
+async def test_postgresql_keeps_two_batches_in_flight_and_sqlite_one(
+    hub: Hub, sender: Agency
+) -> None:
+    responses = await asyncio.gather(
+        *(hub.submit(sender, sender.package([RECIPIENT])) for _ in range(12))
+    )
+    assert [r.status_code for r in responses] == [202] * 12
+    dialect = hub.context.engine.dialect.name
+    assert hub.app.state.ingest.commits.writers == (2 if dialect == "postgresql" else 1)
+
+
 @pytest.mark.parametrize(
     "reasons",
     [[], ["suspended"], ["BAD_SIGNATURE", 'Lý do: "trích" \\ dòng\nmới\t\x01\x1f\x7f \u2028 😀']],
