@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 import hub.models
 from registry.db import Base, create_engine, downgrade, migrate
@@ -66,5 +68,47 @@ async def test_downgrade_to_the_registry_drops_the_hub_tables(empty_database_url
         await migrate(engine)
         async with engine.connect() as connection:
             assert await connection.run_sync(_tables) >= HUB_TABLES
+    finally:
+        await engine.dispose()
+
+
+_COMPRESSION = text(
+    "SELECT attrelid::regclass::text || '.' || attname, attcompression FROM pg_attribute"
+    " WHERE (attrelid::regclass::text, attname) IN (('documents', 'package'),"
+    " ('documents', 'receipt'), ('attachment_blobs', 'content'),"
+    " ('deliveries', 'member_receipt'))"
+)
+_LARGE_COLUMNS = [
+    "documents.package",
+    "documents.receipt",
+    "attachment_blobs.content",
+    "deliveries.member_receipt",
+]
+
+
+async def _compression(engine: Any) -> dict[str, str]:
+    """Each large column's compression method: `l` for lz4, `` for the server's default."""
+    async with engine.connect() as connection:
+        rows = (await connection.execute(_COMPRESSION)).all()
+    return {name: bytes(method or b"").strip(b"\0").decode() for name, method in rows}
+
+
+async def test_postgresql_compresses_large_values_with_lz4_when_it_can(
+    empty_database_url: str,
+) -> None:
+    if not empty_database_url.startswith("postgresql"):
+        pytest.skip("SQLite does not compress values")
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.connect() as connection:
+            try:  # a server built without lz4 refuses it, and the migration keeps pglz
+                await connection.execute(text("SET default_toast_compression = 'lz4'"))
+                expected = "l"
+            except DBAPIError:
+                expected = ""
+        await migrate(engine)
+        assert await _compression(engine) == dict.fromkeys(_LARGE_COLUMNS, expected)
+        await downgrade(engine, "0006_status_push_redrive")
+        assert await _compression(engine) == dict.fromkeys(_LARGE_COLUMNS, "")
     finally:
         await engine.dispose()
