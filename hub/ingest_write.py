@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -78,6 +78,15 @@ _BLOBS: Table = AttachmentBlob.__table__  # type: ignore[assignment]
 _DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 _EVENTS: Table = EventLogEntry.__table__  # type: ignore[assignment]
 _BLOBS_IGNORING_DUPLICATES = sqlite.insert(_BLOBS).on_conflict_do_nothing(index_elements=["sha256"])
+_MEMBERS: Table = Member.__table__  # type: ignore[assignment]
+# Core statements built once: an ORM select made for every batch cost more to
+# build and compile than the database took to answer it.
+_STORED = select(_DOCUMENTS.c.id, _DOCUMENTS.c.manifest_digest, _DOCUMENTS.c.receipt).where(
+    _DOCUMENTS.c.id.in_(bindparam("ids", expanding=True))
+)
+_RECIPIENTS = select(
+    _MEMBERS.c.code, _MEMBERS.c.status, _MEMBERS.c.policy, _MEMBERS.c.delivery_mode
+).where(_MEMBERS.c.code.in_(bindparam("codes", expanding=True)))
 RecordReports = Callable[[AsyncSession, Sequence[Submission]], Awaitable[None]]
 
 
@@ -260,9 +269,7 @@ def result_of(receipt: str) -> SubmitResult:
 
 async def _stored(session: AsyncSession, ids: list[str]) -> dict[str, tuple[str, str]]:
     """`id -> (manifest_digest, receipt)` of the ids already stored."""
-    rows = await session.execute(
-        select(Document.id, Document.manifest_digest, Document.receipt).where(Document.id.in_(ids))
-    )
+    rows = await session.execute(_STORED, {"ids": ids})
     return {row.id: (row.manifest_digest, row.receipt) for row in rows}
 
 
@@ -277,11 +284,7 @@ def _repeat(item: Submission, digest: str, receipt: str) -> Outcome:
 
 
 async def _members(session: AsyncSession, codes: set[str]) -> dict[str, Any]:
-    rows = await session.execute(
-        select(Member.code, Member.status, Member.policy, Member.delivery_mode).where(
-            Member.code.in_(sorted(codes))
-        )
-    )
+    rows = await session.execute(_RECIPIENTS, {"codes": sorted(codes)})
     return {row.code: row for row in rows}
 
 
