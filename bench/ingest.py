@@ -10,6 +10,9 @@ hub/bare and hub/(bare plus the two signature verifications, measured here).
 
 Targets (one hub worker, PostgreSQL): >= 1,000 accepted documents/s, and p99 < 50 ms
 at 700/s (the paced run; wrk has no rate option, so the Lua script paces each thread).
+Each hub is warmed up first (2 s at 100/s, not counted); the paced run comes
+next, so it measures a hub in its steady state rather than one still catching up
+(sealing, vacuuming) after the saturated runs that follow it.
 
 Run: `.venv/bin/python -m bench.ingest [--duration 8] [--no-postgres] [--workers N]`.
 """
@@ -59,6 +62,8 @@ HEADER = {
 ATTACHMENT_BYTES = 4 * 1024  # with two x5c chains, the wire body is about 10 KB
 
 WRK_SCRIPT = Path(__file__).with_name("ingest_load.lua")
+WARM_UP_RATE = 100
+WARM_UP_SECONDS = 2
 """The wrk Lua script: cycles through the pre-signed pool; paces each thread to a rate."""
 
 
@@ -284,6 +289,9 @@ def run_all(tmp: Path, args: argparse.Namespace) -> None:
         write_pool(pki, path, size, recipients)
     paced_pool = tmp / "pool-paced.txt"
     write_pool(pki, paced_pool, int(args.rate * args.duration * 1.2) + 100, 3)
+    warm_pools = {kind: tmp / f"pool-warm-{kind}.txt" for kind in ("sqlite", "postgresql")}
+    for path in warm_pools.values():
+        write_pool(pki, path, WARM_UP_RATE * WARM_UP_SECONDS + 100, 3)
     body = len(pools[1].open(encoding="utf-8").readline().split("\t", 1)[1].encode())
     print(f"pre-signed {2 * size + args.rate * args.duration * 1.2:.0f} packages "
           f"(~{body / 1024:.1f} KB each) in {time.monotonic() - started:.0f} s")  # fmt: skip
@@ -310,7 +318,10 @@ def run_all(tmp: Path, args: argparse.Namespace) -> None:
                    "--workers", str(args.workers), "--log-level", "warning"]  # fmt: skip
         target = f"hub/{kind}" if args.workers == 1 else f"hub/{kind} x{args.workers}"
         with server(command, hub_env, port) as url_:
-            for recipients, pool in [*pools.items(), (3, paced_pool)]:
+            tokens = tokens_file(pki, tmp / "tokens.txt")
+            warm_up = argparse.Namespace(**{**vars(args), "duration": WARM_UP_SECONDS})
+            wrk(url_, script, warm_pools[kind], tokens, warm_up, WARM_UP_RATE)
+            for recipients, pool in [(3, paced_pool), *pools.items()]:
                 rate = args.rate if pool == paced_pool else 0
                 tokens = tokens_file(pki, tmp / "tokens.txt")
                 numbers = wrk(url_, script, pool, tokens, args, rate)
