@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect
 
 from hub.batcher import GroupCommit
+from hub.bulk import Inserts
 from hub.identity import HubIdentity
 from hub.ingest_write import Accepted, IngestWriter, Submission, result_of
 from hub.reports import facts as reports
@@ -200,10 +201,13 @@ class Ingest:
         return await self.commits.submit(submission)
 
 
-async def record_reports(session: AsyncSession, items: Sequence[Submission]) -> None:
+async def record_reports(
+    session: AsyncSession, items: Sequence[Submission], along_with: Sequence[Inserts]
+) -> None:
     """reports (issue 6): facts and counters of a whole batch, the only report write.
 
-    Called last before commit, since the counters' row locks are held until then.
+    Called last before commit, since the counters' row locks are held until then,
+    with the batch's other rows (`along_with`), written first in the same statement.
     """
     rows = [
         row
@@ -217,7 +221,7 @@ async def record_reports(session: AsyncSession, items: Sequence[Submission]) -> 
             item.verdict,
         )
     ]
-    await reports.record_facts(session, rows)
+    await reports.record_facts(session, rows, along_with=along_with)
 
 
 def prepare(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Submission:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import metrics
-from hub.bulk import Inserts, insert_all
+from hub.bulk import Inserts
 from hub.eventlog import EventLogEntry
 from hub.identity import HubIdentity
 from hub.models import AttachmentBlob, Delivery, Document
@@ -87,7 +87,8 @@ _STORED = select(_DOCUMENTS.c.id, _DOCUMENTS.c.manifest_digest, _DOCUMENTS.c.rec
 _RECIPIENTS = select(
     _MEMBERS.c.code, _MEMBERS.c.status, _MEMBERS.c.policy, _MEMBERS.c.delivery_mode
 ).where(_MEMBERS.c.code.in_(bindparam("codes", expanding=True)))
-RecordReports = Callable[[AsyncSession, Sequence[Submission]], Awaitable[None]]
+RecordReports = Callable[[AsyncSession, Sequence[Submission], Sequence[Inserts]], Awaitable[None]]
+"""Writes a batch's report facts after the batch's other rows (one statement on PostgreSQL)."""
 
 
 class IngestWriter:
@@ -162,8 +163,8 @@ class IngestWriter:
             outcomes[i] = self._add(rows, item, members)
             written.append(item)
         if written:
-            await _insert(session, rows)
-            await self.record_reports(session, written)  # last before commit
+            # every table's rows, then the facts and counters: last before commit
+            await self.record_reports(session, written, _inserts(rows))
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _add(self, rows: _Rows, item: Submission, members: dict[str, Any]) -> Accepted:
@@ -225,23 +226,20 @@ class IngestWriter:
         return Accepted(result, created=True, pushes=pushes)
 
 
-async def _insert(session: AsyncSession, rows: _Rows) -> None:
+def _inserts(rows: _Rows) -> list[Inserts]:
     """Every table's rows, parents first (`hub.bulk`: one statement on PostgreSQL)."""
     blobs = [rows.blobs[sha] for sha in sorted(rows.blobs)]
-    await insert_all(
-        session,
-        [
-            Inserts(_DOCUMENTS, rows.documents),
-            Inserts(
-                _BLOBS,
-                blobs,
-                on_conflict="ON CONFLICT (sha256) DO NOTHING",
-                fallback=_BLOBS_IGNORING_DUPLICATES,
-            ),
-            Inserts(_DELIVERIES, rows.deliveries),
-            Inserts(_EVENTS, rows.events),
-        ],
-    )
+    return [
+        Inserts(_DOCUMENTS, rows.documents),
+        Inserts(
+            _BLOBS,
+            blobs,
+            on_conflict="ON CONFLICT (sha256) DO NOTHING",
+            fallback=_BLOBS_IGNORING_DUPLICATES,
+        ),
+        Inserts(_DELIVERIES, rows.deliveries),
+        Inserts(_EVENTS, rows.events),
+    ]
 
 
 def event_json(data: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.bulk import insert_rows, sends_arrays
+from hub.bulk import Inserts, insert_all, insert_rows, sends_arrays
 from hub.reports.counters import COUNT_INSERTED_FACTS, add_to_counters
 from hub.reports.models import ReportFact
 from signing.compliance import SignatureFacts, Violation
@@ -91,7 +91,12 @@ async def record_ingest(
     )
 
 
-async def record_facts(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
+async def record_facts(
+    session: AsyncSession,
+    rows: Sequence[dict[str, object]],
+    *,
+    along_with: Sequence[Inserts] = (),
+) -> None:
     """Add the `fact_rows` of one or many documents and count them.
 
     The facts are inserted and the counters upserted (summed per key, in key
@@ -100,11 +105,15 @@ async def record_facts(session: AsyncSession, rows: Sequence[dict[str, object]])
     several documents together passes all their rows in one call, so the
     whole batch locks its counters once, in one global order. Call it last
     before commit: the upsert holds its counters' row locks until then.
+    `along_with` are other tables' rows to insert first (the documents the
+    facts are about): on PostgreSQL in the same statement, one round trip.
     """
-    if not rows:
-        return
     if sends_arrays(session):
-        await insert_rows(session, _FACTS, rows, then=COUNT_INSERTED_FACTS)
-    else:
+        facts = [Inserts(_FACTS, rows)] if rows else []
+        then = COUNT_INSERTED_FACTS if rows else ""
+        await insert_all(session, [*along_with, *facts], then=then)
+        return
+    await insert_all(session, along_with)
+    if rows:
         await insert_rows(session, _FACTS, rows)
         await add_to_counters(session, rows)
