@@ -1,8 +1,9 @@
 """Writing checked submissions: many documents per transaction (group commit).
 
 A batch costs a fixed number of statements whatever its size: one read of the
-ids already stored, one read of every recipient's registry row, then one
-multi-row INSERT per table and one commit. Each document's outcome is decided
+ids already stored, one read of every recipient's registry row, then the rows
+of every table with the report facts and counters (one statement on
+PostgreSQL, one executemany per table on SQLite) and one commit. Each document's outcome is decided
 before anything is written: a repeated id is answered with its stored receipt
 (or `409`), an unknown recipient with `422`, and such items write nothing. If
 the batch still fails to commit (another process stored the same id a moment
