@@ -29,7 +29,8 @@ from sqlalchemy.sql.dml import Insert, Update
 
 
 def sends_arrays(session: AsyncSession) -> bool:
-    """Whether rows go as arrays (PostgreSQL through asyncpg): only then is `then` allowed."""
+    """Whether rows go as arrays (PostgreSQL through asyncpg): only then is `insert_all`'s
+    `then` allowed."""
     dialect = session.get_bind().dialect
     return dialect.name == "postgresql" and dialect.driver == "asyncpg"
 
@@ -56,10 +57,9 @@ async def insert_rows(
     *,
     on_conflict: str = "",
     fallback: Insert | None = None,
-    then: str = "",
 ) -> None:
     """Insert `rows` into `table` in the session's transaction (`Inserts` says how)."""
-    await insert_all(session, [Inserts(table, rows, on_conflict, fallback)], then=then)
+    await insert_all(session, [Inserts(table, rows, on_conflict, fallback)])
 
 
 async def insert_all(session: AsyncSession, inserts: Sequence[Inserts], *, then: str = "") -> None:

@@ -70,6 +70,8 @@ STATUS_STATES: dict[StatusCode, str] = {
     StatusCode.COMPLETED: "completed",
 }
 """The delivery state a recipient's status (01–06) puts it in, in code order."""
+STATE_BY_CODE: dict[str, str] = {code.value: state for code, state in STATUS_STATES.items()}
+"""The same keyed by the code as sent ("03"), for reports and printouts."""
 
 RECIPIENT_STATUS_CODES = frozenset(
     {

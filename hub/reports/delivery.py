@@ -23,9 +23,7 @@ from hub.reports.facts import bit_of, vietnam_day
 from hub.reports.filters import Hierarchy, ReportFilter, load_hierarchy, senders_of
 from hub.reports.models import ReportFact
 
-STATUS_STATES = {code.value: state for code, state in protocol.STATUS_STATES.items()} | {
-    "recalled": "recalled"
-}
+STATUS_STATES = protocol.STATE_BY_CODE | {"recalled": "recalled"}
 PERCENTILES = (50, 95, 99)
 
 

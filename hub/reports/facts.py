@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.bulk import Inserts, insert_all, insert_rows, sends_arrays
+from hub.bulk import Inserts, insert_all, sends_arrays
 from hub.reports.counters import COUNT_INSERTED_FACTS, add_to_counters
 from hub.reports.models import ReportFact
 from signing.compliance import SignatureFacts, Violation
@@ -108,12 +108,10 @@ async def record_facts(
     `along_with` are other tables' rows to insert first (the documents the
     facts are about): on PostgreSQL in the same statement, one round trip.
     """
+    inserts = [*along_with, Inserts(_FACTS, rows)]
     if sends_arrays(session):
-        facts = [Inserts(_FACTS, rows)] if rows else []
-        then = COUNT_INSERTED_FACTS if rows else ""
-        await insert_all(session, [*along_with, *facts], then=then)
+        await insert_all(session, inserts, then=COUNT_INSERTED_FACTS if rows else "")
         return
-    await insert_all(session, along_with)
+    await insert_all(session, inserts)
     if rows:
-        await insert_rows(session, _FACTS, rows)
         await add_to_counters(session, rows)

@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from hub.protocol import STATUS_STATES
+from hub.protocol import STATE_BY_CODE
 from member_node.clerk import ClerkRules
 from member_node.config import Mode
 from member_node.simulation.launcher import Network, Placement, launch
@@ -193,10 +193,11 @@ def print_delivery(
         + f"  max {max(lat, default=0.0):.2f} s"
     )
     echo("== Clerks' statuses ==")
-    labels = {code.value: state for code, state in STATUS_STATES.items()}
     echo(
         "  "
-        + "  ".join(f"{c} {labels.get(c, c)} {n:,}" for c, n in sorted(figures.statuses.items()))
+        + "  ".join(
+            f"{c} {STATE_BY_CODE.get(c, c)} {n:,}" for c, n in sorted(figures.statuses.items())
+        )
     )
 
 
