@@ -95,7 +95,34 @@ async def add_to_counters(session: AsyncSession, facts: Iterable[Mapping[str, An
         await session.execute(upsert_counters(session.get_bind().dialect.name), rows)
 
 
+_FIRST_DAY = {
+    "postgresql": {
+        Grain.DAY: "{day}",
+        Grain.MONTH: "CAST(date_trunc('month', {day}) AS date)",
+        Grain.YEAR: "CAST(date_trunc('year', {day}) AS date)",
+        Grain.TREND: "{day}",
+    },
+    "sqlite": {
+        Grain.DAY: "{day}",
+        Grain.MONTH: "date({day}, 'start of month')",
+        Grain.YEAR: "date({day}, 'start of year')",
+        Grain.TREND: "{day}",
+    },
+}
+"""SQL of the first day of each grain's period holding `{day}`, per database."""
+
+
+def _period_sender(grain: Grain, sender: str) -> str:
+    """The counter's sender: the fact's, or every sender's for the trend."""
+    return f"'{ALL_SENDERS}'" if grain is Grain.TREND else sender
+
+
 _ADDED_SQL = ", ".join(f"{name} = report_counts.{name} + excluded.{name}" for name in COUNTED)
+_PERIODS_OF_F = ",\n           ".join(
+    f"('{grain.value}', {_FIRST_DAY['postgresql'][grain].format(day='f.day')}, "
+    f"{_period_sender(grain, 'f.sender')})"
+    for grain in Grain
+)
 COUNT_INSERTED_FACTS = f"""
 INSERT INTO report_counts ({", ".join(KEY + COUNTED)})
 SELECT r.recipient, p.grain, p.first, p.sender, f.doc_type, f.violations,
@@ -105,10 +132,7 @@ CROSS JOIN LATERAL (
     VALUES (f.recipient), (CASE WHEN f.lead = 1 THEN '{ALL_RECIPIENTS}' END)
 ) AS r(recipient)
 CROSS JOIN LATERAL (
-    VALUES ('{Grain.DAY.value}', f.day, f.sender),
-           ('{Grain.MONTH.value}', CAST(date_trunc('month', f.day) AS date), f.sender),
-           ('{Grain.YEAR.value}', CAST(date_trunc('year', f.day) AS date), f.sender),
-           ('{Grain.TREND.value}', f.day, '{ALL_SENDERS}')
+    VALUES {_PERIODS_OF_F}
 ) AS p(grain, first, sender)
 WHERE r.recipient IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5, 6
@@ -123,29 +147,14 @@ SELECT {recipient}, '{grain}', {first}, {sender}, doc_type, violations,
        count(*), sum(signed), sum(personal_ok), sum(org_ok), sum(compliant)
 FROM report_facts {where} GROUP BY {group}doc_type, violations"""
 
-_FIRST_DAY = {
-    "postgresql": {
-        Grain.DAY: "day",
-        Grain.MONTH: "CAST(date_trunc('month', day) AS date)",
-        Grain.YEAR: "CAST(date_trunc('year', day) AS date)",
-        Grain.TREND: "day",
-    },
-    "sqlite": {
-        Grain.DAY: "day",
-        Grain.MONTH: "date(day, 'start of month')",
-        Grain.YEAR: "date(day, 'start of year')",
-        Grain.TREND: "day",
-    },
-}
-
 
 def backfill_sql(dialect: str) -> str:
     """INSERT … SELECT of the counters of every fact recorded so far (migration, bench)."""
     parts = []
     for lead in (False, True):
         for grain in Grain:
-            first = _FIRST_DAY[dialect][grain]
-            sender = f"'{ALL_SENDERS}'" if grain is Grain.TREND else "sender"
+            first = _FIRST_DAY[dialect][grain].format(day="day")
+            sender = _period_sender(grain, "sender")
             group_sender = "" if grain is Grain.TREND else "sender, "
             parts.append(
                 _BACKFILL_PART.format(
