@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import unicodedata
 import uuid
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,10 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect
 
 from hub.batcher import GroupCommit
-from hub.bulk import Inserts
 from hub.identity import HubIdentity
 from hub.ingest_write import Accepted, IngestWriter, Submission, result_of
-from hub.reports import facts as reports
 from registry.db import utcnow
 from registry.problems import Problem
 from signing.package import Package, PackageFormatError, manifest_digest, parse_package
@@ -181,7 +179,7 @@ class Ingest:
         self.identity = identity
         self.checkers = ThreadPoolExecutor(CHECKER_THREADS, thread_name_prefix="ingest-check")
         """Threads for `prepare`; ECDSA verification runs there without holding the GIL."""
-        self.writer = IngestWriter(sessions, identity, hub_id, record_reports)
+        self.writer = IngestWriter(sessions, identity, hub_id)
         self.commits: GroupCommit[Submission, Accepted] = GroupCommit(
             self.writer.write_batch,
             max_items=max_batch,
@@ -199,29 +197,6 @@ class Ingest:
                 self.checkers, prepare, body, sender, self.identity.trust, received_at
             )
         return await self.commits.submit(submission)
-
-
-async def record_reports(
-    session: AsyncSession, items: Sequence[Submission], along_with: Sequence[Inserts]
-) -> None:
-    """reports (issue 6): facts and counters of a whole batch, the only report write.
-
-    Called last before commit, since the counters' row locks are held until then,
-    with the batch's other rows (`along_with`), written first in the same statement.
-    """
-    rows = [
-        row
-        for item in items
-        for row in reports.fact_rows(
-            item.document_id,
-            item.sender,
-            item.package.recipients,
-            item.received_at,
-            item.package.header.type,
-            item.verdict,
-        )
-    ]
-    await reports.record_facts(session, rows, along_with=along_with)
 
 
 def prepare(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Submission:

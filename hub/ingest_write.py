@@ -3,19 +3,20 @@
 A batch costs a fixed number of statements whatever its size: one read of the
 ids already stored, one read of every recipient's registry row, then the rows
 of every table with the report facts and counters (one statement on
-PostgreSQL, one executemany per table on SQLite) and one commit. Each document's outcome is decided
-before anything is written: a repeated id is answered with its stored receipt
-(or `409`), an unknown recipient with `422`, and such items write nothing. If
-the batch still fails to commit (another process stored the same id a moment
-ago, say), it is rolled back and every item is written again on its own, so
-one bad item never loses or half-writes the others.
+PostgreSQL, one executemany per table on SQLite) and one commit. Each
+document's outcome is decided before anything is written: a repeated id is
+answered with its stored receipt (or `409`), an unknown recipient with `422`,
+and such items write nothing. If the batch still fails to commit (another
+process stored the same id a moment ago, say), it is rolled back and every
+item is written again on its own, so one bad item never loses or half-writes
+the others.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from hub.models import AttachmentBlob, Delivery, Document
 from hub.policy import decide
 from hub.protocol import ReceiptClaims, RecipientOutcome, RecipientResult, SubmitResult
 from hub.receipts import read_receipt, receipt_signer, sign_receipt
+from hub.reports.facts import fact_rows, record_facts
 from registry.db import utcnow
 from registry.models import Member
 from registry.problems import Problem
@@ -88,8 +90,6 @@ _STORED = select(_DOCUMENTS.c.id, _DOCUMENTS.c.manifest_digest, _DOCUMENTS.c.rec
 _RECIPIENTS = select(
     _MEMBERS.c.code, _MEMBERS.c.status, _MEMBERS.c.policy, _MEMBERS.c.delivery_mode
 ).where(_MEMBERS.c.code.in_(bindparam("codes", expanding=True)))
-RecordReports = Callable[[AsyncSession, Sequence[Submission], Sequence[Inserts]], Awaitable[None]]
-"""Writes a batch's report facts after the batch's other rows (one statement on PostgreSQL)."""
 
 
 class IngestWriter:
@@ -100,10 +100,8 @@ class IngestWriter:
         sessions: async_sessionmaker[AsyncSession],
         identity: HubIdentity,
         hub_id: str,
-        record_reports: RecordReports,
     ) -> None:
         self.sessions = sessions
-        self.record_reports = record_reports
         self.identity = identity
         self.receipts = receipt_signer(identity.key, identity.chain)
         self.hub_id = hub_id
@@ -164,8 +162,9 @@ class IngestWriter:
             outcomes[i] = self._add(rows, item, members)
             written.append(item)
         if written:
-            # every table's rows, then the facts and counters: last before commit
-            await self.record_reports(session, written, _inserts(rows))
+            # every table's rows, then the report facts and counters (issue 6), whose
+            # row locks are held until commit: last before it
+            await record_facts(session, _facts(written), along_with=_inserts(rows))
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _add(self, rows: _Rows, item: Submission, members: dict[str, Any]) -> Accepted:
@@ -240,6 +239,22 @@ def _inserts(rows: _Rows) -> list[Inserts]:
         ),
         Inserts(_DELIVERIES, rows.deliveries),
         Inserts(_EVENTS, rows.events),
+    ]
+
+
+def _facts(items: Sequence[Submission]) -> list[dict[str, object]]:
+    """The report facts of the documents written (one per recipient)."""
+    return [
+        row
+        for item in items
+        for row in fact_rows(
+            item.document_id,
+            item.sender,
+            item.package.recipients,
+            item.received_at,
+            item.package.header.type,
+            item.verdict,
+        )
     ]
 
 
