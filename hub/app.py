@@ -1,42 +1,41 @@
-"""The hub's FastAPI application: wiring only; the work lives in plain services."""
+"""The hub's FastAPI application: `create_app` and its lifespan; the work lives in services."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
-from fastapi import FastAPI, Request
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+import httpx
+from fastapi import FastAPI
 
-from hub.delivery import DeliveryWorker
-from hub.delivery import running as delivery_running
-from hub.eventlog_sealer import hub_sealer
-from hub.eventlog_sealer import running as eventlog_running
+from hub.api import admin_deliveries, documents, health, inbox, metrics, reports
+from hub.context import HubContext
+from hub.delivery.worker import DeliveryWorker
+from hub.delivery.worker import running as delivery_running
+from hub.eventlog.sealer import hub_sealer
+from hub.eventlog.sealer import running as eventlog_running
 from hub.identity import HubIdentity
+from hub.ingest.service import CONCURRENT_BATCHES, Ingest
+from hub.ops.logging import configure_logging, install_request_logging
 from hub.settings import HubSettings
+from hub.ui.routes import install_ui
+from registry import admin_api, directory
 from registry.db import assert_migrated, create_engine, session_factory
 from registry.problems import install_problem_handlers
 
-
-@dataclass
-class HubContext:
-    """What every request handler may need; one per process."""
-
-    settings: HubSettings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    identity: HubIdentity
+__all__ = ["create_app"]
 
 
-def hub_context(request: Request) -> HubContext:
-    """FastAPI dependency: the running hub's context."""
-    context: HubContext = request.app.state.hub
-    return context
+def create_app(
+    settings: HubSettings | None = None,
+    *,
+    push_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build the hub app. Start-up fails on an unmigrated database or a missing identity.
 
-
-def create_app(settings: HubSettings | None = None) -> FastAPI:
-    """Build the hub app. Start-up fails on an unmigrated database or a missing identity."""
+    `push_transport` carries the push worker's requests (default: the network);
+    the simulation and tests pass an in-process transport to reach their nodes.
+    """
     settings = settings or HubSettings()
 
     @asynccontextmanager
@@ -45,25 +44,26 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         try:
             await assert_migrated(engine)
             identity = HubIdentity.load(settings)
-            app.state.hub = context = HubContext(
-                settings, engine, session_factory(engine), identity
+            sessions = session_factory(engine)
+            ingest = Ingest(
+                sessions,
+                identity,
+                settings.hub_id,
+                writers=CONCURRENT_BATCHES.get(engine.dialect.name, 1),
             )
-            sealer = hub_sealer(context.sessions, identity, settings)
-            app.state.delivery_worker = worker = (
-                DeliveryWorker(
-                    settings,
-                    context.sessions,
-                    identity,
-                    transport=getattr(app.state, "push_transport", None),
-                )
+            worker = (
+                DeliveryWorker(settings, sessions, identity, transport=push_transport)
                 if settings.delivery_worker
                 else None
             )
+            app.state.hub = HubContext(settings, engine, sessions, identity, ingest, worker)
+            sealer = hub_sealer(sessions, identity, settings)
             async with (
                 eventlog_running(sealer if settings.eventlog_sealer else None),
                 delivery_running(worker),
             ):
                 yield
+            ingest.checkers.shutdown(wait=False)
         finally:
             await engine.dispose()
 
@@ -74,29 +74,17 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    from hub.api import admin_deliveries, documents, inbox
-
+    configure_logging(settings.log_level, settings.log_json)
+    install_request_logging(app)
     # members' routes first: a request is matched against the routes in order
     app.include_router(documents.router)
     app.include_router(inbox.router)
-    from registry import admin_api, directory  # the registry's HTTP face
-
     app.include_router(admin_api.router)
     app.include_router(directory.router)
-    from hub.api import health
-
     app.include_router(health.router)
     app.include_router(admin_deliveries.router)
     app.include_router(admin_deliveries.status_router)
-    from hub import metrics
-    from hub.api import reports  # issue 6: reports, metrics, request ids
-    from hub.logging import configure_logging, install_request_logging
-
-    configure_logging(settings.log_level, settings.log_json)
-    install_request_logging(app)
     app.include_router(reports.router)
     app.include_router(metrics.router)
-    from hub.ui.routes import install_ui
-
     install_ui(app)
     return app

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from fastapi import FastAPI
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from hub.identity import HubIdentity, IdentityError
@@ -25,6 +24,9 @@ from registry.db import (
     migrate as migrate_database,
 )
 from registry.problems import Problem
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 hub_app = typer.Typer(help="Run and operate the hub.", no_args_is_help=True)
 log_app = typer.Typer(help="The hash-chained event log: export and verify.", no_args_is_help=True)
@@ -148,9 +150,6 @@ def redrive(
     ] = False,
 ) -> None:
     """Requeue failed deliveries (and status pushes) for a fresh round of attempts."""
-    from hub import delivery, statuses
-    from hub.models import Delivery
-
     if not delivery_ids and not all_failed and not status_pushes:
         raise fail("name the deliveries to redrive, or pass --all-failed or --statuses")
     settings = HubSettings()
@@ -158,37 +157,13 @@ def redrive(
     async def run() -> int:
         engine = create_engine(settings.resolved_database_url())
         sessions = session_factory(engine)
-        errors = 0
         try:
             await assert_migrated(engine)
-            ids = list(delivery_ids or [])
-            if all_failed:
-                query = select(Delivery.id).where(Delivery.state == "failed")
-                if recipient is not None:
-                    query = query.where(Delivery.recipient == recipient)
-                async with sessions() as session:
-                    ids += list(await session.scalars(query.order_by(Delivery.id)))
-            for delivery_id in ids:
-                try:
-                    requeued = await delivery.redrive(sessions, delivery_id)
-                except Problem as problem:
-                    typer.secho(f"{delivery_id}: {problem.detail}", fg=typer.colors.RED, err=True)
-                    errors += 1
-                else:
-                    typer.echo(f"{delivery_id}: requeued for {requeued.recipient}")
-            if not ids and (delivery_ids or all_failed):
-                typer.echo("no failed delivery")
-            if status_pushes:
-                try:
-                    count = await statuses.redrive_status_pushes(sessions, recipient)
-                except Problem as problem:
-                    typer.secho(problem.detail, fg=typer.colors.RED, err=True)
-                    errors += 1
-                else:
-                    typer.echo(f"{count} failed status push(es) requeued")
+            return await _redrive(
+                sessions, delivery_ids or [], all_failed, recipient, status_pushes
+            )
         finally:
             await engine.dispose()
-        return errors
 
     try:
         errors = asyncio.run(run())
@@ -196,6 +171,42 @@ def redrive(
         raise fail(str(exc)) from exc
     if errors:
         raise typer.Exit(1)
+
+
+async def _redrive(
+    sessions: async_sessionmaker[AsyncSession],
+    delivery_ids: list[str],
+    all_failed: bool,
+    recipient: str | None,
+    status_pushes: bool,
+) -> int:
+    """Requeue and report each; the number of errors."""
+    from hub.delivery import redrive as redriving
+
+    errors = 0
+    for delivery_id in delivery_ids:
+        try:
+            requeued = await redriving.redrive(sessions, delivery_id)
+        except Problem as problem:
+            typer.secho(f"{delivery_id}: {problem.detail}", fg=typer.colors.RED, err=True)
+            errors += 1
+        else:
+            typer.echo(f"{delivery_id}: requeued for {requeued.recipient}")
+    if all_failed:
+        redriven = await redriving.redrive_failed(sessions, recipient)
+        for delivery in redriven:
+            typer.echo(f"{delivery.id}: requeued for {delivery.recipient}")
+        if not redriven and not delivery_ids:
+            typer.echo("no failed delivery")
+    if status_pushes:
+        try:
+            count = await redriving.redrive_status_pushes(sessions, recipient)
+        except Problem as problem:
+            typer.secho(problem.detail, fg=typer.colors.RED, err=True)
+            errors += 1
+        else:
+            typer.echo(f"{count} failed status push(es) requeued")
+    return errors
 
 
 @log_app.command("export")
@@ -207,8 +218,8 @@ def export_command(
     ] = True,
 ) -> None:
     """Export the sealed log (entries, signed heads, hub certificate chain) as JSON lines."""
-    from hub.eventlog_export import export_log
-    from hub.eventlog_sealer import hub_sealer
+    from hub.eventlog.export import export_log
+    from hub.eventlog.sealer import hub_sealer
 
     settings = HubSettings()
     try:
@@ -249,7 +260,7 @@ def verify_command(
     """Prove an exported log offline: every hash link, every signed head, the hub's certificate."""
     from cryptography import x509
 
-    from hub.eventlog_verify import verify_export
+    from hub.eventlog.verify import verify_export
     from signing.certs import load_certificates
 
     try:

@@ -6,11 +6,11 @@ the schema test see them.
 
 from __future__ import annotations
 
-import hub.eventlog
-import hub.models
+import hub.db.models
+import hub.eventlog.chain
 import hub.reports.models
 import registry.models
 from registry.db import Base
 
-MODEL_MODULES = (registry.models, hub.models, hub.eventlog, hub.reports.models)
+MODEL_MODULES = (registry.models, hub.db.models, hub.eventlog.chain, hub.reports.models)
 metadata = Base.metadata

@@ -22,8 +22,6 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-import migrations
-
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -134,10 +132,16 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def alembic_config(url: str | None = None) -> Config:
+MIGRATIONS = "migrations:"
+"""Where the Alembic scripts live, as Alembic's `package:path` resource name. Named, not
+imported: the migrations gather every package's tables (the hub's too), and the registry
+must not depend on the hub."""
+
+
+def alembic_config(url: str | None = None, location: str | Path = MIGRATIONS) -> Config:
     """Alembic's configuration, built in code so it works from an installed package."""
     config = Config()
-    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    config.set_main_option("script_location", str(location))
     if url is not None:
         config.set_main_option("sqlalchemy.url", async_url(url).replace("%", "%%"))
     return config

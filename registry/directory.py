@@ -90,6 +90,12 @@ def _inputs_key(context: RegistryContext, version: int) -> tuple[int, str, str]:
     return version, crl_digest, fingerprint(context.identity.chain[0])
 
 
+def directory_built_at(request: Request) -> float | None:
+    """When this process last signed the directory (`time.monotonic()`), or None."""
+    cached: SignedDirectory | None = getattr(request.app.state, "signed_directory", None)
+    return None if cached is None else cached.built_at
+
+
 async def current_directory(request: Request, context: RegistryContext) -> SignedDirectory:
     """The signed directory, rebuilt only when its inputs changed or it is half expired."""
     async with context.sessions() as session:

@@ -57,6 +57,11 @@ async def find_by_token(session: AsyncSession, token: str) -> Operator | None:
     return operator
 
 
+async def find_by_name(session: AsyncSession, name: str) -> Operator | None:
+    """The operator called `name`, or None (disabled ones too: callers decide)."""
+    return await session.scalar(select(Operator).where(Operator.name == name))
+
+
 async def disable_operator(session: AsyncSession, name: str) -> Operator:
     operator = await session.scalar(select(Operator).where(Operator.name == name))
     if operator is None:

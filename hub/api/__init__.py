@@ -1,1 +1,6 @@
-"""The hub's messaging routes: thin HTTP faces over `hub.ingest`, `hub.inbox`, `hub.statuses`…"""
+"""The hub's HTTP routes: thin faces that parse, authorise and call one service function each.
+
+They reach the running hub through `hub.context.hub_context`, never `hub.app`.
+"""
+
+__all__ = ["admin_deliveries", "deps", "documents", "health", "inbox", "metrics", "reports"]

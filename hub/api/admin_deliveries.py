@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from hub import delivery, statuses
-from hub.api.deps import problems, wake_worker
-from hub.app import HubContext, hub_context
-from hub.models import Delivery
+from hub.api.deps import problems
+from hub.context import HubContext, hub_context
+from hub.delivery import redrive as redriving
+from hub.delivery.queue import DeliveryRow, deliveries_in_state
 from hub.protocol import DeliveryRef, DeliveryState
 from registry.operator_auth import AuthenticatedOperator, require_role
 
 router = APIRouter(prefix="/v1/admin/deliveries", tags=["operators"])
 status_router = APIRouter(prefix="/v1/admin/status-pushes", tags=["operators"])
-
-
-class DeliveryRow(BaseModel):
-    delivery_id: str
-    document_id: str
-    recipient: str
-    state: DeliveryState
-    attempts: int
-    last_error: str | None
 
 
 class DeliveryList(BaseModel):
@@ -43,27 +33,7 @@ async def list_deliveries(
     context: HubContext = Depends(hub_context),
 ) -> DeliveryList:
     async with context.sessions() as session:
-        rows = (
-            await session.execute(
-                select(Delivery)
-                .where(Delivery.state == state.value)
-                .order_by(Delivery.created_at)
-                .limit(limit)
-            )
-        ).scalars()
-        return DeliveryList(
-            deliveries=[
-                DeliveryRow(
-                    delivery_id=d.id,
-                    document_id=d.document_id,
-                    recipient=d.recipient,
-                    state=DeliveryState(d.state),
-                    attempts=d.attempts,
-                    last_error=d.last_error,
-                )
-                for d in rows
-            ]
-        )
+        return DeliveryList(deliveries=await deliveries_in_state(session, state, limit=limit))
 
 
 @router.post(
@@ -74,13 +44,12 @@ async def list_deliveries(
 )
 async def redrive(
     delivery_id: str,
-    request: Request,
     operator: AuthenticatedOperator = Depends(require_role("admin")),
     context: HubContext = Depends(hub_context),
 ) -> DeliveryRef:
     """A failed delivery gets a fresh round of attempts, starting now."""
-    redriven = await delivery.redrive(context.sessions, delivery_id)
-    wake_worker(request)
+    redriven = await redriving.redrive(context.sessions, delivery_id)
+    context.wake_delivery()
     return DeliveryRef(delivery_id=redriven.id, state=DeliveryState(redriven.state))
 
 
@@ -96,13 +65,12 @@ class StatusRedrive(BaseModel):
     summary="Requeue failed status pushes",
 )
 async def redrive_status_pushes(
-    request: Request,
     audience: str | None = Query(None, description="Only the pushes to this member"),
     operator: AuthenticatedOperator = Depends(require_role("admin")),
     context: HubContext = Depends(hub_context),
 ) -> StatusRedrive:
     """Statuses a member's endpoint never took get a fresh round of attempts."""
-    requeued = await statuses.redrive_status_pushes(context.sessions, audience)
+    requeued = await redriving.redrive_status_pushes(context.sessions, audience)
     if requeued:
-        wake_worker(request)
+        context.wake_delivery()
     return StatusRedrive(requeued=requeued)

@@ -1,10 +1,9 @@
-"""What the messaging routes share: the hub context, the caller, problem docs, the worker."""
+"""What the routes share: the problem+json body and its OpenAPI documentation."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
 from pydantic import BaseModel
 
 from registry.problems import PROBLEM_MEDIA_TYPE
@@ -44,10 +43,3 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
-
-
-def wake_worker(request: Request) -> None:
-    """Tell this process's delivery worker that new jobs are committed."""
-    worker = getattr(request.app.state, "delivery_worker", None)
-    if worker is not None:
-        worker.wake()

@@ -7,10 +7,11 @@ import uuid
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from hub import ingest, recall, statuses, trace
-from hub.api.deps import problems, wake_worker
-from hub.app import HubContext, hub_context
+from hub.api.deps import problems
+from hub.context import hub_context
+from hub.ingest import service as ingest
 from hub.protocol import StatusEntry, StatusPost, SubmitResult, Trace
+from hub.tracking import recall, statuses, trace
 from registry.member_auth import AuthenticatedMember, authenticated_member
 from registry.problems import Problem
 
@@ -23,20 +24,6 @@ _PACKAGE_BODY = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Package"}}},
     }
 }
-
-
-def _ingest(request: Request, context: HubContext) -> ingest.Ingest:
-    """This app's submission service, made on first use (it holds the group commit)."""
-    service: ingest.Ingest | None = getattr(request.app.state, "ingest", None)
-    if service is None or service.writer.sessions is not context.sessions:
-        service = ingest.Ingest(
-            context.sessions,
-            context.identity,
-            context.settings.hub_id,
-            writers=ingest.CONCURRENT_BATCHES.get(context.engine.dialect.name, 1),
-        )
-        request.app.state.ingest = service
-    return service
 
 
 def _document_id(text: str) -> str:
@@ -71,9 +58,9 @@ async def submit_document(request: Request) -> Response:
     body = await ingest.read_limited(
         request.stream(), context.settings.max_package_bytes, request.headers.get("content-length")
     )
-    accepted = await _ingest(request, context).submit(member.code, body)
+    accepted = await context.ingest.submit(member.code, body)
     if accepted.pushes:
-        wake_worker(request)
+        context.wake_delivery()
     return Response(  # pydantic's own JSON writer: no dict of the result in between
         accepted.result.model_dump_json(),
         status_code=202 if accepted.created else 200,
@@ -109,9 +96,9 @@ async def recall_document(
     member: AuthenticatedMember = Depends(authenticated_member),
 ) -> Trace:
     """Every recipient gets status 13; those that accepted it must answer 15 or 16."""
-    sessions = hub_context(request).sessions
-    result = await recall.recall(sessions, member.code, _document_id(document_id))
-    wake_worker(request)
+    context = hub_context(request)
+    result = await recall.recall(context.sessions, member.code, _document_id(document_id))
+    context.wake_delivery()
     return result
 
 
@@ -128,8 +115,9 @@ async def post_status(
     member: AuthenticatedMember = Depends(authenticated_member),
 ) -> StatusEntry:
     """01 arrived, 02 rejected (with a reason), 03–06, and 15/16 answering a recall."""
+    context = hub_context(request)
     entry = await statuses.post_status(
-        hub_context(request).sessions, member.code, _document_id(document_id), post
+        context.sessions, member.code, _document_id(document_id), post
     )
-    wake_worker(request)
+    context.wake_delivery()
     return entry

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from hub.app import HubContext, hub_context
-from hub.health import readiness
+from hub.context import HubContext, hub_context
+from hub.ops.health import readiness
+from registry.directory import directory_built_at
 
 router = APIRouter(tags=["health"])
 
@@ -24,11 +25,10 @@ async def healthz() -> dict[str, str]:
     responses={503: {"description": "At least one check fails; `failing` names them"}},
 )
 async def readyz(request: Request, context: HubContext = Depends(hub_context)) -> JSONResponse:
-    directory = getattr(request.app.state, "signed_directory", None)
     checks = await readiness(
         context.engine,
         context.identity,
-        getattr(directory, "built_at", None),
+        directory_built_at(request),
         context.settings.directory_ttl_seconds,
     )
     failing = [check.name for check in checks if not check.ok]

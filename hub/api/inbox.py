@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse
 
-from hub import inbox, statuses
 from hub.api.deps import problems
-from hub.app import HubContext, hub_context
+from hub.context import HubContext, hub_context
+from hub.delivery import inbox
 from hub.protocol import AckRequest, DeliveryRef, InboxBatch, StatusUpdatesPage
+from hub.tracking import statuses
 from registry.member_auth import AuthenticatedMember, authenticated_member
 
 router = APIRouter(prefix="/v1", tags=["inbox"])

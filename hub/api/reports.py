@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from hub.api.deps import problems
-from hub.app import HubContext, hub_context
+from hub.context import HubContext, hub_context
 from hub.reports.compliance import compliance_report
 from hub.reports.delivery import delivery_report
 from hub.reports.filters import Grouping, ReportFilter

@@ -138,7 +138,7 @@ WHERE r.recipient IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5, 6
 ORDER BY 1, 2, 3, 4, 5, 6
 ON CONFLICT ({", ".join(KEY)}) DO UPDATE SET {_ADDED_SQL}"""
-"""`counter_rows` done by PostgreSQL over facts just inserted (`hub.bulk.insert_all`'s
+"""`counter_rows` done by PostgreSQL over facts just inserted (`hub.db.bulk.insert_all`'s
 `then`): the same keys and sums, upserted in key order."""
 
 

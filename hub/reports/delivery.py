@@ -17,7 +17,7 @@ from sqlalchemy import Date, Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import protocol
-from hub.models import Delivery, StatusUpdateRow
+from hub.db.models import Delivery, StatusUpdateRow
 from hub.reports.dialect import seconds_between, vietnam_date
 from hub.reports.facts import bit_of, vietnam_day
 from hub.reports.filters import Hierarchy, ReportFilter, load_hierarchy, senders_of

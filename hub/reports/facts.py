@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.bulk import Inserts, insert_all, sends_arrays
+from hub.db.bulk import Inserts, insert_all, sends_arrays
 from hub.reports.counters import COUNT_INSERTED_FACTS, add_to_counters
 from hub.reports.models import ReportFact
 from signing.compliance import SignatureFacts, Violation
@@ -115,3 +115,10 @@ async def record_facts(
     await insert_all(session, inserts)
     if rows:
         await add_to_counters(session, rows)
+
+
+async def doc_type_of(session: AsyncSession, document_id: str) -> str | None:
+    """The document type its facts were counted under (None before any fact)."""
+    return await session.scalar(
+        select(ReportFact.doc_type).where(ReportFact.document_id == document_id).limit(1)
+    )

@@ -1,1 +1,6 @@
-"""The operators' dashboard under `/ui`: server-rendered HTML, inline SVG, no JavaScript."""
+"""The operators' dashboard under `/ui`: server-rendered HTML, inline SVG, no JavaScript.
+
+Pages get their figures from the same service functions as the API.
+"""
+
+__all__ = ["auth", "charts", "pages", "render", "routes", "session"]

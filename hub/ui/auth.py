@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl, quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hub import metrics
+from hub.context import hub_context
+from hub.ops import metrics
 from hub.ui.render import page
 from hub.ui.session import (
     LOGIN_CSRF_COOKIE,
@@ -58,7 +59,7 @@ async def form_fields(request: Request, limit: int = 16 * 1024) -> dict[str, str
 async def check_csrf(request: Request, session: UiSession) -> None:
     given = (await form_fields(request)).get("csrf")
     if not csrf_ok(
-        secret_of(request.app.state.hub), session, given if isinstance(given, str) else None
+        secret_of(hub_context(request)), session, given if isinstance(given, str) else None
     ):
         raise Problem(
             403, "csrf_failed", "the form's CSRF token is missing or wrong; reload the page"
@@ -95,7 +96,7 @@ async def login_form(request: Request, next: str | None = None) -> Response:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
-    context = request.app.state.hub
+    context = hub_context(request)
     form = await form_fields(request)
     token, csrf, next = form.get("token", ""), form.get("csrf", ""), form.get("next", "/ui")
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")

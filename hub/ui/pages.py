@@ -14,22 +14,22 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
 
-from hub import delivery as delivery_service
-from hub.models import Delivery, Document
+from hub.context import hub_context
+from hub.delivery.queue import deliveries_in_state, queue_depth
+from hub.delivery.redrive import redrive as redrive_delivery
+from hub.protocol import DeliveryState
 from hub.reports.compliance import ComplianceRow, compliance_report
 from hub.reports.delivery import delivery_report
-from hub.reports.facts import VIOLATION_CODES, vietnam_day
+from hub.reports.facts import VIOLATION_CODES, doc_type_of, vietnam_day
 from hub.reports.filters import Grouping, ReportFilter, load_hierarchy
-from hub.reports.models import ReportFact
-from hub.trace import build_trace
+from hub.tracking.documents import operator_trace, sent_by
 from hub.ui.auth import check_csrf, require_session
 from hub.ui.charts import Bar, share_bars, trend_line
 from hub.ui.render import page
 from hub.ui.session import UiSession
 from registry.db import utcnow
-from registry.models import Member
+from registry.members import MemberFilter, list_members
 from registry.problems import Problem
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -73,26 +73,19 @@ def ui_filter(
 
 @router.get("")
 async def overview(request: Request, session: UiSession = Depends(require_session)) -> Response:
-    context = request.app.state.hub
+    context = hub_context(request)
     today = vietnam_day(utcnow())
     async with context.sessions() as db:
         today_total = (await compliance_report(db, ReportFilter(since=today))).total
         month_total = (
             await compliance_report(db, ReportFilter(since=today - timedelta(days=29)))
         ).total
-        states = dict(
-            (
-                await db.execute(
-                    select(Delivery.state, func.count())
-                    .where(Delivery.state.in_(("queued", "failed")))
-                    .group_by(Delivery.state)
-                )
-            ).all()
-        )
-        members = (await db.execute(select(func.count()).select_from(Member))).scalar_one()
+        depth = await queue_depth(db)
+        members = (await list_members(db, MemberFilter(), limit=0))[1]
     return page(
         request, "overview.html", session, today=today, today_total=today_total,
-        month_total=month_total, queued=states.get("queued", 0), failed=states.get("failed", 0),
+        month_total=month_total, queued=depth[DeliveryState.QUEUED],
+        failed=depth[DeliveryState.FAILED],
         members=members,
     )  # fmt: skip
 
@@ -105,7 +98,7 @@ async def compliance(
     sort: str = Query("key", pattern="^(key|documents|signed_share|compliant_share)$"),
     session: UiSession = Depends(require_session),
 ) -> Response:
-    async with request.app.state.hub.sessions() as db:
+    async with hub_context(request).sessions() as db:
         report = await compliance_report(db, flt, group)
     key, descending = SORTS[sort]
     rows = sorted(report.rows, key=key, reverse=descending)
@@ -128,21 +121,13 @@ async def sender(
     session: UiSession = Depends(require_session),
 ) -> Response:
     own = replace(flt, sender=None, only_member=code)
-    async with request.app.state.hub.sessions() as db:
+    async with hub_context(request).sessions() as db:
         hierarchy = await load_hierarchy(db)
         if code not in hierarchy.names:
             raise Problem(404, "member_not_found", f"no member {code}")
         total = (await compliance_report(db, own, hierarchy=hierarchy)).total
         trend = await compliance_report(db, own, Grouping.DAY, hierarchy)
-        documents = (
-            await db.execute(
-                select(Document.id, Document.received_at, Document.compliant, Document.violations)
-                .where(Document.sender == code)
-                .order_by(Document.received_at.desc())
-                .offset(offset)
-                .limit(PAGE_SIZE + 1)
-            )
-        ).all()
+        documents = await sent_by(db, code, offset=offset, limit=PAGE_SIZE + 1)
     days = [r.key for r in trend.rows]
     chart = trend_line(
         days,
@@ -170,17 +155,9 @@ async def delivery_health(
     flt: ReportFilter = Depends(ui_filter),
     session: UiSession = Depends(require_session),
 ) -> Response:
-    async with request.app.state.hub.sessions() as db:
+    async with hub_context(request).sessions() as db:
         report = await delivery_report(db, flt)
-        failed = (
-            await db.execute(
-                select(Delivery.id, Delivery.document_id, Delivery.recipient, Delivery.attempts,
-                       Delivery.last_error)
-                .where(Delivery.state == "failed")
-                .order_by(Delivery.created_at)
-                .limit(PAGE_SIZE)
-            )
-        ).all()  # fmt: skip
+        failed = await deliveries_in_state(db, DeliveryState.FAILED, limit=PAGE_SIZE)
     return page(
         request, "delivery.html", session, report=report, failed=failed, flt=flt,
         redriven=request.query_params.get("redriven"),
@@ -194,10 +171,9 @@ async def redrive(
     await check_csrf(request, session)
     if not session.is_admin:
         raise Problem(403, "forbidden_role", "redrive needs the admin role")
-    await delivery_service.redrive(request.app.state.hub.sessions, delivery_id)
-    worker = getattr(request.app.state, "delivery_worker", None)
-    if worker is not None:
-        worker.wake()
+    context = hub_context(request)
+    await redrive_delivery(context.sessions, delivery_id)
+    context.wake_delivery()
     return RedirectResponse(f"/ui/delivery?redriven={delivery_id}", status_code=303)
 
 
@@ -239,21 +215,12 @@ async def trace_page(
         document_id = str(uuid.UUID(document_id))
     except ValueError:
         raise Problem(404, "document_not_found", f"no document {document_id}") from None
-    async with request.app.state.hub.sessions() as db:
-        sender_code = (
-            await db.execute(select(Document.sender).where(Document.id == document_id))
-        ).scalar_one_or_none()
-        if sender_code is None:
-            raise Problem(404, "document_not_found", f"no document {document_id}")
+    async with hub_context(request).sessions() as db:
         try:
-            trace = await build_trace(db, sender_code, document_id)
+            trace = await operator_trace(db, document_id)
         except ValidationError as exc:  # a stored verdict that no longer parses
             raise Problem(409, "trace_unreadable", str(exc)) from exc
-        doc_type = (
-            await db.execute(
-                select(ReportFact.doc_type).where(ReportFact.document_id == document_id).limit(1)
-            )
-        ).scalar_one_or_none()
+        doc_type = await doc_type_of(db, document_id)
     return page(
         request, "trace.html", session, trace=trace, events=_timeline(trace), doc_type=doc_type
     )
@@ -263,16 +230,8 @@ async def trace_page(
 async def registry_page(
     request: Request, offset: int = Query(0, ge=0), session: UiSession = Depends(require_session)
 ) -> Response:
-    async with request.app.state.hub.sessions() as db:
-        members = (
-            (
-                await db.execute(
-                    select(Member).order_by(Member.code).offset(offset).limit(PAGE_SIZE * 4 + 1)
-                )
-            )
-            .scalars()
-            .all()
-        )
+    async with hub_context(request).sessions() as db:
+        members, _ = await list_members(db, MemberFilter(), limit=PAGE_SIZE * 4 + 1, offset=offset)
     return page(
         request, "registry.html", session, members=members[: PAGE_SIZE * 4], offset=offset,
         more=len(members) > PAGE_SIZE * 4, page_size=PAGE_SIZE * 4,

@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from hub.context import hub_context
 from hub.ui.session import UiSession, csrf_token, secret_of
 
 templates = Environment(
@@ -27,7 +28,7 @@ def page(
     **values: Any,
 ) -> HTMLResponse:
     """Render `template` with the session, its CSRF token and the request id."""
-    context = request.app.state.hub
+    context = hub_context(request)
     csrf = csrf_token(secret_of(context), session) if session is not None else ""
     html = templates.get_template(template).render(
         session=session,

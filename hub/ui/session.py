@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from fastapi import Request
-from sqlalchemy import select
 
-from registry.models import Operator
+from hub.context import HubContext, hub_context
+from registry.operators import find_by_name
 
 SESSION_COOKIE = "lienthong_ui"
 LOGIN_CSRF_COOKIE = "lienthong_login_csrf"
@@ -38,12 +38,12 @@ class UiSession:
         return self.role == "admin"
 
 
-def secret_of(context: object) -> bytes:
+def secret_of(context: HubContext) -> bytes:
     """`ui_secret`, or a key derived from the hub's private key (shared by its replicas)."""
-    settings = context.settings  # type: ignore[attr-defined]
+    settings = context.settings
     if settings.ui_secret:
         return hashlib.sha256(settings.ui_secret.encode()).digest()
-    key = context.identity.key  # type: ignore[attr-defined]
+    key = context.identity.key
     der = key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
     return hashlib.sha256(b"lienthong-ui-session\0" + der).digest()
 
@@ -90,14 +90,12 @@ def csrf_ok(secret: bytes, session: UiSession, given: str | None) -> bool:
 
 async def current_session(request: Request) -> UiSession | None:
     """The request's session if its cookie is good and the operator is still enabled."""
-    context = request.app.state.hub
+    context = hub_context(request)
     session = decode(secret_of(context), request.cookies.get(SESSION_COOKIE))
     if session is None:
         return None
     async with context.sessions() as db:
-        operator = (
-            await db.execute(select(Operator).where(Operator.name == session.name))
-        ).scalar_one_or_none()
+        operator = await find_by_name(db, session.name)
     if operator is None or operator.disabled_at is not None or operator.role != session.role:
         return None
     return session

@@ -232,8 +232,9 @@ async def _start_inprocess(
     provisioned = await provision(data_dir, list(specs.values()), endpoints, hub_id=hub_id)
     _prepare(provisioned, prepare)
     settings = hub_settings_for(provisioned, overrides)
-    hub_app = create_app(settings)
-    hub_app.state.push_transport = httpx.ASGITransport(app=host, raise_app_exceptions=False)
+    hub_app = create_app(
+        settings, push_transport=httpx.ASGITransport(app=host, raise_app_exceptions=False)
+    )
     await stack.enter_async_context(hub_app.router.lifespan_context(hub_app))
     hub_transport = httpx.ASGITransport(
         app=HubGate(hub_app, hub_concurrency), raise_app_exceptions=False

@@ -27,7 +27,7 @@ from registry.db import create_engine, session_factory
 from registry.operators import create_operator
 from tests.conftest import HUB_ID, IN_CI, PKIFixture
 from tests.hub.helpers import Agencies
-from tests.hub.reports_scenario import Scenario, load_scenario
+from tests.hub.reports.scenario import Scenario, load_scenario
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from tests.browser.conftest import ARTIFACTS, LiveHub
-from tests.hub.reports_scenario import H26
+from tests.hub.reports.scenario import H26
 
 FIELDS = ("documents", "signed", "personal_ok", "org_ok", "compliant")
 

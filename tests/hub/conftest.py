@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import update
 
 from hub.app import create_app
-from hub.delivery import DeliveryWorker
-from hub.models import Delivery
+from hub.db.models import Delivery
+from hub.delivery.worker import DeliveryWorker
 from hub.settings import HubSettings
 from registry.operators import create_operator
 from signing.package import Package

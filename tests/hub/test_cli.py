@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from hub import eventlog
+from hub.eventlog import chain as eventlog
 from lienthong.cli import app
 from registry.db import assert_migrated, create_engine, session_factory
 

@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 
 from hub.app import create_app
-from hub.receipts import verify_receipt
+from hub.ingest.receipts import verify_receipt
 from registry.operators import create_operator
 from signing.jose import verify_compact
 from tests.conftest import PKIFixture
@@ -153,7 +153,7 @@ async def test_push_and_pull_members_exchange_documents_statuses_and_a_recall(
             # the push member's delivery receipt is verifiable with its certificate
             from sqlalchemy import select
 
-            from hub.models import Delivery
+            from hub.db.models import Delivery
 
             async with app.state.hub.sessions() as session:
                 receipt = await session.scalar(

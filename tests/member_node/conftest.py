@@ -144,8 +144,9 @@ async def hub_app(hub_settings: Any, node_router: NodeRouter) -> AsyncIterator[A
     """The hub app (overriding the shared fixture) pushing to in-process nodes, polling fast."""
     from hub.app import create_app
 
-    app = create_app(hub_settings.model_copy(update={"delivery_poll_seconds": 0.05}))
-    app.state.push_transport = node_router
+    app = create_app(
+        hub_settings.model_copy(update={"delivery_poll_seconds": 0.05}), push_transport=node_router
+    )
     async with app.router.lifespan_context(app):
         yield app
 
