@@ -37,6 +37,12 @@ class HubSettings(StorageSettings):
     directory_ttl_seconds: int = 3600
     """How long a signed directory stays valid (`expires_at - generated_at`)."""
 
+    client_cert_header: str | None = None
+    """Mutual TLS behind a reverse proxy: the request header in which the proxy forwards the
+    client's verified certificate (PEM, URL-escaped as nginx's `$ssl_client_escaped_cert`).
+    Set, every member call must carry it, and it must be one of that member's registered,
+    unretired authentication certificates. Unset: no check (the proxy may still verify)."""
+
     delivery_worker: bool = True
     """Run the push delivery worker in this process (several processes may share one database)."""
 

@@ -43,6 +43,7 @@ from member_node.errors import (
     error_from_response,
 )
 from member_node.identity import NodeIdentity
+from member_node.tls import client_tls_context
 from member_node.tokens import TokenMinter
 from signing.jose import JoseError, verify_compact
 from signing.package import Header, Package, new_package, package_json
@@ -69,8 +70,11 @@ class HubClient:
         timeout: float = 30.0,
     ) -> None:
         self.identity = identity
+        # over https, the hub is checked against the national root and the organisation
+        # certificate is offered as TLS client certificate (mutual TLS behind the proxy)
+        verify = client_tls_context(identity) if base_url.startswith("https:") else True
         self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), transport=transport, timeout=timeout
+            base_url=base_url.rstrip("/"), transport=transport, timeout=timeout, verify=verify
         )
         self.hub_id = hub_id
         self._tokens: TokenMinter | None = None

@@ -17,11 +17,16 @@ from signing.keys import PrivateKey
 
 
 class DirectorySettings(Protocol):
+    """The host's settings the registry reads: its id, the directory's lifetime, mutual TLS."""
+
     @property
     def hub_id(self) -> str: ...
 
     @property
     def directory_ttl_seconds(self) -> int: ...
+
+    @property
+    def client_cert_header(self) -> str | None: ...
 
 
 class SigningIdentity(Protocol):

@@ -22,6 +22,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from fastapi import Request
 from sqlalchemy import event, select
@@ -32,7 +33,7 @@ from registry.context import RegistryContext, registry_context
 from registry.models import Member, MemberCertificate
 from registry.operator_auth import bearer_token
 from registry.problems import Problem
-from signing.certs import load_certificate
+from signing.certs import fingerprint, load_certificate
 from signing.jose import JoseError, unverified_claims, unverified_header, verify_token
 
 MAX_LIFETIME_SECONDS = 300
@@ -291,14 +292,47 @@ async def authenticate_member(
 
 
 async def authenticated_member(request: Request) -> AuthenticatedMember:
-    """FastAPI dependency: the member calling, authenticated by its bearer JWT.
+    """FastAPI dependency: the member calling, authenticated by its bearer JWT
+    (and by its TLS client certificate, when the hub is set up for mutual TLS).
 
     `registry_context` is called, not declared with `Depends`: FastAPI runs a
     sync dependency in a worker thread, a hop that cost more than the check.
     """
-    return await authenticate_member(
-        bearer_token(request),
-        registry_context(request),
-        token_cache(request),
-        rows=registry_rows(request),
+    context = registry_context(request)
+    rows = registry_rows(request)
+    member = await authenticate_member(
+        bearer_token(request), context, token_cache(request), rows=rows
     )
+    header = context.settings.client_cert_header
+    if header:
+        await check_client_certificate(request.headers.get(header), member, context, rows)
+    return member
+
+
+async def check_client_certificate(
+    escaped_pem: str | None,
+    member: AuthenticatedMember,
+    context: RegistryContext,
+    rows: RegistryRows | None = None,
+) -> None:
+    """Refuse a call whose TLS client certificate is not one of `member`'s auth certificates.
+
+    The proxy in front of the hub verified the TLS handshake against the
+    national CA; this binds that client to the member the token names, so a
+    stolen token alone is not enough.
+    """
+    if not escaped_pem:
+        raise _refuse("client_certificate_missing", "this hub needs a TLS client certificate")
+    try:
+        cert = load_certificate(unquote(escaped_pem).encode())
+    except ValueError:
+        raise _refuse(
+            "client_certificate_invalid", "the forwarded client certificate is not PEM"
+        ) from None
+    found = await _registry_row(context, rows, member.code, fingerprint(cert))
+    if found is None or not found[1].auth or found[1].retired_at is not None:
+        raise _refuse(
+            "client_certificate_mismatch",
+            f"the TLS client certificate is not a current authentication key of {member.code}",
+            403,
+        )

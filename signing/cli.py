@@ -82,6 +82,24 @@ def issue(
     typer.echo(f"issued {kind} certificate: {crt_path} (key {key_path})")
 
 
+@pki_app.command("issue-tls")
+def issue_tls(
+    dir: Annotated[Path, typer.Option("--dir", help="The CA directory")],
+    name: Annotated[
+        list[str], typer.Option("--name", help="A DNS name or IP address (repeat for more)")
+    ],
+    out: Annotated[Path, typer.Option(help="Writes OUT.key (0600) and OUT.crt (chain after)")],
+    key_type: Annotated[str, typer.Option(help="ec | rsa2048 | rsa3072")] = "ec",
+    days: Annotated[int, typer.Option(help="Validity in days")] = 397,
+) -> None:
+    """Issue a TLS server certificate for the reverse proxy in front of the hubs."""
+    if key_type not in KEY_TYPES:
+        raise _fail(f"--key-type must be one of {', '.join(KEY_TYPES)}")
+    issued = _load_ca(dir).issue_tls_server(name, key_type=key_type, days=days)  # type: ignore[arg-type]
+    key_path, crt_path = issued.save(out)
+    typer.echo(f"issued TLS server certificate for {', '.join(name)}: {crt_path} (key {key_path})")
+
+
 @pki_app.command("revoke")
 def revoke(
     dir: Annotated[Path, typer.Option("--dir", help="The CA directory")],

@@ -1,4 +1,4 @@
-"""The national CA: it issues organisation, official and hub certificates and revokes them.
+"""The national CA: issues organisation, official, hub and TLS server certificates; revokes them.
 
 A CA lives in a directory: `ca.key` (0600), `ca.crt`, `ca.json` (settings) and
 `revoked.json` (the revocation list the signed CRL is made from).
@@ -7,8 +7,10 @@ A CA lives in a directory: `ca.key` (0600), `ca.crt`, `ca.json` (settings) and
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -16,7 +18,7 @@ from typing import Literal
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from signing.certs import POLICY_OIDS, cert_to_pem, load_certificate
 from signing.keys import KeyType, PrivateKey, generate_key, load_private_key, save_private_key
@@ -213,6 +215,48 @@ class CertificateAuthority:
             )
         )
         cert = builder.sign(self.key, _hash_for_signer(self.key))
+        return IssuedCertificate(cert=cert, key=key, chain=[self.certificate])
+
+    def issue_tls_server(
+        self, names: Sequence[str], *, key_type: KeyType = "ec", days: int = 397
+    ) -> IssuedCertificate:
+        """A TLS server certificate for the reverse proxy in front of the hubs.
+
+        `names` go in the subject alternative name: DNS names, or IP addresses
+        where they parse as one. Extended key usage: server authentication only.
+        """
+        if not names:
+            raise ValueError("a TLS server certificate needs at least one DNS name or address")
+        key = generate_key(key_type)
+        start = _now() - dt.timedelta(minutes=5)
+        alt_names: list[x509.GeneralName] = []
+        for name in names:
+            try:
+                alt_names.append(x509.IPAddress(ipaddress.ip_address(name)))
+            except ValueError:
+                alt_names.append(x509.DNSName(name))
+        ca_ski = self.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+            .issuer_name(self.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_key_usage(), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski.value),
+                critical=False,
+            )
+            .sign(self.key, _hash_for_signer(self.key))
+        )
         return IssuedCertificate(cert=cert, key=key, chain=[self.certificate])
 
     # -- revocation ---------------------------------------------------------------

@@ -20,7 +20,7 @@ from hub.reports.compliance import compliance_report
 from hub.reports.delivery import delivery_report
 from hub.reports.filters import Grouping, ReportFilter
 from hub.reports.render import compliance_csv, delivery_csv
-from registry.member_auth import authenticate_member, token_cache
+from registry.member_auth import authenticated_member
 from registry.operator_auth import authenticated_operator, bearer_token
 from registry.operators import TOKEN_PREFIX
 from registry.problems import Problem
@@ -34,8 +34,7 @@ async def report_scope(request: Request, context: HubContext = Depends(hub_conte
     """None for an auditor or admin; the member's code for a member (its rows only)."""
     token = bearer_token(request)
     if token is not None and not token.startswith(TOKEN_PREFIX):
-        member = await authenticate_member(token, context, token_cache(request))
-        return member.code
+        return (await authenticated_member(request)).code
     operator = await authenticated_operator(request, context)
     if operator.role not in {"auditor", "admin"}:
         raise Problem(403, "forbidden_role", "this needs the auditor role")

@@ -125,3 +125,26 @@ def test_cli_init_issue_revoke_crl(tmp_path: Path) -> None:
     )
     crl = x509.load_pem_x509_crl((tmp_path / "crl.pem").read_bytes())
     assert crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
+
+
+def test_cli_issues_a_tls_server_certificate_for_the_proxy(tmp_path: Path) -> None:
+    d = str(tmp_path / "ca")
+    assert runner.invoke(app, ["pki", "init-ca", "--dir", d]).exit_code == 0
+    out = tmp_path / "tls" / "proxy"
+    out.parent.mkdir()
+    result = runner.invoke(
+        app,
+        ["pki", "issue-tls", "--dir", d, "--name", "hub.example.gov.vn", "--name", "127.0.0.1",
+         "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.with_suffix(".key").stat().st_mode) == 0o600
+    cert = x509.load_pem_x509_certificates(out.with_suffix(".crt").read_bytes())[0]
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["hub.example.gov.vn"]
+    assert [str(a) for a in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usage) == [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]
+    bad = runner.invoke(app, ["pki", "issue-tls", "--dir", d, "--name", "x", "--out",
+                              str(out), "--key-type", "dsa"])  # fmt: skip
+    assert bad.exit_code == 2
