@@ -202,7 +202,9 @@ def _encoded(found: Layout) -> Iterator[etree._Element]:
             *holder.findall("AttachmentEncoded"),
         ):
             items = [*block.findall(q("Attachment")), *block.findall("Attachment")]
-            yield from items or [block]
+            if not items and _local(block, "ContentTransferEncoded") is not None:
+                items = [block]
+            yield from items
 
 
 def decode_base64(value: str, name: str) -> bytes:

@@ -70,10 +70,21 @@ def parse_xml(data: bytes, *, max_bytes: int = MAX_INPUT_BYTES) -> etree._Elemen
     try:
         root = etree.fromstring(data, parser())
     except etree.XMLSyntaxError as exc:
-        raise EdxmlError("edxml_not_well_formed", f"not well-formed XML: {exc}") from exc
+        raise _syntax_error(data, exc) from exc
     _refuse_dtd(root)
     _check_text_sizes(root)
     return root
+
+
+def _syntax_error(data: bytes, exc: etree.XMLSyntaxError) -> EdxmlError:
+    """The error for a document libxml2 refused: an entity bomb it caught is
+    still an entity error, a broken DTD still a DTD error."""
+    doctype = data.find(b"<!DOCTYPE")
+    if doctype >= 0:
+        if data.find(b"<!ENTITY", doctype) >= 0:
+            return EdxmlError("edxml_entity_forbidden", f"the document declares entities ({exc})")
+        return EdxmlError("edxml_dtd_forbidden", f"the document has a DTD ({exc})")
+    return EdxmlError("edxml_not_well_formed", f"not well-formed XML: {exc}")
 
 
 def _refuse_dtd(root: etree._Element) -> None:

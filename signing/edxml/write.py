@@ -15,6 +15,7 @@ from typing import Literal
 
 from lxml import etree
 
+from signing.edxml.errors import EdxmlError
 from signing.edxml.ids import edxml_date, edxml_timestamp
 from signing.edxml.parse import DS, NS, XLINK, q
 from signing.package import Package
@@ -91,6 +92,8 @@ def _attachments(
 ) -> None:
     manifest = _add(manifest_parent, "Manifest")
     manifest.set("version", "1.0")
+    if not pkg.attachments:
+        return
     encoded = _add(data_parent, "AttachmentEncoded")
     for index, attachment in enumerate(pkg.attachments, start=1):
         cid = f"cid:attachment-{index}"
@@ -129,7 +132,7 @@ def package_to_tree(
 ) -> etree._Element:
     """`pkg` as an edXML tree (see `package_to_edxml`)."""
     if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
+        raise EdxmlError("edxml_invalid_value", f"layout must be one of {', '.join(LAYOUTS)}")
     when = timestamp or dt.datetime.now(dt.UTC)
     earlier = earlier_document_id or pkg.header.business.document_id
     root = etree.Element(q("edXML") if layout == "wrapped" else q("edXMLEnvelope"), nsmap=NSMAP)
@@ -155,17 +158,24 @@ def package_to_edxml(
 ) -> bytes:
     """`pkg` as edXML bytes (UTF-8, unsigned; `sign_envelope` signs them).
 
+    Text is written as is; the reader strips surrounding whitespace and reads
+    an empty element as absent, so such values do not come back unchanged.
+
     `document_id` defaults to `document_id_of(pkg)`; `earlier_document_id` is
     the replaced document's DocumentId for a replacement (default the
     package's `business.document_id`); `timestamp` is the sender's
     TraceHeader time (default now); `organ_names` adds OrganName to From/To.
     """
-    root = package_to_tree(
-        pkg,
-        layout=layout,
-        document_id=document_id,
-        earlier_document_id=earlier_document_id,
-        timestamp=timestamp,
-        organ_names=organ_names,
-    )
+    try:
+        root = package_to_tree(
+            pkg,
+            layout=layout,
+            document_id=document_id,
+            earlier_document_id=earlier_document_id,
+            timestamp=timestamp,
+            organ_names=organ_names,
+        )
+    except ValueError as exc:  # lxml: a control character XML 1.0 cannot carry
+        detail = f"the package cannot be written as XML: {exc}"
+        raise EdxmlError("edxml_unmappable", detail) from exc
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
