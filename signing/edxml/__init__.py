@@ -12,7 +12,7 @@ from signing.edxml.errors import CODES, EdxmlError
 from signing.edxml.ids import EDXML_NAMESPACE_UUID, package_id_for, signing_time_of
 from signing.edxml.mapping import BusinessInfo, Trace
 from signing.edxml.parse import MAX_INPUT_BYTES, MAX_TEXT_BYTES, NS
-from signing.edxml.reader import EdxmlDocument, read_edxml, verify_edxml
+from signing.edxml.reader import EdxmlDocument, edxml_to_package, read_edxml, verify_edxml
 from signing.edxml.sign import hub_export, sign_envelope
 from signing.edxml.status import (
     STATUS_CODES,
@@ -42,6 +42,7 @@ __all__ = [
     "StaffInfo",
     "Trace",
     "document_id_of",
+    "edxml_to_package",
     "hub_export",
     "package_id_for",
     "package_to_edxml",

@@ -73,6 +73,14 @@ def read_edxml(
     )
 
 
+def edxml_to_package(data: bytes, *, max_bytes: int = MAX_INPUT_BYTES) -> Package:
+    """The JSON package of an edXML message, without verifying its signature
+    (whose form is still checked); raises `EdxmlError`."""
+    found = read_document(data, max_bytes=max_bytes)
+    check_form(found.root)
+    return envelope_to_package(found)[0]
+
+
 def verify_edxml(
     doc: EdxmlDocument,
     trust: TrustStore,
