@@ -12,6 +12,7 @@ from member_node import cli as node_cli
 from member_node.simulation import cli as simulation_cli
 from registry import cli as registry_cli
 from signing import cli as signing_cli
+from signing.edxml import cli as edxml_cli
 
 app = typer.Typer(
     name="lienthong",
@@ -32,6 +33,7 @@ signing_cli.pki_app.command("walkthrough")(signing_cli.walkthrough)
 app.add_typer(simulation_cli.network_app, name="network")
 app.add_typer(registry_cli.registry_app, name="registry")
 app.add_typer(registry_cli.operator_app, name="operator")
+app.add_typer(edxml_cli.edxml_app, name="edxml")
 
 
 def main() -> None:

@@ -1,0 +1,116 @@
+"""`lienthong edxml convert` (JSON ⇄ edXML) and `lienthong edxml sign` for integrators."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from signing.certs import load_certificates
+from signing.edxml.errors import EdxmlError
+from signing.edxml.reader import edxml_to_package
+from signing.edxml.sign import sign_envelope
+from signing.edxml.write import LAYOUTS, package_to_edxml
+from signing.keys import load_private_key
+from signing.package import PackageFormatError, package_json, parse_package
+
+edxml_app = typer.Typer(
+    help="edXML (QCVN 102:2016): convert to and from the JSON package, sign.",
+    no_args_is_help=True,
+)
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise _fail(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _looks_like_xml(data: bytes) -> bool:
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def _to_edxml(data: bytes, layout: str) -> bytes:
+    if _looks_like_xml(data):
+        return data
+    return package_to_edxml(parse_package(data), layout=layout)  # type: ignore[arg-type]
+
+
+def _write(out: Path | None, data: bytes) -> None:
+    if out is None:
+        sys.stdout.buffer.write(data if data.endswith(b"\n") else data + b"\n")
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror or exc}") from exc
+
+
+def _explain(exc: EdxmlError | PackageFormatError) -> str:
+    fields = "".join(f"\n  {f['field']}: {f['message']}" for f in getattr(exc, "fields", [])[:10])
+    return f"{exc.code}: {exc.detail}{fields}"
+
+
+@edxml_app.command("convert")
+def convert(
+    source: Annotated[Path, typer.Option("--in", help="A JSON package or an edXML document")],
+    to: Annotated[str | None, typer.Option(help="json | edxml (default: the other one)")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write (default stdout)")] = None,
+    layout: Annotated[str, typer.Option(help="wrapped (<edXML>) | envelope")] = "wrapped",
+) -> None:
+    """Convert a JSON package to edXML or an edXML document to a JSON package."""
+    if to not in (None, "json", "edxml"):
+        raise _fail("--to must be json or edxml")
+    if layout not in LAYOUTS:
+        raise _fail(f"--layout must be one of {', '.join(LAYOUTS)}")
+    data = _read(source)
+    target = to or ("json" if _looks_like_xml(data) else "edxml")
+    try:
+        if target == "json":
+            result = package_json(edxml_to_package(data))
+        else:
+            result = _to_edxml(data, layout)
+    except (EdxmlError, PackageFormatError) as exc:
+        raise _fail(_explain(exc)) from exc
+    _write(out, result)
+    if out is not None:
+        typer.echo(f"{target} written to {out}", err=True)
+
+
+@edxml_app.command("sign")
+def sign(
+    source: Annotated[Path, typer.Option("--in", help="An unsigned edXML document (or JSON)")],
+    key: Annotated[Path, typer.Option(help="The organisation's private key (PEM)")],
+    cert: Annotated[Path, typer.Option(help="Its certificate, then the chain (PEM)")],
+    out: Annotated[Path, typer.Option(help="Where to write the signed edXML")],
+    layout: Annotated[str, typer.Option(help="For JSON input: wrapped | envelope")] = "wrapped",
+) -> None:
+    """Sign an edXML document with the organisation's key (XML-DSig, enveloped, URI="")."""
+    if layout not in LAYOUTS:
+        raise _fail(f"--layout must be one of {', '.join(LAYOUTS)}")
+    data = _read(source)
+    try:
+        private = load_private_key(_read(key))
+        chain = load_certificates(_read(cert))
+    except (ValueError, TypeError) as exc:
+        raise _fail(f"cannot read the key or certificate: {exc}") from exc
+    if not chain:
+        raise _fail(f"no certificate in {cert}")
+    try:
+        signed = sign_envelope(_to_edxml(data, layout), private, chain)
+    except (EdxmlError, PackageFormatError) as exc:
+        raise _fail(_explain(exc)) from exc
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    _write(out, signed)
+    typer.echo(f"signed by {chain[0].subject.rfc4514_string()}; written to {out}")
