@@ -61,8 +61,12 @@ def main(count: int = 3000) -> None:
         trust = TrustStore([ca.certificate], [ca.crl()])
         wires = []
         for _ in range(count):
+            # Not a PDF: this measures the envelope; bench/pades.py measures a principal PDF.
             pkg = new_package(
-                SENDER, ["000.00.00.G22"], HEADER, [("a.pdf", "application/pdf", os.urandom(10240))]
+                SENDER,
+                ["000.00.00.G22"],
+                HEADER,
+                [("a.bin", "application/octet-stream", os.urandom(10240))],
             )
             pkg = sign_package(pkg, official.key, official.full_chain, "personal")
             pkg = sign_package(pkg, org.key, org.full_chain, "organization")

@@ -8,6 +8,7 @@ A DMS needs a few lines::
         trace = await hub.trace(result.document_id)
 
 The client builds and signs packages (official first, then organisation),
+signs PDFs the same way (`sign_pdf`, PAdES),
 mints its own bearer tokens and reuses each until shortly before it expires,
 keeps the hub's directory verified against the pinned hub certificate, and
 turns every hub error into a typed `HubError` carrying the problem code.
@@ -47,6 +48,7 @@ from member_node.tls import client_tls_context
 from member_node.tokens import TokenMinter
 from signing.jose import JoseError, verify_compact
 from signing.package import Header, Package, new_package, package_json
+from signing.pades.sign import PdfSigner, PdfSigningError, sign_pdf_twice
 from signing.sign import sign_package
 
 M = TypeVar("M", bound=BaseModel)
@@ -154,6 +156,38 @@ class HubClient:
             org = self.identity.organization
             pkg = sign_package(pkg, org.key, org.chain, "organization", signing_time=when)
         return pkg
+
+    def sign_pdf(
+        self,
+        data: bytes,
+        *,
+        personal: bool = True,
+        organization: bool = True,
+        signing_time: dt.datetime | None = None,
+        visible: bool = False,
+    ) -> bytes:
+        """A PDF signed the way agencies sign (PAdES): the official, then the organisation's
+        seal as a later revision over it. Pass the result to `build_package` or `send`
+        as an `application/pdf` file; packages carry attachments byte for byte."""
+        official = None
+        if personal:
+            if self.identity.official is None:
+                raise SigningError(
+                    "no_official_key", "no official.key/official.crt: cannot sign personally"
+                )
+            official = PdfSigner(self.identity.official.key, self.identity.official.chain)
+        org = self.identity.organization
+        seal = PdfSigner(org.key, org.chain) if organization else None
+        try:
+            return sign_pdf_twice(
+                data,
+                official,
+                seal,
+                signing_time=signing_time or dt.datetime.now(VN).replace(microsecond=0),
+                visible=visible,
+            )
+        except PdfSigningError as exc:
+            raise SigningError("invalid_pdf", str(exc)) from exc
 
     async def send(
         self,

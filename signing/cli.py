@@ -1,4 +1,5 @@
-"""Commands: `lienthong pki …`, `lienthong sign`, `lienthong verify` and the walkthrough."""
+"""Commands: `lienthong pki …`, `lienthong sign`, `lienthong sign-pdf`, `lienthong verify` and the
+walkthrough."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from signing.certs import load_certificate, load_certificates
 from signing.keys import KEY_TYPES, load_private_key
 from signing.package import PackageFormatError, new_package, package_json, parse_package
+from signing.pades.document import make_pdf
+from signing.pades.sign import PdfSigner, PdfSigningError, sign_pdf_twice
 from signing.pki import ISSUE_KINDS, REVOCATION_REASONS, CertificateAuthority
 from signing.sign import sign_package
 from signing.trust import TrustStore
@@ -165,6 +168,53 @@ def sign(
     typer.echo(f"{len(pkg.signatures)} signature(s); written to {out}")
 
 
+def sign_pdf(
+    in_: Annotated[Path, typer.Option("--in", help="The PDF to sign")],
+    out: Annotated[Path, typer.Option(help="Where to write the signed PDF")],
+    official_key: Annotated[Path | None, typer.Option(help="The official's private key")] = None,
+    official_cert: Annotated[Path | None, typer.Option(help="The official's certificate")] = None,
+    org_key: Annotated[Path | None, typer.Option(help="The organisation's private key")] = None,
+    org_cert: Annotated[Path | None, typer.Option(help="The organisation's certificate")] = None,
+    visible: Annotated[bool, typer.Option(help="Show each signature on the last page")] = False,
+) -> None:
+    """Sign a PDF (PAdES): the official first, then the organisation's seal in a later revision."""
+    signers: list[PdfSigner | None] = []
+    for what, key, cert in (
+        ("official", official_key, official_cert),
+        ("org", org_key, org_cert),
+    ):
+        loaded = _signer(key, cert, what)
+        if loaded is not None:
+            private, chain = loaded
+            if not chain or not _key_fits(private, chain[0]):
+                raise _fail(f"the {what} key does not belong to the {what} certificate")
+            signers.append(PdfSigner(private, chain))  # type: ignore[arg-type]
+        else:
+            signers.append(None)
+    if signers == [None, None]:
+        raise _fail(
+            "nothing to sign with: give --official-key/--official-cert or --org-key/--org-cert"
+        )
+    try:
+        data = in_.read_bytes()
+        signed = sign_pdf_twice(data, signers[0], signers[1], visible=visible)
+    except OSError as exc:
+        raise _fail(str(exc)) from exc
+    except PdfSigningError as exc:
+        raise _fail(f"{in_}: {exc}") from exc
+    out.write_bytes(signed)
+    count = sum(s is not None for s in signers)
+    typer.echo(f"{count} signature(s) added; written to {out}")
+
+
+def _key_fits(key: object, cert: x509.Certificate) -> bool:
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    public = getattr(key, "public_key", None)
+    return public is not None and public().public_bytes(*spki) == cert.public_key().public_bytes(
+        *spki
+    )
+
+
 def _render(verdict: Verdict) -> str:
     lines = [
         "COMPLIANT" if verdict.compliant else "NOT COMPLIANT: " + ", ".join(verdict.violations)
@@ -222,7 +272,7 @@ def walkthrough() -> None:
             "signer": {"name": "Nguyễn Văn A", "position": "Chủ tịch"},
         }
         pkg = new_package(
-            sender, ["000.00.00.G22"], header, [("qd274.pdf", "application/pdf", b"%PDF" * 2560)]
+            sender, ["000.00.00.G22"], header, [("qd274.pdf", "application/pdf", make_pdf(pages=1))]
         )
         pkg = sign_package(pkg, official.key, official.full_chain, "personal")
         pkg = sign_package(pkg, org.key, org.full_chain, "organization")

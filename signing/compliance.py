@@ -1,11 +1,15 @@
 """The compliance rules: they turn signature facts into violation codes (DESIGN section 3).
 
-The rules know nothing about JWS or X.509 parsing; any extractor (JWS today,
-XML-DSig or PAdES later) that yields `SignatureFacts` is judged the same way.
+The rules know nothing about JWS, PDF or X.509 parsing; any extractor (JWS,
+PAdES, XML-DSig) that yields `SignatureFacts` is judged the same way, and
+the facts of every source of one document (the envelope, the principal PDF)
+are judged together.
 
-`UNSIGNED` stands alone: a package with no signature at all gets only
-`UNSIGNED`, not also `NO_PERSONAL_SIGNATURE` and `NO_ORGANIZATION_SIGNATURE`,
-so "signed share" is simply the share of packages without `UNSIGNED`.
+`UNSIGNED` stands alone among the signature codes: a package with no
+signature at all gets `UNSIGNED`, not also `NO_PERSONAL_SIGNATURE` and
+`NO_ORGANIZATION_SIGNATURE`, so "signed share" is simply the share of
+packages without `UNSIGNED`. Codes about the document itself
+(`UNREADABLE_DOCUMENT`, `VALIDATION_LIMIT_EXCEEDED`) may come with it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ class Violation(StrEnum):
     WEAK_ALGORITHM = "WEAK_ALGORITHM"
     BAD_SIGNING_TIME = "BAD_SIGNING_TIME"
     LATE_DISPATCH = "LATE_DISPATCH"
+    MODIFIED_AFTER_SIGNING = "MODIFIED_AFTER_SIGNING"
+    UNREADABLE_DOCUMENT = "UNREADABLE_DOCUMENT"
+    VALIDATION_LIMIT_EXCEEDED = "VALIDATION_LIMIT_EXCEEDED"
 
 
 _TABLE_ORDER: tuple[Violation, ...] = tuple(Violation)  # iterating the enum itself is slow
@@ -45,6 +52,7 @@ STRONG_ALGORITHMS = frozenset(
 MIN_RSA_BITS = 2048
 MIN_CURVE_BITS = 256
 VIETNAM_OFFSET = "+07:00"
+ENVELOPE = "envelope"
 DEFAULT_CLOCK_SKEW = dt.timedelta(minutes=5)
 _RFC3339 = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
@@ -58,6 +66,10 @@ class SignatureFacts(BaseModel):
 
     index: int
     format: str = "jws"
+    source: str = ENVELOPE
+    """`envelope`, or `attachment:<n>` for a signature inside the package's attachment n."""
+    revision: int | None = None
+    """For a PDF signature, the revision it signs (pyHanko's count, 0 the original file)."""
     kind: str | None = None
     certificate_kind: str | None = None
     alg: str | None = None
@@ -74,6 +86,10 @@ class SignatureFacts(BaseModel):
     revocation_reason: str | None = None
     revocation_checked: bool = False
     follows_personal: bool | None = None
+    """Organisation signatures: whether it comes after and covers a personal signature of
+    its own source (JWS: `prev`; PDF: a later revision over the personal one's)."""
+    modified_after_signing: bool = False
+    """PDF signatures: the file changed after it in a way it does not allow."""
     errors: list[str] = []
 
 
@@ -118,11 +134,22 @@ def judge(
     attachments_intact: bool = True,
     clock_skew: dt.timedelta = DEFAULT_CLOCK_SKEW,
     holidays: Collection[dt.date] | None = None,
+    document_violations: Collection[Violation] = (),
 ) -> list[Violation]:
-    """The violations of a package, in the order of DESIGN's table, each once."""
+    """The violations of a package, in the order of DESIGN's table, each once.
+
+    `facts` are every signature of the document, whatever their format and
+    source (the envelope, the principal PDF); `document_violations` are what
+    was found about the document itself (UNREADABLE_DOCUMENT,
+    VALIDATION_LIMIT_EXCEEDED). An organisation signature covers a personal one
+    when its own source says so (`follows_personal`), or when it is on the
+    envelope and the personal signature is inside an attachment, whose bytes
+    the envelope's manifest fixes by SHA-256.
+    """
+    found: set[Violation] = set(document_violations)
     if not facts:
-        return [Violation.UNSIGNED]
-    found: set[Violation] = set()
+        found.add(Violation.UNSIGNED)
+        return [v for v in _TABLE_ORDER if v in found]
     kinds = [f.kind for f in facts]
     has_personal = "personal" in kinds
     if not has_personal:
@@ -131,10 +158,18 @@ def judge(
         found.add(Violation.NO_ORGANIZATION_SIGNATURE)
     if not attachments_intact:
         found.add(Violation.BAD_SIGNATURE)
+    personal_attached = has_personal and any(
+        f.kind == "personal" and f.source != ENVELOPE for f in facts
+    )
     latest: dt.datetime | None = None
     for f in facts:
         _add_per_signature(found, f, sender, received_at, clock_skew)
-        if f.kind == "organization" and has_personal and not f.follows_personal:
+        if (
+            f.kind == "organization"
+            and has_personal
+            and not f.follows_personal
+            and not (f.source == ENVELOPE and personal_attached)
+        ):
             found.add(Violation.WRONG_ORDER)
         signed_at = parse_signing_time(f.signing_time)
         if signed_at is not None and (latest is None or signed_at > latest):
@@ -167,6 +202,8 @@ def _add_per_signature(
 ) -> None:
     if not f.signature_valid:
         found.add(Violation.BAD_SIGNATURE)
+    if f.modified_after_signing:
+        found.add(Violation.MODIFIED_AFTER_SIGNING)
     if not f.chain_trusted:
         found.add(Violation.UNTRUSTED_CERTIFICATE)
     else:

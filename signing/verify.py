@@ -36,12 +36,14 @@ from signing.compliance import (
 from signing.jose import b64url
 from signing.keys import PublicKey, Verifier, verifier_for
 from signing.package import (
+    Attachment,
     Package,
     Signature,
     attachment_errors,
     manifest_bytes,
     parse_package,
 )
+from signing.pades.validate import PdfLimits, validate_pdf
 from signing.sign import b64url_decode, prev_of
 from signing.trust import TrustStore
 
@@ -240,6 +242,17 @@ def _signature_values(
     }
 
 
+PDF_MEDIA_TYPE = "application/pdf"
+
+
+def principal_pdf(pkg: Package) -> tuple[int, Attachment] | None:
+    """The document judged with the envelope: the first `application/pdf` attachment, if any."""
+    for index, attachment in enumerate(pkg.attachments):
+        if attachment.media_type.split(";", 1)[0].strip().lower() == PDF_MEDIA_TYPE:
+            return index, attachment
+    return None
+
+
 def verify_package(
     pkg: Package,
     trust: TrustStore,
@@ -248,13 +261,37 @@ def verify_package(
     sender: str | None = None,
     clock_skew: dt.timedelta = DEFAULT_CLOCK_SKEW,
     holidays: Collection[dt.date] | None = None,
+    pdf_limits: PdfLimits = PdfLimits(),
 ) -> Verdict:
-    """The verdict on `pkg` as received at `received_at` from `sender` (default `pkg.sender`)."""
+    """The verdict on `pkg` as received at `received_at` from `sender` (default `pkg.sender`).
+
+    The document judged is the envelope together with the principal PDF
+    (`principal_pdf`): the PDF's signatures (PAdES) are validated within
+    `pdf_limits` and their facts follow the envelope's. Other PDF attachments
+    are not opened: the envelope's manifest fixes their bytes, and opening
+    every appendix would multiply the cost and the untrusted parsing per package.
+    A principal PDF that does not match its declared size and SHA-256 is not
+    opened either: BAD_SIGNATURE already says the bytes are not the signed ones.
+    """
     if received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
     manifest = manifest_bytes(pkg)
     facts = extract_facts(pkg, trust, received_at=received_at, manifest=manifest)
     intact = not attachment_errors(pkg)
+    document_violations: list[Violation] = []
+    principal = principal_pdf(pkg)
+    # A principal PDF whose bytes are not the declared ones is not the document the
+    # sender signed: BAD_SIGNATURE (attachments_intact) says so, and it is not opened.
+    if principal is not None and principal[1].intact:
+        pdf = validate_pdf(
+            principal[1].data,
+            trust,
+            received_at=received_at,
+            attachment=principal[0],
+            limits=pdf_limits,
+        )
+        facts += pdf.facts
+        document_violations += pdf.violations
     violations: list[Violation] = judge(
         facts,
         sender=sender or pkg.sender,
@@ -262,6 +299,7 @@ def verify_package(
         attachments_intact=intact,
         clock_skew=clock_skew,
         holidays=holidays,
+        document_violations=document_violations,
     )
     return Verdict(
         compliant=not violations,

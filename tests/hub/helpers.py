@@ -21,6 +21,7 @@ from signing.certs import cert_to_pem
 from signing.jose import mint_token, sign_compact
 from signing.keys import generate_key
 from signing.package import Package, new_package, package_json
+from signing.pades.document import make_pdf
 from signing.pki import IssuedCertificate
 from signing.sign import sign_package
 from tests.conftest import HUB_ID, PKIFixture
@@ -32,7 +33,7 @@ HEADER: dict[str, Any] = {
     "subject": "Về việc ban hành quy chế",
     "signer": {"name": "Nguyễn Văn A", "position": "Chủ tịch"},
 }
-PDF = ("qd274.pdf", "application/pdf", b"%PDF-1.7 quyet dinh 274")
+PDF = ("qd274.pdf", "application/pdf", make_pdf(pages=1))
 
 
 @dataclass

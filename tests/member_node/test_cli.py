@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from lienthong.cli import app
 from signing.certs import cert_to_pem
+from signing.pades.document import make_pdf
 from tests.conftest import HUB_ID, PKIFixture, run_sync
 from tests.member_node.conftest import RECIPIENT, SENDER
 
@@ -99,7 +100,7 @@ def live_hub(hub_settings: Any, pki: PKIFixture, tmp_path: Path) -> Iterator[Liv
 @pytest.fixture
 def pdf(tmp_path: Path) -> Path:
     path = tmp_path / "cv123.pdf"
-    path.write_bytes(b"%PDF-1.4 official letter")
+    path.write_bytes(make_pdf(pages=1, title="Công văn về việc họp giao ban"))
     return path
 
 

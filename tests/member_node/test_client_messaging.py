@@ -14,10 +14,11 @@ from member_node.errors import BadRequest, Conflict, Forbidden, NotFound, Signin
 from member_node.sync_client import SyncHubClient
 from signing.jose import verify_compact
 from signing.package import manifest_digest
+from signing.pades.document import make_pdf
 from tests.conftest import HUB_ID, PKIFixture
 from tests.member_node.conftest import HEADER, RECIPIENT, SENDER, Agency, MakeAgency
 
-PDF = ("qd274.pdf", "application/pdf", b"%PDF-1.4 the decision")
+PDF = ("qd274.pdf", "application/pdf", make_pdf(pages=1))
 
 
 async def test_send_trace_pull_ack_status_and_status_updates(

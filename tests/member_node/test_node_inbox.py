@@ -12,6 +12,7 @@ import pytest
 from hub.protocol import InboxDelivery
 from member_node.client import HubClient
 from signing.jose import mint_token, sign_compact, verify_compact
+from signing.pades.document import make_pdf
 from tests.conftest import HUB_ID, PKIFixture
 from tests.member_node.conftest import (
     HEADER,
@@ -22,7 +23,7 @@ from tests.member_node.conftest import (
     StartNode,
 )
 
-PDF = ("qd.pdf", "application/pdf", b"%PDF-1.4 body")
+PDF = ("qd.pdf", "application/pdf", make_pdf(pages=1))
 
 
 @pytest.fixture

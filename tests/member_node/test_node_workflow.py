@@ -12,6 +12,7 @@ from hub.protocol import StatusCode
 from member_node.app import create_node_app
 from member_node.clerk import ClerkRules
 from member_node.config import NodeConfig
+from signing.pades.document import make_pdf
 from tests.conftest import HUB_ID
 from tests.member_node.conftest import (
     FAST_CLERK,
@@ -29,7 +30,7 @@ from tests.member_node.conftest import (
 PDF = {
     "name": "qd.pdf",
     "media_type": "application/pdf",
-    "content": base64.b64encode(b"%PDF").decode(),
+    "content": base64.b64encode(make_pdf(pages=1)).decode(),
 }
 
 

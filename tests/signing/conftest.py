@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from signing.package import Package, new_package
+from signing.pades.document import make_pdf
 from signing.pki import CertificateAuthority, IssuedCertificate
 from signing.sign import sign_package
 from signing.trust import TrustStore
@@ -31,7 +32,7 @@ HEADER: dict[str, Any] = {
     "steering_type": 1,
     "business": {"type": 0, "document_id": None},
 }
-ATTACHMENT = ("qd274.pdf", "application/pdf", bytes(range(256)) * 40)
+ATTACHMENT = ("qd274.pdf", "application/pdf", make_pdf(pages=1))
 
 
 @pytest.fixture(scope="session")

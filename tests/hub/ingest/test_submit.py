@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from hub.ingest.receipts import verify_receipt
+from signing.pades.document import make_pdf
 from tests.hub.conftest import Hub
 from tests.hub.helpers import Agency, body_of, tampered, with_attachment
 
@@ -55,7 +56,7 @@ async def test_a_large_package_is_checked_off_the_event_loop_and_accepted(
     """Bodies past `INLINE_CHECK_BYTES` are checked in a thread: same answers either way."""
     from hub.ingest.service import INLINE_CHECK_BYTES
 
-    content = os.urandom(INLINE_CHECK_BYTES)
+    content = make_pdf(pages=1, padding_bytes=INLINE_CHECK_BYTES)
     pkg = sender.package([RECIPIENT], files=[("scan.pdf", "application/pdf", content)])
     response = await hub.submit(sender, pkg)
     assert response.status_code == 202, response.text

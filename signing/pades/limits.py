@@ -1,0 +1,97 @@
+"""Bounds on validating an untrusted PDF: wall time and decoded bytes.
+
+Time: `deadline(seconds)` arms a timer that, when it fires, raises
+`LimitExceeded` inside the thread doing the work (CPython's
+`PyThreadState_SetAsyncExc`). pyHanko is pure Python, so the exception lands at
+the next bytecode boundary however the parser is looping; a single long call
+into C (hashing a large byte range) finishes first, which for the input sizes
+the hub admits is milliseconds. The timer is disarmed, and any exception still
+pending for the thread is cleared, before the block exits, so nothing fires
+into the caller's code afterwards.
+
+Memory: pyHanko's own decode limits bound the bytes its stream decoders may
+produce for one document (`decode_limits(max_bytes)`), which is where a small
+file turns into a large amount of memory (compression bombs).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pyhanko.pdf_utils.decode_limits import DecodeLimits, DocumentDecodeBudget, StreamDecodeLimits
+
+
+class LimitExceeded(BaseException):
+    """Validation ran past its time bound.
+
+    A `BaseException`, like `KeyboardInterrupt`, so that the `except Exception`
+    clauses inside pyHanko do not swallow the interruption.
+    """
+
+
+_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+_REFIRE_SECONDS = 0.05  # pyHanko code that swallows the exception is interrupted again
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self._thread_id = threading.get_ident()
+        self._lock = threading.Lock()
+        self._armed = True
+        self.fired = False
+        self._timer = self._start(seconds)
+
+    def _start(self, seconds: float) -> threading.Timer:
+        timer = threading.Timer(seconds, self._fire)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._armed:
+                self.fired = True
+                _set_async_exc(ctypes.c_ulong(self._thread_id), ctypes.py_object(LimitExceeded))
+                self._timer = self._start(_REFIRE_SECONDS)
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._armed = False
+            self._timer.cancel()
+            if self.fired:  # an exception may still be pending for the thread: drop it
+                _set_async_exc(ctypes.c_ulong(self._thread_id), None)
+
+
+@contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Raise `LimitExceeded` in this thread if the block runs longer than `seconds`.
+
+    Whatever the block raised once the time is up (pyHanko may wrap the
+    interruption in its own error) comes out as `LimitExceeded`.
+    """
+    if seconds is None:
+        yield
+        return
+    state = _Deadline(seconds)
+    message = f"took longer than {seconds:g} s"
+    try:
+        yield
+    except BaseException as exc:
+        state.disarm()
+        if state.fired:
+            raise LimitExceeded(message) from exc
+        raise
+    state.disarm()
+    if state.fired:
+        raise LimitExceeded(message)
+
+
+def decode_limits(max_bytes: int) -> DecodeLimits:
+    """pyHanko decode limits allowing at most `max_bytes` decoded for one document."""
+    return DecodeLimits(
+        per_stream=StreamDecodeLimits(max_output_size=max_bytes),
+        document_budget=DocumentDecodeBudget(base_allowance=max_bytes, max_ratio=0),
+    )
