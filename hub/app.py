@@ -16,11 +16,13 @@ from hub.eventlog.sealer import hub_sealer
 from hub.eventlog.sealer import running as eventlog_running
 from hub.identity import HubIdentity
 from hub.ingest.service import CONCURRENT_BATCHES, Ingest
+from hub.ops.limits import BodyTimeoutMiddleware, MemberRateLimit
 from hub.ops.logging import configure_logging, install_request_logging
 from hub.settings import HubSettings
 from hub.ui.routes import install_ui
 from registry import admin_api, directory
 from registry.db import assert_migrated, create_engine, session_factory
+from registry.member_auth import add_admission_check
 from registry.problems import install_problem_handlers
 
 __all__ = ["create_app"]
@@ -74,6 +76,10 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    app.add_middleware(BodyTimeoutMiddleware, timeout=settings.body_timeout_seconds)
+    add_admission_check(
+        app, MemberRateLimit(settings.rate_limits, settings.rate_limit_burst_seconds)
+    )
     configure_logging(settings.log_level, settings.log_json)
     install_request_logging(app)
     # members' routes first: a request is matched against the routes in order

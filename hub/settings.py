@@ -34,6 +34,23 @@ class HubSettings(StorageSettings):
     max_package_bytes: int = 50 * 1024 * 1024
     """The largest request body accepted by `POST /v1/documents`; over it the answer is 413."""
 
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A request body that sends nothing for this long is answered 408 and its connection closed."""
+
+    rate_limits: dict[str, float] = Field(
+        default_factory=lambda: {"default": 1000.0, "district": 200.0, "commune": 100.0}
+    )
+    """Requests per second each member may make, by member kind (`default` for the kinds not
+    named; 0 is no limit), with bursts of `rate_limit_burst_seconds` of that rate; over it
+    the answer is 429 with `Retry-After`. Counted per hub process. JSON in the environment:
+    `LIENTHONG_RATE_LIMITS='{"default": 1000, "commune": 20}'`."""
+
+    rate_limit_burst_seconds: int = Field(default=2, ge=1)
+    """The window of the rate limit: a member may spend this many seconds' worth at once."""
+
+    min_free_disk_bytes: int = Field(default=100 * 1024 * 1024, ge=0)
+    """`/readyz` fails (`disk`) when the data directory has less free space than this."""
+
     directory_ttl_seconds: int = 3600
     """How long a signed directory stays valid (`expires_at - generated_at`)."""
 

@@ -12,11 +12,17 @@ signs PDFs the same way (`sign_pdf`, PAdES),
 mints its own bearer tokens and reuses each until shortly before it expires,
 keeps the hub's directory verified against the pinned hub certificate, and
 turns every hub error into a typed `HubError` carrying the problem code.
+A `503` (the hub's database or disk unavailable) or `429` (rate limited) is
+retried after the hub's `Retry-After`, a bounded number of times (`retries`,
+`max_retry_after`); every call is safe to repeat, submissions being
+idempotent on the package id.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import email.utils
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
@@ -55,6 +61,8 @@ M = TypeVar("M", bound=BaseModel)
 VN = dt.timezone(dt.timedelta(hours=7), "+07:00")
 DEFAULT_HUB_ID = "lienthong-hub"
 """The `aud` of every token unless told otherwise: the hub's default `LIENTHONG_HUB_ID`."""
+RETRIED_STATUSES = frozenset({429, 503})
+"""Answers after which the hub changed nothing and said when to come back (`Retry-After`)."""
 File = tuple[str, str, bytes]
 """An attachment: (name, media type, content)."""
 
@@ -70,11 +78,18 @@ class HubClient:
         hub_id: str = DEFAULT_HUB_ID,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
+        retries: int = 3,
+        max_retry_after: float = 30.0,
     ) -> None:
+        """`retries`: how many times a call answered `503` or `429` is made again, each
+        after the hub's `Retry-After` (at most `max_retry_after` seconds; 1 s when absent);
+        then the error is raised. 0 turns retrying off."""
         self.identity = identity
         # over https, the hub is checked against the national root and the organisation
         # certificate is offered as TLS client certificate (mutual TLS behind the proxy)
         verify = client_tls_context(identity) if base_url.startswith("https:") else True
+        self.retries = retries
+        self.max_retry_after = max_retry_after
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"), transport=transport, timeout=timeout, verify=verify
         )
@@ -290,7 +305,9 @@ class HubClient:
         self, method: str, url: str, *, auth: bool = True, **kwargs: Any
     ) -> httpx.Response:
         headers: dict[str, str] = dict(kwargs.pop("headers", None) or {})
-        for attempt in (1, 2):
+        refreshed = False
+        retries_left = self.retries
+        while True:
             if auth:
                 headers["Authorization"] = await self._authorization()
             try:
@@ -302,11 +319,30 @@ class HubClient:
             if response.status_code < 400 or response.status_code == 304:
                 return response
             error = error_from_response(response)
-            if isinstance(error, Unauthorized) and auth and attempt == 1 and self._tokens:
+            if isinstance(error, Unauthorized) and auth and not refreshed and self._tokens:
                 self._tokens.invalidate()  # a rotated key or a clock jump: one fresh try
+                refreshed = True
+                continue
+            if response.status_code in RETRIED_STATUSES and retries_left > 0:
+                # the hub changed nothing (database or disk unavailable, or rate limited)
+                retries_left -= 1
+                await asyncio.sleep(self._retry_after(response))
                 continue
             raise error
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_after(self, response: httpx.Response) -> float:
+        """The answer's `Retry-After` in seconds (seconds or an HTTP date), bounded."""
+        value = response.headers.get("retry-after", "").strip()
+        seconds = 1.0
+        if value.isdigit():
+            seconds = float(value)
+        elif value:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+                seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+            except (TypeError, ValueError):
+                pass
+        return min(max(seconds, 0.0), self.max_retry_after)
 
 
 def _json(response: httpx.Response) -> Any:

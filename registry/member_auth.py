@@ -21,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -291,12 +292,24 @@ async def authenticate_member(
     return AuthenticatedMember(member.code, member, certificate)
 
 
+AdmissionCheck = Callable[[AuthenticatedMember], None]
+"""Runs on every authenticated member request; raises a `Problem` to refuse it (a rate limit)."""
+
+
+def add_admission_check(app: FastAPI, check: AdmissionCheck) -> None:
+    """Have `authenticated_member` run `check` on each member it lets in."""
+    if not hasattr(app.state, "member_admission"):
+        app.state.member_admission = []
+    app.state.member_admission.append(check)
+
+
 async def authenticated_member(request: Request) -> AuthenticatedMember:
     """FastAPI dependency: the member calling, authenticated by its bearer JWT
     (and by its TLS client certificate, when the hub is set up for mutual TLS).
 
     `registry_context` is called, not declared with `Depends`: FastAPI runs a
     sync dependency in a worker thread, a hop that cost more than the check.
+    Then the app's admission checks (`add_admission_check`) run.
     """
     context = registry_context(request)
     rows = registry_rows(request)
@@ -306,6 +319,8 @@ async def authenticated_member(request: Request) -> AuthenticatedMember:
     header = context.settings.client_cert_header
     if header:
         await check_client_certificate(request.headers.get(header), member, context, rows)
+    for check in getattr(request.app.state, "member_admission", ()):
+        check(member)
     return member
 
 

@@ -42,9 +42,52 @@ def _bin(name: str) -> str:
     raise FileNotFoundError(f"PostgreSQL binary {name!r} not found")
 
 
+class Cluster:
+    """A running throwaway cluster: its URL, and `restart`/`stop`/`start` for fault tests."""
+
+    def __init__(self, root: Path, port: int, options: str) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.port = port
+        self.options = options
+        self.url = f"postgresql://{PG_USER}@127.0.0.1:{port}"
+
+    def _ctl(self, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            _as_pg([_bin("pg_ctl"), "-D", str(self.data), *args]),
+            check=check,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        self._ctl("-o", self.options, "-l", str(self.root / "log"), "-w", "start")
+        self._wait_listening()
+
+    def stop(self, mode: str = "fast") -> None:
+        self._ctl("-m", mode, "-w", "stop", check=False)
+
+    def restart(self, mode: str = "fast") -> None:
+        """`pg_ctl restart -m MODE`: every session is terminated, then the server comes back."""
+        self._ctl(
+            "-o", self.options, "-l", str(self.root / "log"), "-m", mode, "-w", "restart"
+        )  # fmt: skip
+        self._wait_listening()
+
+    def _wait_listening(self) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+
 @contextmanager
-def throwaway_cluster(*, durable: bool = False) -> Iterator[str]:
-    """Start a cluster; yield its base URL `postgresql://postgres@127.0.0.1:PORT`.
+def running_cluster(*, durable: bool = False) -> Iterator[Cluster]:
+    """Start a cluster in a temporary directory; yield it; stop and remove it at the end.
 
     For tests it does not wait for the disk (no fsync, asynchronous commit);
     `durable=True` keeps PostgreSQL's own settings, so a commit is on disk when
@@ -67,27 +110,17 @@ def throwaway_cluster(*, durable: bool = False) -> Iterator[str]:
     )
     if not durable:
         options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    subprocess.run(
-        _as_pg(
-            [_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    cluster = Cluster(root, port, options)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield f"postgresql://{PG_USER}@127.0.0.1:{port}"
+        cluster.start()
+        yield cluster
     finally:
-        subprocess.run(
-            _as_pg([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
-            capture_output=True,
-        )
+        cluster.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_cluster(*, durable: bool = False) -> Iterator[str]:
+    """Start a cluster; yield its base URL `postgresql://postgres@127.0.0.1:PORT`."""
+    with running_cluster(durable=durable) as cluster:
+        yield cluster.url

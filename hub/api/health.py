@@ -21,7 +21,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Readiness: database, signing key, CA, CRL and directory",
+    summary="Readiness: database, signing key, CA, CRL, directory and free disk",
     responses={503: {"description": "At least one check fails; `failing` names them"}},
 )
 async def readyz(request: Request, context: HubContext = Depends(hub_context)) -> JSONResponse:
@@ -30,6 +30,8 @@ async def readyz(request: Request, context: HubContext = Depends(hub_context)) -
         context.identity,
         directory_built_at(request),
         context.settings.directory_ttl_seconds,
+        data_dir=context.settings.data_dir,
+        min_free_bytes=context.settings.min_free_disk_bytes,
     )
     failing = [check.name for check in checks if not check.ok]
     body: dict[str, Any] = {

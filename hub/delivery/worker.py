@@ -15,14 +15,14 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.models import Delivery, DeliveryAttempt, Document, StatusUpdateRow
@@ -46,6 +46,9 @@ from signing.jose import mint_token
 
 log = logging.getLogger(__name__)
 TOKEN_LIFETIME = 300
+RECORD_RETRY_FIRST_SECONDS = 0.25
+RECORD_RETRY_MAX_SECONDS = 5.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -189,6 +192,52 @@ class DeliveryWorker:
     async def _deliver(self, job: Job) -> None:
         result = await self._post(job)
         now = utcnow()
+        outcome = await self._until_recorded(
+            job, lambda: self._record_delivery(job, result, now), ok=result.ok
+        )
+        if outcome is not None:
+            metrics.delivery_attempted(outcome, "push", job.created_at, now)
+
+    async def _until_recorded(
+        self, job: Job, write: Callable[[], Awaitable[T]], *, ok: bool
+    ) -> T | None:
+        """Run `write` (one transaction) until it commits, with backoff, within the lease.
+
+        What the member answered is known only here: if writing it fails (the
+        database restarting, say), a delivered job would otherwise look queued
+        until its lease ran out and then be pushed again. So the write is
+        retried for as long as the lease is this worker's; past that the job
+        is another worker's, which pushes it again (members deduplicate by id).
+        """
+        deadline = time.monotonic() + self.settings.push_lease_seconds * 0.9
+        delay = RECORD_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                return await write()
+            except Exception as exc:
+                if time.monotonic() + delay > deadline:
+                    log.error(
+                        "could not record the outcome of push %s (attempt %d, %s); "
+                        "it will be pushed again once its lease runs out",
+                        job.id,
+                        job.attempt,
+                        "answered 2xx" if ok else "not delivered",
+                        exc_info=exc,
+                    )
+                    return None
+                log.warning(
+                    "recording the outcome of push %s failed (%s: %s); retrying in %.1f s",
+                    job.id,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
+
+    async def _record_delivery(self, job: Job, result: Result, now: datetime) -> str:
+        """Record one push's outcome (idempotent: a retried write after a lost commit reply
+        finds its attempt already recorded and adds nothing)."""
         async with self.sessions() as session:
             delivery = (
                 await session.execute(
@@ -202,8 +251,12 @@ class DeliveryWorker:
                 )
             ).scalar_one_or_none()
             outcome = "delivered" if result.ok else "error"
+            if delivery is None and await _attempt_recorded(session, job):
+                await session.rollback()
+                return outcome
+            receipt, detail = result.receipt, result.detail
             if result.ok:
-                result.receipt, result.detail = await checked_receipt(
+                receipt, detail = await checked_receipt(
                     session, job.member, job.document_id, job.id, result.receipt
                 )
             if delivery is not None:
@@ -212,10 +265,10 @@ class DeliveryWorker:
                 if result.ok:
                     delivery.state = "delivered" if delivery.state == "queued" else delivery.state
                     delivery.delivered_at = delivery.delivered_at or now
-                    delivery.member_receipt = result.receipt
+                    delivery.member_receipt = receipt
                     delivery.last_error = None
                 else:
-                    delivery.last_error = (result.detail or "")[:1000]
+                    delivery.last_error = (detail or "")[:1000]
                     if self.retry.exhausted(job.attempt, job.created_at, now):
                         outcome = "failed"
                         if delivery.state == "queued":
@@ -229,7 +282,7 @@ class DeliveryWorker:
                     attempt=job.attempt,
                     started_at=now,
                     outcome=outcome,
-                    detail=result.detail[:1000] if result.detail else None,
+                    detail=detail[:1000] if detail else None,
                 )
             )
             await eventlog.record(
@@ -240,11 +293,11 @@ class DeliveryWorker:
                     "delivery_id": job.id,
                     "recipient": job.member,
                     "attempt": job.attempt,
-                    "detail": result.detail,
+                    "detail": detail,
                 },
             )
             await session.commit()
-        metrics.delivery_attempted(outcome, "push", job.created_at, now)
+        return outcome
 
     # -- statuses -----------------------------------------------------------------
 
@@ -281,6 +334,9 @@ class DeliveryWorker:
     async def _send_status(self, job: Job) -> None:
         result = await self._post(job)
         now = utcnow()
+        await self._until_recorded(job, lambda: self._record_status(job, result, now), ok=result.ok)
+
+    async def _record_status(self, job: Job, result: Result, now: datetime) -> None:
         async with self.sessions() as session:
             row = (
                 await session.execute(
@@ -355,3 +411,13 @@ async def running(worker: DeliveryWorker | None) -> AsyncIterator[None]:
 
 def _url(endpoint: str | None, path: str) -> str | None:
     return None if not endpoint else endpoint.rstrip("/") + path
+
+
+async def _attempt_recorded(session: AsyncSession, job: Job) -> bool:
+    """Whether this attempt of the job is recorded already (its commit went through)."""
+    found = await session.scalar(
+        select(func.count())
+        .select_from(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id == job.id, DeliveryAttempt.attempt == job.attempt)
+    )
+    return bool(found)

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.bulk import Inserts
@@ -109,17 +109,35 @@ class IngestWriter:
     async def write_batch(self, items: Sequence[Submission]) -> list[Outcome]:
         """Every item's outcome; written items are committed before this returns."""
         try:
-            return await self._write(items)
+            return await self._write_reconnecting(items)
         except SQLAlchemyError:
             if len(items) == 1:
                 raise
         outcomes: list[Outcome] = []
         for item in items:  # one transaction each: the bad one fails alone
             try:
-                outcomes.extend(await self._write([item]))
+                outcomes.extend(await self._write_reconnecting([item]))
             except Exception as exc:
                 outcomes.append(exc)
         return outcomes
+
+    async def _write_reconnecting(self, items: Sequence[Submission]) -> list[Outcome]:
+        """`_write`, once more on a fresh connection if the server ended the session.
+
+        A PostgreSQL restart or `pg_terminate_backend` ends pooled sessions; the
+        driver notices only at the next statement ("connection is closed", or
+        asyncpg's "cannot switch to state 15; another operation (2) is in
+        progress" when the server's goodbye arrived between two statements),
+        and the pool drops that connection. Writing again is safe: the batch
+        was rolled back, or, if its commit went through before the reply was
+        lost, its ids are found stored and answered with their receipts.
+        """
+        try:
+            return await self._write(items)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return await self._write(items)
 
     async def _write(self, items: Sequence[Submission]) -> list[Outcome]:
         async with self.sessions() as session:

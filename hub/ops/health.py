@@ -3,17 +3,21 @@
 Like X-Road's health check, each check has a stable name and the answer names
 every one that fails. A hub is ready when its database answers, its signing
 key works with its certificate, the national root and a current CRL are
-loaded, and the signed directory it serves (if it has built one) has not
-expired.
+loaded, the signed directory it serves (if it has built one) has not
+expired, and its data directory (and SQLite database) has free space above
+the configured floor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from cryptography import x509
 from sqlalchemy import text
@@ -23,7 +27,7 @@ from hub.identity import HubIdentity, IdentityError
 from registry.db import utcnow
 from signing.jose import JoseError, sign_compact, verify_compact
 
-CHECK_NAMES = ("database", "signing_key", "ca", "crl", "directory")
+CHECK_NAMES = ("database", "signing_key", "ca", "crl", "directory", "disk")
 DATABASE_TIMEOUT_SECONDS = 2.0
 
 
@@ -35,16 +39,61 @@ class CheckResult:
 
 
 async def check_database(engine: AsyncEngine) -> CheckResult:
-    """The database answers a trivial query within a couple of seconds."""
+    """The database answers a trivial query within a couple of seconds, and accepts writes."""
+    read_only = False
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
             async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+                if engine.dialect.name == "postgresql":
+                    answer = await connection.scalar(text("SHOW transaction_read_only"))
+                    read_only = answer == "on"
+                else:
+                    await connection.execute(text("SELECT 1"))
     except TimeoutError:
         return CheckResult("database", False, "the database did not answer in time")
     except Exception as exc:
         return CheckResult("database", False, f"the database is unreachable: {type(exc).__name__}")
+    sqlite_file = sqlite_path(engine)
+    if sqlite_file is not None and not _writable(sqlite_file):
+        read_only = True
+    if read_only:
+        return CheckResult("database", False, "the database is read-only")
     return CheckResult("database", True)
+
+
+def sqlite_path(engine: AsyncEngine) -> Path | None:
+    """The SQLite database file of `engine`, or None (PostgreSQL, or in memory)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write `path` (and its journal beside it)."""
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return False
+    except OSError:
+        return False
+    return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def check_disk(directories: Iterable[Path], min_free_bytes: int) -> CheckResult:
+    """Every directory the hub writes to has at least `min_free_bytes` free."""
+    for directory in directories:
+        try:
+            free = shutil.disk_usage(directory).free
+        except OSError as exc:
+            return CheckResult("disk", False, f"cannot read the free space of {directory}: {exc}")
+        if free < min_free_bytes:
+            return CheckResult(
+                "disk",
+                False,
+                f"{free // (1024 * 1024)} MiB free in {directory}, "
+                f"under the floor of {min_free_bytes // (1024 * 1024)} MiB",
+            )
+    return CheckResult("disk", True)
 
 
 def check_signing_key(identity: HubIdentity, now: datetime) -> CheckResult:
@@ -105,13 +154,21 @@ async def readiness(
     directory_built_at: float | None,
     directory_ttl_seconds: int,
     clock: Callable[[], datetime] = utcnow,
+    *,
+    data_dir: Path | None = None,
+    min_free_bytes: int = 0,
 ) -> list[CheckResult]:
     """Every check, in `CHECK_NAMES` order."""
     now = clock()
+    directories = [] if data_dir is None else [data_dir]
+    sqlite_file = sqlite_path(engine)
+    if sqlite_file is not None and sqlite_file.parent not in directories:
+        directories.append(sqlite_file.parent)
     return [
         await check_database(engine),
         check_signing_key(identity, now),
         check_ca(identity, now),
         check_crl(identity, now),
         check_directory(directory_built_at, directory_ttl_seconds),
+        check_disk(directories, min_free_bytes),
     ]

@@ -103,8 +103,22 @@ def _problem_hook(request: Request, problem: Problem, body: dict[str, Any]) -> N
         body["request_id"] = request_id
     if problem.status in (401, 403):
         metrics.auth_failed(problem.code)
-    if problem.status >= 500:
-        log.error("problem", code=problem.code, status=problem.status, detail=problem.detail)
+    if problem.status == 503:
+        cause = problem.__cause__
+        log.warning(
+            "unavailable",
+            code=problem.code,
+            error=None if cause is None else f"{type(cause).__name__}: {cause}"[:500],
+        )
+        metrics.unavailable(problem.code)
+    elif problem.status >= 500:
+        log.error(
+            "problem",
+            code=problem.code,
+            status=problem.status,
+            detail=problem.detail,
+            exc_info=problem.__cause__,
+        )
 
 
 def install_request_logging(app: FastAPI) -> None:

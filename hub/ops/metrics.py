@@ -61,6 +61,23 @@ HTTP_REQUESTS = Counter(
     ["method", "status"],
     registry=REGISTRY,
 )
+UNAVAILABLE = Counter(
+    "lienthong_unavailable_answers",
+    "503 answers by problem code (database_unavailable, storage_full, ...)",
+    ["code"],
+    registry=REGISTRY,
+)
+RATE_LIMITED = Counter(
+    "lienthong_rate_limited",
+    "Requests refused with 429 by the per-member rate limit, by member",
+    ["member"],
+    registry=REGISTRY,
+)
+BODY_TIMEOUTS = Counter(
+    "lienthong_body_timeouts",
+    "Requests answered 408 because their body stalled",
+    registry=REGISTRY,
+)
 
 
 def document_accepted(compliant: bool, violations: Iterable[str]) -> None:
@@ -88,3 +105,15 @@ def queue_depth_read(counts: Mapping[str, int]) -> None:
     """The queue depth just read from the database (at scrape time)."""
     for state, n in counts.items():
         QUEUE.labels(state).set(n)
+
+
+def unavailable(code: str) -> None:
+    UNAVAILABLE.labels(code).inc()
+
+
+def rate_limited(member: str) -> None:
+    RATE_LIMITED.labels(member).inc()
+
+
+def body_timed_out() -> None:
+    BODY_TIMEOUTS.inc()

@@ -278,3 +278,29 @@ async def test_a_receipt_the_member_did_not_sign_is_not_kept_but_the_push_counts
     assert attempt["detail"].startswith("delivery receipt refused")
     async with hub.context.sessions() as session:
         assert await session.scalar(select(Delivery.member_receipt)) is None
+
+
+async def test_a_push_answered_2xx_is_delivered_even_when_the_first_record_fails(
+    hub: Hub, sender: Agency, pushed: Agency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.delivery import worker as worker_module
+    from hub.delivery.worker import DeliveryWorker
+
+    document_id = await _submit(hub, sender, PUSHED)
+    real = DeliveryWorker._record_delivery
+    calls = 0
+
+    async def failing_once(self: DeliveryWorker, *args: Any) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionResetError("the database went away mid-write")
+        return await real(self, *args)
+
+    monkeypatch.setattr(DeliveryWorker, "_record_delivery", failing_once)
+    monkeypatch.setattr(worker_module, "RECORD_RETRY_FIRST_SECONDS", 0.01)
+    assert await hub.worker().run_once() == 1
+    assert calls == 2 and len(hub.members.received) == 1
+    line = await _line(hub, sender, document_id, PUSHED)
+    assert line["state"] == "delivered" and line["attempts"] == 1
+    assert [a["outcome"] for a in line["attempt_log"]] == ["delivered"]

@@ -1,0 +1,226 @@
+"""The hub under faults, with real processes: PostgreSQL restarted under load, the hub
+SIGKILLed under load (both databases), SQLite on a full filesystem, a push node down for
+a while. Each checks the promises in `harness`; `pytest -s` prints each run's figures."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+import pytest
+
+from member_node.simulation.launcher import Network, launch
+from tests.conftest import IN_CI
+from tests.faults.harness import (
+    PUSHED,
+    SHORT_RETRIES,
+    SPECS,
+    Tally,
+    check_delivered,
+    check_event_log,
+    report,
+    run_load,
+    until,
+)
+from tests.integration.helpers import eventually
+from tests.postgres import Cluster, running_cluster
+
+pytestmark = [pytest.mark.faults, pytest.mark.slow]
+
+
+@contextmanager
+def own_cluster() -> Iterator[Cluster]:
+    """A PostgreSQL cluster of the test's own (it gets restarted), or a skip outside CI."""
+    try:
+        context = running_cluster()
+        cluster = context.__enter__()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        if IN_CI:
+            raise
+        pytest.skip(f"PostgreSQL could not start: {exc}")
+    try:
+        yield cluster
+    finally:
+        context.__exit__(None, None, None)
+
+
+async def _database(cluster: Cluster, name: str = "faults") -> str:
+    connection = await asyncpg.connect(cluster.url + "/postgres")
+    try:
+        await connection.execute(f"CREATE DATABASE {name}")
+    finally:
+        await connection.close()
+    return f"{cluster.url}/{name}"
+
+
+async def _stop(stop: asyncio.Event, load: list[asyncio.Task[None]]) -> None:
+    stop.set()
+    await asyncio.gather(*load)
+
+
+async def test_postgresql_restarted_under_load(tmp_path: Path) -> None:
+    started = time.monotonic()
+    with own_cluster() as cluster:
+        url = await _database(cluster)
+        async with launch(
+            tmp_path / "net",
+            SPECS,
+            placement="processes",
+            hub_settings=SHORT_RETRIES,
+            poll_interval=0.3,
+            database_url=url,
+        ) as network:
+            tally, stop = Tally(), asyncio.Event()
+            load = await run_load(network, tally, stop)
+            await until(20, tally)
+            for _ in range(2):
+                await asyncio.to_thread(cluster.restart, "fast")
+                await until(len(tally.accepted) + 20, tally)
+            await _stop(stop, load)
+            await check_delivered(network, tally)
+            entries = check_event_log(network, tmp_path)
+    report("postgresql restart x2", tally, started, log_entries=entries)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+async def test_the_hub_sigkilled_under_load(tmp_path: Path, database: str) -> None:
+    started = time.monotonic()
+    with contextlib_cluster(database) as cluster:
+        url = None if cluster is None else await _database(cluster)
+        async with launch(
+            tmp_path / "net",
+            SPECS,
+            placement="processes",
+            hub_settings=SHORT_RETRIES,
+            poll_interval=0.3,
+            database_url=url,
+        ) as network:
+            tally, stop = Tally(), asyncio.Event()
+            load = await run_load(network, tally, stop)
+            await until(20, tally)
+            network.kill_hub()  # SIGKILL mid-load: no shutdown handler runs
+            await asyncio.sleep(0.5)
+            await network.restart_hub()
+            await until(len(tally.accepted) + 20, tally)
+            await _stop(stop, load)
+            await check_delivered(network, tally)
+            entries = check_event_log(network, tmp_path)
+    report(f"hub SIGKILL on {database}", tally, started, log_entries=entries)
+
+
+@contextmanager
+def contextlib_cluster(database: str) -> Iterator[Cluster | None]:
+    if database == "sqlite":
+        yield None
+        return
+    with own_cluster() as cluster:
+        yield cluster
+
+
+@contextmanager
+def small_tmpfs(path: Path, size: str = "24m") -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `path`, or a skip where the machine allows no mount."""
+    path.mkdir(parents=True)
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root (run the fault suite as root or in CI)")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (no CAP_SYS_ADMIN?): {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+LEAVE_FREE = 3 * 1024 * 1024
+ATTACHMENT = ("scan.pdf", "application/pdf", os.urandom(96 * 1024))
+
+
+async def test_sqlite_on_a_full_filesystem(tmp_path: Path) -> None:
+    started = time.monotonic()
+    with small_tmpfs(tmp_path / "disk") as disk:
+        async with launch(
+            tmp_path / "net",
+            SPECS,
+            placement="processes",
+            hub_settings={**SHORT_RETRIES, "min_free_disk_bytes": 2 * LEAVE_FREE},
+            poll_interval=0.3,
+            database_url=f"sqlite+aiosqlite:///{disk / 'hub.db'}",
+        ) as network:
+            filler = disk / "filler"
+            with filler.open("wb") as out:  # leave a little room: the load fills the rest
+                out.write(b"\0" * max(0, shutil.disk_usage(disk).free - LEAVE_FREE))
+            tally, stop = Tally(), asyncio.Event()
+            load = await run_load(network, tally, stop, files=(ATTACHMENT,))
+
+            async def refused_for_storage() -> bool:
+                return tally.answers["503 storage_full"] >= 3
+
+            await eventually(refused_for_storage, timeout=60, every=0.2)
+            readiness = await _readyz(network)
+            filler.unlink()  # the operator frees space: the hub accepts again
+            accepted_when_full = len(tally.accepted)
+            await until(accepted_when_full + 20, tally)
+            await _stop(stop, load)
+            assert readiness["status"] == "fail" and "disk" in readiness["failing"]
+            await check_delivered(network, tally)
+            entries = check_event_log(network, tmp_path)
+    report(
+        "sqlite on a full 24 MiB tmpfs",
+        tally,
+        started,
+        accepted_before_full=accepted_when_full,
+        log_entries=entries,
+    )
+
+
+async def _readyz(network: Network) -> dict[str, object]:
+    async with httpx.AsyncClient(base_url=network.hub_url, timeout=10) as http:
+        response = await http.get("/readyz")
+    assert response.status_code == 503, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+DOWN_SECONDS = 30.0
+
+
+async def test_a_push_node_down_for_a_while_then_back(tmp_path: Path) -> None:
+    started = time.monotonic()
+    async with launch(
+        tmp_path / "net",
+        SPECS,
+        placement="processes",
+        hub_settings=SHORT_RETRIES,
+        poll_interval=0.3,
+    ) as network:
+        tally, stop = Tally(), asyncio.Event()
+        load = await run_load(network, tally, stop, pause=0.2)
+        await until(10, tally)
+        await network.take_down(PUSHED)
+        await asyncio.sleep(DOWN_SECONDS)
+        accepted_while_down = len(tally.accepted)
+        await network.bring_up(PUSHED)
+        await until(accepted_while_down + 10, tally)
+        await _stop(stop, load)
+        await check_delivered(network, tally)
+        entries = check_event_log(network, tmp_path)
+    report(
+        f"push node down {DOWN_SECONDS:.0f}s",
+        tally,
+        started,
+        accepted_while_down=accepted_while_down,
+        log_entries=entries,
+    )
