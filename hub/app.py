@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from hub.api import admin_deliveries, documents, health, inbox, metrics, reports
+from hub.api.deps import install_openapi
 from hub.context import HubContext
 from hub.delivery.worker import DeliveryWorker
 from hub.delivery.worker import running as delivery_running
@@ -87,4 +88,5 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(metrics.router)
     install_ui(app)
+    install_openapi(app)
     return app
