@@ -34,6 +34,7 @@ BEYOND_THE_SCHEMA = {
     "parent_mismatch": "`parent` must be the parent the code implies (two fields together)",
     "invalid_certificate": "the PEM must hold a certificate the national CA issued",
     "invalid_usage": "a certificate must be for signing, auth or both (two fields together)",
+    "endpoint_required": "push delivery needs an endpoint (two fields, or one and the stored one)",
     "unknown_member": "a report's sender must be a registered member (the registry's state)",
     "invalid_window": "a report's `since` must not be after its `until` (two parameters)",
 }
