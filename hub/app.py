@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from hub.api import admin_deliveries, documents, health, inbox, metrics, reports
+from hub.api.deps import install_openapi
 from hub.context import HubContext
 from hub.delivery.worker import DeliveryWorker
 from hub.delivery.worker import running as delivery_running
@@ -93,4 +94,5 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(metrics.router)
     install_ui(app)
+    install_openapi(app)
     return app

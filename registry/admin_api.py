@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from registry.certificates import add_certificate
 from registry.changes import change_view, list_changes
+from registry.codes import AGENCY_CODE_PATTERN
 from registry.context import RegistryContext, registry_context
+from registry.db import INT64_MAX
 from registry.members import (
     MemberFilter,
     MemberInput,
@@ -21,32 +23,58 @@ from registry.members import (
     member_view,
     update_member,
 )
-from registry.models import AcceptancePolicy, DeliveryMode, MemberKind
-from registry.operator_auth import AuthenticatedOperator, require_role
+from registry.models import AcceptancePolicy, DeliveryMode, MemberKind, MemberStatus
+from registry.operator_auth import AuthenticatedOperator, operators_only, require_role
+from registry.params import ENDPOINT_PATTERN, IsoDateTime
 
 router = APIRouter(prefix="/v1/admin", tags=["registry admin"])
+
+
+NAME_PATTERN = r"[^\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""Something besides white space: a character Python's `str.isspace` (what `members`
+strips) says is not, spelled out because `\\s` differs between regex engines."""
 
 
 class MemberCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(examples=["000.00.12.H26"], description="QCVN 102 agency code")
-    name: str = Field(min_length=1, max_length=300)
+    code: str = Field(
+        pattern=AGENCY_CODE_PATTERN, examples=["000.00.12.H26"], description="QCVN 102 agency code"
+    )
+    name: str = Field(min_length=1, max_length=300, pattern=NAME_PATTERN)
     kind: MemberKind = "other"
-    parent: str | None = Field(None, description="Must be the code's parent; implied if omitted")
+    parent: str | None = Field(
+        None,
+        pattern=AGENCY_CODE_PATTERN,
+        description="Must be the code's parent; implied if omitted",
+    )
     delivery_mode: DeliveryMode = "pull"
-    endpoint: str | None = Field(None, description="http(s) base URL; required for push")
+    endpoint: str | None = Field(
+        None,
+        max_length=2048,
+        pattern=ENDPOINT_PATTERN,
+        description="http(s) base URL; required for push",
+    )
     policy: AcceptancePolicy = "accept_all"
 
 
 class MemberUpdate(BaseModel):
+    """Only the fields sent change; `endpoint: null` removes the endpoint (pull members).
+
+    The others may be left out but not be null (`SkipJsonSchema`: the schema says so, and
+    the registry's checks refuse a null).
+    """
+
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=300)
-    kind: MemberKind | None = None
-    delivery_mode: DeliveryMode | None = None
-    endpoint: str | None = None
-    policy: AcceptancePolicy | None = None
+    name: (
+        Annotated[str, Field(min_length=1, max_length=300, pattern=NAME_PATTERN)]
+        | (SkipJsonSchema[None])
+    ) = None
+    kind: MemberKind | SkipJsonSchema[None] = None
+    delivery_mode: DeliveryMode | SkipJsonSchema[None] = None
+    endpoint: str | None = Field(None, max_length=2048, pattern=ENDPOINT_PATTERN)
+    policy: AcceptancePolicy | SkipJsonSchema[None] = None
 
 
 class CertificateIn(BaseModel):
@@ -67,9 +95,10 @@ class Page(BaseModel):
 Admin = Depends(require_role("admin"))
 Auditor = Depends(require_role("auditor"))
 Context = Depends(registry_context)
+Code = Path(pattern=AGENCY_CODE_PATTERN, description="QCVN 102 agency code")
 
 
-@router.post("/members", status_code=201)
+@router.post("/members", status_code=201, **operators_only("admin", 409))
 async def create(
     body: MemberCreate,
     response: Response,
@@ -86,15 +115,15 @@ async def create(
     return view
 
 
-@router.get("/members")
+@router.get("/members", **operators_only("auditor"))
 async def list_(
-    kind: str | None = None,
-    status: str | None = None,
-    parent: str | None = None,
-    delivery_mode: str | None = None,
-    q: str | None = Query(None, description="Part of the name, case-insensitive"),
+    kind: MemberKind | None = None,
+    status: MemberStatus | None = None,
+    parent: str | None = Query(None, pattern=AGENCY_CODE_PATTERN),
+    delivery_mode: DeliveryMode | None = None,
+    q: str | None = Query(None, max_length=300, description="Part of the name, case-insensitive"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
     operator: AuthenticatedOperator = Auditor,
     context: RegistryContext = Context,
 ) -> Page:
@@ -109,18 +138,18 @@ async def list_(
         return Page(items=[member_view(m) for m in rows], total=total, limit=limit, offset=offset)
 
 
-@router.get("/members/{code}")
+@router.get("/members/{code}", **operators_only("auditor", 404))
 async def read(
-    code: str, operator: AuthenticatedOperator = Auditor, context: RegistryContext = Context
+    code: str = Code, operator: AuthenticatedOperator = Auditor, context: RegistryContext = Context
 ) -> dict[str, Any]:
     async with context.sessions() as session:
         return member_view(await get_member(session, code), with_pem=True)
 
 
-@router.patch("/members/{code}")
+@router.patch("/members/{code}", **operators_only("admin", 404, 409))
 async def update(
-    code: str,
     body: MemberUpdate,
+    code: str = Code,
     operator: AuthenticatedOperator = Admin,
     context: RegistryContext = Context,
 ) -> dict[str, Any]:
@@ -137,24 +166,24 @@ async def _transition(
         return member_view(await change_status(session, code, action, actor=operator.actor))
 
 
-@router.post("/members/{code}/suspend")
+@router.post("/members/{code}/suspend", **operators_only("admin", 404, 409))
 async def suspend(
-    code: str, operator: AuthenticatedOperator = Admin, context: RegistryContext = Context
+    code: str = Code, operator: AuthenticatedOperator = Admin, context: RegistryContext = Context
 ) -> dict[str, Any]:
     """Suspend: the member's tokens stop working at once."""
     return await _transition(code, "suspend", operator, context)
 
 
-@router.post("/members/{code}/reinstate")
+@router.post("/members/{code}/reinstate", **operators_only("admin", 404, 409))
 async def reinstate(
-    code: str, operator: AuthenticatedOperator = Admin, context: RegistryContext = Context
+    code: str = Code, operator: AuthenticatedOperator = Admin, context: RegistryContext = Context
 ) -> dict[str, Any]:
     return await _transition(code, "reinstate", operator, context)
 
 
-@router.post("/members/{code}/revoke")
+@router.post("/members/{code}/revoke", **operators_only("admin", 404, 409))
 async def revoke(
-    code: str, operator: AuthenticatedOperator = Admin, context: RegistryContext = Context
+    code: str = Code, operator: AuthenticatedOperator = Admin, context: RegistryContext = Context
 ) -> dict[str, Any]:
     """Revoke for good: a revoked member cannot be reinstated."""
     return await _transition(code, "revoke", operator, context)
@@ -181,10 +210,10 @@ async def _certificate(
         return member_view(await get_member(session, code))
 
 
-@router.post("/members/{code}/certificates", status_code=201)
+@router.post("/members/{code}/certificates", status_code=201, **operators_only("admin", 404, 409))
 async def add_cert(
-    code: str,
     body: CertificateIn,
+    code: str = Code,
     operator: AuthenticatedOperator = Admin,
     context: RegistryContext = Context,
 ) -> dict[str, Any]:
@@ -192,10 +221,12 @@ async def add_cert(
     return await _certificate(code, body, False, operator, context)
 
 
-@router.post("/members/{code}/certificates/rotate", status_code=201)
+@router.post(
+    "/members/{code}/certificates/rotate", status_code=201, **operators_only("admin", 404, 409)
+)
 async def rotate_cert(
-    code: str,
     body: CertificateIn,
+    code: str = Code,
     operator: AuthenticatedOperator = Admin,
     context: RegistryContext = Context,
 ) -> dict[str, Any]:
@@ -203,12 +234,12 @@ async def rotate_cert(
     return await _certificate(code, body, True, operator, context)
 
 
-@router.get("/changes")
+@router.get("/changes", **operators_only("auditor"))
 async def changes(
-    member: str | None = None,
-    since: datetime | None = None,
+    member: str | None = Query(None, pattern=AGENCY_CODE_PATTERN),
+    since: IsoDateTime | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
     operator: AuthenticatedOperator = Auditor,
     context: RegistryContext = Context,
 ) -> Page:

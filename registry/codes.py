@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "AGENCY_CODE_PATTERN",
     "LEVEL1_GROUPS",
     "AgencyCode",
     "InvalidAgencyCode",
@@ -48,6 +49,32 @@ LEVEL1_GROUPS: dict[str, str] = {
 }
 
 _SHAPE = re.compile(r"[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}", re.ASCII)
+
+
+def _agency_code_pattern() -> str:
+    """The rules of this module as one regular expression, for schemas (OpenAPI `pattern`).
+
+    Written without look-arounds or flags so JSON Schema validators, pydantic's
+    Rust engine and data generators read it alike: level 1 is a letter and a
+    number 01-99; each lower level is either zero or non-zero with every level
+    above it non-zero. `tests/registry/test_codes.py` checks it agrees with
+    `AgencyCode.parse`.
+    """
+    nonzero2 = "(?:0[1-9]|[1-9][0-9])"
+    nonzero3 = "(?:00[1-9]|0[1-9][0-9]|[1-9][0-9]{2})"
+    lower_levels = "|".join(
+        [
+            r"000\.00\.00",  # level 1
+            rf"000\.00\.{nonzero2}",  # level 2
+            rf"000\.{nonzero2}\.{nonzero2}",  # level 3
+            rf"{nonzero3}\.{nonzero2}\.{nonzero2}",  # level 4
+        ]
+    )
+    return rf"^(?:{lower_levels})\.[A-Z]{nonzero2}$"
+
+
+AGENCY_CODE_PATTERN = _agency_code_pattern()
+"""A full match is exactly a text :meth:`AgencyCode.parse` accepts."""
 _LENGTH = len("000.00.00.G22")
 _WIDTHS = (3, 2, 2)  # level 4, level 3, level 2
 

@@ -30,6 +30,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+INT64_MAX = 2**63 - 1
+"""The largest integer both databases store (SQLite INTEGER, PostgreSQL BIGINT): the upper
+bound of every integer a client sends that reaches a query (cursors, offsets)."""
+
 
 class Base(DeclarativeBase):
     """The declarative base of every table in the project (registry and hub)."""

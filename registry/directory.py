@@ -22,7 +22,7 @@ from sqlalchemy import select
 from registry.changes import registry_version
 from registry.context import RegistryContext, registry_context
 from registry.db import utcnow
-from registry.member_auth import AuthenticatedMember, authenticated_member
+from registry.member_auth import AuthenticatedMember, authenticated_member, member_only
 from registry.models import Member
 from signing.certs import cert_to_pem, fingerprint
 from signing.jose import sign_compact
@@ -121,13 +121,34 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return etag in candidates or "*" in candidates
 
 
+_MEMBER = member_only()
+
+
 @router.get(
     "/v1/directory",
     response_class=Response,
     responses={
-        200: {"content": {DIRECTORY_MEDIA_TYPE: {}}, "description": "The signed directory (JWS)"},
+        200: {
+            "content": {
+                DIRECTORY_MEDIA_TYPE: {
+                    "schema": {
+                        "type": "string",
+                        "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+                        "description": (
+                            "JWS compact serialization (`typ` lienthong-directory+jws) signed by"
+                            " the hub; its claims: hub_id, version, generated_at, expires_at,"
+                            " hub_certificate, ca_chain, crl and members"
+                        ),
+                    }
+                }
+            },
+            "description": "The signed directory (JWS)",
+        },
         304: {"description": "Unchanged since the ETag sent in If-None-Match"},
+        **_MEMBER["responses"],
     },
+    openapi_extra=_MEMBER["openapi_extra"],
+    summary="The signed directory",
 )
 async def directory(
     request: Request,

@@ -23,6 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
@@ -33,7 +34,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from registry.context import RegistryContext, registry_context
 from registry.models import Member, MemberCertificate
 from registry.operator_auth import bearer_token
-from registry.problems import Problem
+from registry.problems import Problem, problems
 from signing.certs import fingerprint, load_certificate
 from signing.jose import JoseError, unverified_claims, unverified_header, verify_token
 
@@ -185,6 +186,28 @@ def token_cache(request: Request) -> TokenCache:
     if cache is None:
         cache = request.app.state.member_token_cache = TokenCache()
     return cache
+
+
+MEMBER_SCHEME = "memberToken"
+"""The OpenAPI security scheme of member routes."""
+MEMBER_SECURITY_SCHEME: dict[str, Any] = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": (
+        "A member's short-lived JWT (ES256, PS256 or RS256): `iss` its agency code, `aud` the"
+        " hub id of the directory, `iat`/`exp` at most 5 minutes apart, header `kid` the hex"
+        " SHA-256 of the DER of a certificate the registry holds for it."
+    ),
+}
+
+
+def member_only(*statuses: int) -> dict[str, Any]:
+    """Route keywords of a member route: its security and its problems (401, 403, `statuses`)."""
+    return {
+        "openapi_extra": {"security": [{MEMBER_SCHEME: []}]},
+        "responses": problems(401, 403, *statuses),
+    }
 
 
 def _refuse(code: str, detail: str, status: int = 401) -> Problem:

@@ -26,7 +26,8 @@ MemberKind = Literal[
     "other",
 ]
 MEMBER_KINDS: tuple[str, ...] = get_args(MemberKind)
-MEMBER_STATUSES = ("active", "suspended", "revoked")
+MemberStatus = Literal["active", "suspended", "revoked"]
+MEMBER_STATUSES: tuple[str, ...] = get_args(MemberStatus)
 DeliveryMode = Literal["push", "pull"]
 DELIVERY_MODES: tuple[str, ...] = get_args(DeliveryMode)
 AcceptancePolicy = Literal["accept_all", "reject_invalid", "require_compliant"]

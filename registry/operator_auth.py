@@ -8,15 +8,39 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Depends, Request
 
 from registry.context import RegistryContext, registry_context
 from registry.operators import find_by_token
-from registry.problems import Problem
+from registry.problems import Problem, problems
 
 ROLE_GRANTS = {"admin": {"admin", "auditor"}, "auditor": {"auditor"}}
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="lienthong-operators"'}
+
+OPERATOR_SCHEME = "operatorToken"
+"""The OpenAPI security scheme of operator routes."""
+OPERATOR_SECURITY_SCHEME: dict[str, Any] = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": (
+        "An operator token (`lienthong registry operator add`); the `admin` role may do"
+        " everything, `auditor` only reads."
+    ),
+}
+
+
+def operators_only(role: str, *statuses: int) -> dict[str, Any]:
+    """Route keywords of an operator route: its security and its problems.
+
+    401 always; 403 when some role is refused (`admin` routes: an auditor).
+    """
+    refused = 403 if any(role not in grants for grants in ROLE_GRANTS.values()) else None
+    return {
+        "openapi_extra": {"security": [{OPERATOR_SCHEME: []}]},
+        "responses": problems(401, *([refused] if refused else []), *statuses),
+    }
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from registry.codes import AGENCY_CODE_PATTERN, AgencyCode, InvalidAgencyCode
+from registry.params import ENDPOINT_PATTERN
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://lienthong.gov.vn/problems/"
@@ -54,6 +59,48 @@ class Problem(Exception):
         if self.errors is not None:
             body["errors"] = self.errors
         return body
+
+
+class ProblemBody(BaseModel):
+    """An RFC 9457 problem: branch on `code`, show `detail` to humans."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, Any]] | None = None
+    """For invalid input: `{"field": ..., "message": ...}` per offending field."""
+
+
+PROBLEM_SCHEMA_REF = "#/components/schemas/ProblemBody"
+
+PROBLEM_DESCRIPTIONS = {
+    400: "The body is not JSON (code `not_json`)",
+    401: "No valid credentials: send a bearer token (see the security schemes)",
+    403: "Authenticated, but not allowed (a suspended member, a role short of the one needed)",
+    404: "No such resource for this caller",
+    405: "The method is not allowed here; `Allow` lists those that are",
+    409: "Conflicts with the current state",
+    413: "The body is larger than the hub accepts",
+    422: "The input is not valid; `errors` names the offending fields",
+    408: "The request body stalled (code `request_timeout`); the connection is closed",
+    429: "Over this member's rate (code `rate_limited`); come back after `Retry-After`",
+    500: "An unforeseen error (code `internal_error`), logged with `request_id`",
+    503: "The database or the disk is unavailable (`database_unavailable`, `storage_full`, ...); "
+    "nothing was changed; come back after `Retry-After`",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the problem statuses a route can answer (problem+json only)."""
+    return {
+        status: {
+            "description": PROBLEM_DESCRIPTIONS.get(status, _title(status)),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
+        for status in statuses
+    }
 
 
 def _title(status: int) -> str:
@@ -108,15 +155,47 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     return _respond(request, exc)
 
 
+def _not_json(detail: str) -> Problem:
+    return Problem(400, "not_json", detail)
+
+
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": _field_of(err.get("loc", ())), "message": str(err.get("msg", "invalid"))}
-        for err in exc.errors()
-    ]
-    return _respond(
-        request, Problem(422, "validation_error", "The request is not valid.", errors=errors)
-    )
+    if any(err.get("type") == "json_invalid" for err in exc.errors()):
+        return _respond(request, _not_json("The body is not valid JSON."))
+    raw = exc.errors()
+    errors = [{"field": _field_of(err.get("loc", ())), "message": _message(err)} for err in raw]
+    codes = {_PATTERN_CODES.get(_pattern_of(err) or "") for err in raw}
+    if len(codes) == 1 and (code := codes.pop()) is not None:
+        problem = Problem(422, code, errors[0]["message"], errors=errors)
+    else:
+        problem = Problem(422, "validation_error", "The request is not valid.", errors=errors)
+    return _respond(request, problem)
+
+
+_PATTERN_CODES = {AGENCY_CODE_PATTERN: "invalid_agency_code", ENDPOINT_PATTERN: "invalid_endpoint"}
+"""The stable code of a field whose schema pattern fails, as the registry's own check names it."""
+
+
+def _pattern_of(err: Any) -> str | None:
+    if err.get("type") != "string_pattern_mismatch":
+        return None
+    pattern = (err.get("ctx") or {}).get("pattern")
+    return pattern if isinstance(pattern, str) else None
+
+
+def _is_agency_code_error(err: Any) -> bool:
+    return _pattern_of(err) == AGENCY_CODE_PATTERN
+
+
+def _message(err: Any) -> str:
+    """Pydantic's message; for an agency code, the strict parser's reason instead."""
+    if _is_agency_code_error(err):
+        try:
+            AgencyCode.parse(err.get("input"))
+        except InvalidAgencyCode as exc:
+            return str(exc)
+    return str(err.get("msg", "invalid"))
 
 
 _HTTP_CODES = {
@@ -133,18 +212,41 @@ _HTTP_CODES = {
 }
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this request's path.
+
+    Starlette's 405 names the methods of the first route matching the path
+    only; a path served by several routes (`GET` and `PATCH` of one member)
+    needs them all in `Allow`. Each method is asked of the router's routes
+    (`matches`, which also sees inside included routers).
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else _title(exc.status_code)
+    headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        return _respond(request, _not_json("The body is not UTF-8 JSON."))
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No resource at {request.url.path}."
-    elif exc.status_code == 405 and detail == "Method Not Allowed":
-        detail = f"{request.method} is not allowed on {request.url.path}."
-    return _respond(
-        request,
-        Problem(exc.status_code, code, detail, headers=dict(exc.headers) if exc.headers else None),
-    )
+    elif exc.status_code == 405:
+        if detail == "Method Not Allowed":
+            detail = f"{request.method} is not allowed on {request.url.path}."
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    return _respond(request, Problem(exc.status_code, code, detail, headers=headers))
 
 
 # -- the database and the disk failing: 503 with Retry-After ------------------------------

@@ -19,7 +19,7 @@ import types
 import typing
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import pybase64
 import pydantic_core
@@ -28,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 AGENCY_CODE_PATTERN = r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$"
 B64URL_PATTERN = r"^[A-Za-z0-9_-]*$"
+UUID_PATTERN = r"^-*(?:[0-9a-fA-F]-*){32}$"
+"""32 hex digits, dashes anywhere: what `uuid.UUID` reads (with the length, 32 to 36)."""
 MAX_PROTECTED_HEADER = 64 * 1024
 MAX_SIGNATURES = 16
 
@@ -150,9 +152,11 @@ class Package(BaseModel):
     """One official document on its way from a sender to its recipients."""
 
     model_config = _STRICT
-    id: str = Field(pattern=r"^[0-9a-fA-F-]{32,36}$")
+    id: str = Field(min_length=32, max_length=36, pattern=UUID_PATTERN)
     sender: str = Field(pattern=AGENCY_CODE_PATTERN)
-    recipients: list[str] = Field(min_length=1, max_length=10000)
+    recipients: list[Annotated[str, Field(pattern=AGENCY_CODE_PATTERN)]] = Field(
+        min_length=1, max_length=10000
+    )
     header: Header
     attachments: list[Attachment] = Field(default_factory=list, max_length=1000)
     signatures: list[Signature] = Field(default_factory=list, max_length=MAX_SIGNATURES)

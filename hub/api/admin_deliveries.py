@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from hub.api.deps import problems
 from hub.context import HubContext, hub_context
 from hub.delivery import redrive as redriving
 from hub.delivery.queue import DeliveryRow, deliveries_in_state
 from hub.protocol import DeliveryRef, DeliveryState
-from registry.operator_auth import AuthenticatedOperator, require_role
+from registry.codes import AGENCY_CODE_PATTERN
+from registry.operator_auth import AuthenticatedOperator, operators_only, require_role
 
 router = APIRouter(prefix="/v1/admin/deliveries", tags=["operators"])
 status_router = APIRouter(prefix="/v1/admin/status-pushes", tags=["operators"])
@@ -23,7 +23,7 @@ class DeliveryList(BaseModel):
 @router.get(
     "",
     response_model=DeliveryList,
-    responses=problems(401, 403, 422),
+    **operators_only("auditor"),
     summary="Deliveries in a state (default: failed)",
 )
 async def list_deliveries(
@@ -39,7 +39,7 @@ async def list_deliveries(
 @router.post(
     "/{delivery_id}/redrive",
     response_model=DeliveryRef,
-    responses=problems(401, 403, 404, 409),
+    **operators_only("admin", 404, 409),
     summary="Requeue a failed delivery",
 )
 async def redrive(
@@ -61,11 +61,13 @@ class StatusRedrive(BaseModel):
 @status_router.post(
     "/redrive",
     response_model=StatusRedrive,
-    responses=problems(401, 403, 404, 422),
+    **operators_only("admin", 404),
     summary="Requeue failed status pushes",
 )
 async def redrive_status_pushes(
-    audience: str | None = Query(None, description="Only the pushes to this member"),
+    audience: str | None = Query(
+        None, pattern=AGENCY_CODE_PATTERN, description="Only the pushes to this member"
+    ),
     operator: AuthenticatedOperator = Depends(require_role("admin")),
     context: HubContext = Depends(hub_context),
 ) -> StatusRedrive:

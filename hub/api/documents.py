@@ -7,22 +7,27 @@ import uuid
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from hub.api.deps import problems
 from hub.context import hub_context
 from hub.ingest import service as ingest
 from hub.protocol import StatusEntry, StatusPost, SubmitResult, Trace
 from hub.tracking import recall, statuses, trace
-from registry.member_auth import AuthenticatedMember, authenticated_member
-from registry.problems import Problem
+from registry.member_auth import (
+    MEMBER_SCHEME,
+    AuthenticatedMember,
+    authenticated_member,
+    member_only,
+)
+from registry.problems import Problem, problems
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
-_PACKAGE_BODY = {
+_SUBMIT = {
+    "security": [{MEMBER_SCHEME: []}],
     "requestBody": {
         "required": True,
         "description": "The signed package (DESIGN section 3)",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Package"}}},
-    }
+    },
 }
 
 
@@ -39,9 +44,9 @@ def _document_id(text: str) -> str:
     response_model=SubmitResult,
     responses={
         200: {"model": SubmitResult, "description": "Submitted before: the same receipt"},
-        **problems(400, 401, 403, 409, 413, 422),
+        **problems(401, 403, 409, 413),
     },
-    openapi_extra=_PACKAGE_BODY,
+    openapi_extra=_SUBMIT,
     summary="Submit a signed package",
 )
 async def submit_document(request: Request) -> Response:
@@ -71,7 +76,7 @@ async def submit_document(request: Request) -> Response:
 @router.get(
     "/{document_id}",
     response_model=Trace,
-    responses=problems(401, 404),
+    **member_only(404),
     summary="A document's trace",
 )
 async def get_trace(
@@ -87,7 +92,7 @@ async def get_trace(
 @router.post(
     "/{document_id}/recall",
     response_model=Trace,
-    responses=problems(401, 403, 404),
+    **member_only(404),
     summary="Recall a document (sender)",
 )
 async def recall_document(
@@ -105,7 +110,7 @@ async def recall_document(
 @router.post(
     "/{document_id}/status",
     response_model=StatusEntry,
-    responses=problems(401, 403, 404, 409, 422),
+    **member_only(404, 409),
     summary="Report a status (recipient)",
 )
 async def post_status(

@@ -6,12 +6,25 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from hub.context import HubContext, hub_context
 from hub.ops.health import readiness
 from registry.directory import directory_built_at
 
 router = APIRouter(tags=["health"])
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str
+
+
+class Readiness(BaseModel):
+    status: str
+    """`ok` or `fail`."""
+    failing: list[str]
+    checks: dict[str, Check]
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
@@ -22,7 +35,10 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Readiness: database, signing key, CA, CRL, directory and free disk",
-    responses={503: {"description": "At least one check fails; `failing` names them"}},
+    response_model=Readiness,
+    responses={
+        503: {"model": Readiness, "description": "At least one check fails; `failing` names them"}
+    },
 )
 async def readyz(request: Request, context: HubContext = Depends(hub_context)) -> JSONResponse:
     checks = await readiness(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse
 
-from hub.api.deps import problems
 from hub.context import HubContext, hub_context
 from hub.delivery import inbox
 from hub.protocol import AckRequest, DeliveryRef, InboxBatch, StatusUpdatesPage
 from hub.tracking import statuses
-from registry.member_auth import AuthenticatedMember, authenticated_member
+from registry.db import INT64_MAX
+from registry.member_auth import AuthenticatedMember, authenticated_member, member_only
 
 router = APIRouter(prefix="/v1", tags=["inbox"])
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1", tags=["inbox"])
 @router.get(
     "/inbox",
     response_model=InboxBatch,
-    responses=problems(401, 422),
+    **member_only(),
     summary="Lease pending deliveries",
 )
 async def get_inbox(
@@ -40,7 +40,7 @@ async def get_inbox(
 @router.post(
     "/inbox/{delivery_id}/ack",
     response_model=DeliveryRef,
-    responses=problems(401, 404, 422),
+    **member_only(404),
     summary="Acknowledge a delivery",
 )
 async def ack(
@@ -57,11 +57,11 @@ async def ack(
 @router.get(
     "/status-updates",
     response_model=StatusUpdatesPage,
-    responses=problems(401, 422),
+    **member_only(),
     summary="Statuses addressed to this member",
 )
 async def status_updates(
-    after: int = Query(0, ge=0, description="The last cursor already read"),
+    after: int = Query(0, ge=0, le=INT64_MAX, description="The last cursor already read"),
     limit: int = Query(100, ge=1, le=1000),
     member: AuthenticatedMember = Depends(authenticated_member),
     context: HubContext = Depends(hub_context),

@@ -8,26 +8,57 @@ as recipient for delivery).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
-from hub.api.deps import problems
 from hub.context import HubContext, hub_context
 from hub.reports.compliance import compliance_report
-from hub.reports.delivery import delivery_report
+from hub.reports.delivery import RecipientRow, SenderRow, delivery_report
 from hub.reports.filters import Grouping, ReportFilter
 from hub.reports.render import compliance_csv, delivery_csv
-from registry.member_auth import authenticated_member
-from registry.operator_auth import authenticated_operator, bearer_token
+from registry.codes import AGENCY_CODE_PATTERN
+from registry.member_auth import MEMBER_SCHEME, authenticated_member
+from registry.operator_auth import OPERATOR_SCHEME, authenticated_operator, bearer_token
 from registry.operators import TOKEN_PREFIX
-from registry.problems import Problem
+from registry.params import IsoDate
+from registry.problems import Problem, problems
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 _CSV = {"text/csv": {"schema": {"type": "string"}}}
+_MEMBER_OR_OPERATOR: dict[str, Any] = {"security": [{MEMBER_SCHEME: []}, {OPERATOR_SCHEME: []}]}
+
+
+class ComplianceRowBody(BaseModel):
+    """One sender's (or top-level unit's, or day's) figures; shares are 0-1, 4 decimals."""
+
+    key: str
+    name: str
+    documents: int
+    signed: int
+    personal_ok: int
+    org_ok: int
+    compliant: int
+    signed_share: float
+    personal_ok_share: float
+    org_ok_share: float
+    compliant_share: float
+    violations: dict[str, int]
+    """Documents per violation code."""
+
+
+class ComplianceReportBody(BaseModel):
+    grouping: Grouping
+    rows: list[ComplianceRowBody]
+    total: ComplianceRowBody
+
+
+class DeliveryReportBody(BaseModel):
+    recipients: list[RecipientRow]
+    senders: list[SenderRow]
 
 
 async def report_scope(request: Request, context: HubContext = Depends(hub_context)) -> str | None:
@@ -42,10 +73,14 @@ async def report_scope(request: Request, context: HubContext = Depends(hub_conte
 
 
 def report_filter(
-    since: date | None = Query(None, description="First Vietnam day counted (inclusive)"),
-    until: date | None = Query(None, description="Last Vietnam day counted (inclusive)"),
-    recipient: str | None = Query(None, max_length=13, description="Only documents sent to it"),
-    sender: str | None = Query(None, max_length=13, description="A member and all under it"),
+    since: IsoDate | None = Query(None, description="First Vietnam day counted (inclusive)"),
+    until: IsoDate | None = Query(None, description="Last Vietnam day counted (inclusive)"),
+    recipient: str | None = Query(
+        None, pattern=AGENCY_CODE_PATTERN, description="Only documents sent to it"
+    ),
+    sender: str | None = Query(
+        None, pattern=AGENCY_CODE_PATTERN, description="A member and all under it"
+    ),
     doc_type: str | None = Query(None, max_length=16, description="Document type code, e.g. QD"),
 ) -> ReportFilter:
     return ReportFilter(
@@ -67,7 +102,9 @@ def _answer(request: Request, format: str | None, data: dict[str, Any], csv: str
 
 @router.get(
     "/signature-compliance",
-    responses={200: {"content": _CSV}, **problems(401, 403, 422)},
+    response_model=ComplianceReportBody,
+    responses={200: {"content": _CSV}, **problems(401, 403)},
+    openapi_extra=_MEMBER_OR_OPERATOR,
     summary="Per sender: documents, signed, valid personal/organisation signatures, violations",
 )
 async def signature_compliance(
@@ -86,7 +123,9 @@ async def signature_compliance(
 
 @router.get(
     "/delivery",
-    responses={200: {"content": _CSV}, **problems(401, 403, 422)},
+    response_model=DeliveryReportBody,
+    responses={200: {"content": _CSV}, **problems(401, 403)},
+    openapi_extra=_MEMBER_OR_OPERATOR,
     summary="Per recipient: delivered, pending, failed, latency, statuses, overdue receipts",
 )
 async def delivery(

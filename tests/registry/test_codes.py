@@ -155,3 +155,57 @@ def test_validate_parent_refuses_malformed_input() -> None:
         validate_parent("000.00.12.h26", "000.00.00.H26")
     with pytest.raises(InvalidAgencyCode):
         validate_parent("000.00.12.H26", "00.00.00.H26")
+
+
+def _near_codes() -> list[str]:
+    """Codes and near-codes: every mix of zero/non-zero levels, then random one-character edits."""
+    import itertools
+    import random
+
+    parts4 = ["000", "001", "010", "100", "999", "00", "0000", "0a1"]
+    parts2 = ["00", "01", "10", "99", "0", "000", "a1"]
+    level1 = ["G22", "H00", "A01", "Z99", "g22", "G2", "G220", "122", "Đ22"]
+    texts = [f"{a}.{b}.{c}.{d}" for a, b, c, d in itertools.product(parts4, parts2, parts2, level1)]
+    rng = random.Random(102)
+    alphabet = "0123456789.GHZa \n-٣"
+    for base in ["000.00.00.G22", "000.00.12.H26", "000.05.12.H26", "007.05.12.H26"]:
+        for _ in range(400):
+            chars = list(base)
+            position = rng.randrange(len(chars) + 1)
+            edit = rng.choice(["replace", "insert", "delete"])
+            if edit == "replace" and position < len(chars):
+                chars[position] = rng.choice(alphabet)
+            elif edit == "insert":
+                chars.insert(position, rng.choice(alphabet))
+            elif position < len(chars):
+                del chars[position]
+            texts.append("".join(chars))
+    return texts
+
+
+def test_the_schema_pattern_accepts_exactly_what_the_parser_accepts() -> None:
+    import re
+
+    from registry.codes import AGENCY_CODE_PATTERN
+
+    # fullmatch: JSON Schema's (ECMA) `$` is the end of the text, not a final newline's place
+    pattern = re.compile(AGENCY_CODE_PATTERN)
+    texts = _near_codes()
+    disagreements = [
+        text for text in texts if (pattern.fullmatch(text) is not None) != is_valid(text)
+    ]
+    assert not disagreements
+    assert sum(is_valid(text) for text in texts) > 100  # both sides are well represented
+
+
+def test_the_schema_pattern_is_within_the_package_schema_pattern() -> None:
+    """Every code the registry accepts is one a package may name (signing's looser shape)."""
+    import re
+
+    from registry.codes import AGENCY_CODE_PATTERN
+    from signing.package import AGENCY_CODE_PATTERN as PACKAGE_PATTERN
+
+    strict = re.compile(AGENCY_CODE_PATTERN)
+    for text in _near_codes():
+        if strict.fullmatch(text):
+            assert re.search(PACKAGE_PATTERN, text), text
