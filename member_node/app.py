@@ -37,7 +37,7 @@ def create_node_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        identity = NodeIdentity.load(config.keys_dir, config.code)
+        identity = NodeIdentity.load(config.keys_dir, config.code, tokens=config.tokens)
         store = NodeStore(config.database_path)
         client = HubClient(config.hub_url, identity, hub_id=config.hub_id, transport=hub_transport)
         clerk = Clerk(config.clerk, client, store)
