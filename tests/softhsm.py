@@ -7,7 +7,9 @@ configuration then). Tests issue certificates for these keys from their own
 CA with `ca.issue(..., key=softhsm.keys[label])`: the Python copy of a key is
 for issuing only; signing goes through the token.
 
-Import the fixture where it is used: `from tests.softhsm import softhsm`.
+It is imported once, by `tests/member_node/conftest.py`: a second import elsewhere
+would make a second session fixture, and a second set of tokens the loaded module
+never sees.
 """
 
 from __future__ import annotations

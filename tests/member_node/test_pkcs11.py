@@ -34,7 +34,7 @@ from tests.member_node.conftest import (
     endpoint_of,
     eventually,
 )
-from tests.softhsm import SoftHsm, softhsm  # noqa: F401
+from tests.softhsm import SoftHsm
 
 pytestmark = pytest.mark.usefixtures("softhsm")
 
@@ -47,7 +47,7 @@ def token_agency(
     operator_token: Callable[[str], Awaitable[dict[str, str]]],
     pki: PKIFixture,
     tmp_path: Path,
-    softhsm: SoftHsm,  # noqa: F811
+    softhsm: SoftHsm,
 ) -> Callable[..., Awaitable[Path]]:
     """`await token_agency(code, org=label, official=label)`: registered, its keys on the
     token; the keys directory holds only certificates."""
@@ -84,7 +84,7 @@ def token_agency(
     return make
 
 
-def tokens(softhsm: SoftHsm, org: str = "org", official: str = "official") -> TokenKeys:  # noqa: F811
+def tokens(softhsm: SoftHsm, org: str = "org", official: str = "official") -> TokenKeys:
     return TokenKeys(
         module=softhsm.module,
         token=softhsm.token,
@@ -98,7 +98,7 @@ async def test_a_package_signed_on_the_token_is_compliant_at_the_hub(
     token_agency: Callable[..., Awaitable[Path]],
     make_agency: MakeAgency,
     hub_transport: httpx.ASGITransport,
-    softhsm: SoftHsm,  # noqa: F811
+    softhsm: SoftHsm,
 ) -> None:
     await make_agency(RECIPIENT)
     keys = await token_agency(SENDER)
@@ -119,7 +119,7 @@ async def test_a_node_on_tokens_sends_rsa_signatures_and_signs_its_delivery_rece
     hub_transport: httpx.ASGITransport,
     node_router: NodeRouter,
     tmp_path: Path,
-    softhsm: SoftHsm,  # noqa: F811
+    softhsm: SoftHsm,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sender_keys = await token_agency(SENDER, org="org-rsa", official="official-2", mode="push")
@@ -177,7 +177,7 @@ async def test_a_node_on_tokens_sends_rsa_signatures_and_signs_its_delivery_rece
 async def test_a_wrong_pin_an_unknown_label_and_a_foreign_key_are_clear_errors(
     token_agency: Callable[..., Awaitable[Path]],
     pki: PKIFixture,
-    softhsm: SoftHsm,  # noqa: F811
+    softhsm: SoftHsm,
 ) -> None:
     keys = await token_agency(SENDER)
     wrong_pin = TokenKeys(
@@ -198,7 +198,7 @@ async def test_a_wrong_pin_an_unknown_label_and_a_foreign_key_are_clear_errors(
 def test_lienthong_sign_on_the_token_then_verify(
     pki: PKIFixture,
     tmp_path: Path,
-    softhsm: SoftHsm,  # noqa: F811
+    softhsm: SoftHsm,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     official = pki.ca.issue("official", SENDER, "Nguyễn Văn A", key=softhsm.keys["official"])

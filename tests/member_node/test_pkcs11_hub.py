@@ -11,11 +11,11 @@ from hub.settings import HubSettings
 from signing.pki import CertificateAuthority
 from tests.conftest import HUB_ID, PKIFixture
 from tests.member_node.conftest import FAST_CLERK, HEADER, RECIPIENT, SENDER, StartNode, eventually
-from tests.softhsm import SoftHsm, softhsm  # noqa: F401
+from tests.softhsm import SoftHsm
 
 
 @pytest.fixture
-def pki(tmp_path: Path, softhsm: SoftHsm) -> PKIFixture:  # noqa: F811
+def pki(tmp_path: Path, softhsm: SoftHsm) -> PKIFixture:
     """The test PKI, but `hub.crt` certifies the key labelled `hub` on the token: no hub.key."""
     directory = tmp_path / "pki"
     ca = CertificateAuthority.init(directory)
@@ -32,7 +32,7 @@ def hub_settings(
     database_url: str,
     pki: PKIFixture,
     tmp_path: Path,
-    softhsm: SoftHsm,  # noqa: F811
+    softhsm: SoftHsm,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Any:
     monkeypatch.setenv("LIENTHONG_HUB_PKCS11_PIN", softhsm.pin)
