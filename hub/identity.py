@@ -13,7 +13,7 @@ from cryptography import x509
 
 from hub.settings import HubSettings
 from signing.certs import load_certificates
-from signing.keys import PrivateKey, load_private_key
+from signing.keys import KeyLike, load_private_key
 from signing.trust import TrustStore
 
 
@@ -23,7 +23,8 @@ class IdentityError(RuntimeError):
 
 @dataclass
 class HubIdentity:
-    key: PrivateKey
+    key: KeyLike
+    """The key file's key, or the key on a PKCS#11 token (`hub_pkcs11_*` settings)."""
     chain: list[x509.Certificate]
     roots: list[x509.Certificate]
     crl: x509.CertificateRevocationList | None
@@ -38,9 +39,13 @@ class HubIdentity:
     @classmethod
     def load(cls, settings: HubSettings) -> HubIdentity:
         try:
-            key = load_private_key(settings.resolved_hub_key())
             chain = load_certificates(settings.resolved_hub_cert().read_bytes())
             roots = load_certificates(settings.resolved_ca_cert().read_bytes())
+            key = (
+                _token_key(settings, chain[0])
+                if settings.hub_pkcs11_module
+                else load_private_key(settings.resolved_hub_key())
+            )
         except (OSError, ValueError) as exc:
             raise IdentityError(
                 f"cannot load the hub identity from {settings.resolved_pki_dir()}: {exc}. "
@@ -67,6 +72,24 @@ class HubIdentity:
         self.crl, self._crl_mtime = crl, mtime
         self.trust.update_crl(crl)
         return True
+
+
+HUB_PIN_ENV = "LIENTHONG_HUB_PKCS11_PIN"
+
+
+def _token_key(settings: HubSettings, certificate: x509.Certificate) -> KeyLike:
+    """The hub's key on its token or HSM (raises `ValueError`, a `Pkcs11Error`, when it cannot)."""
+    from signing.pkcs11 import Pkcs11Key
+
+    if not settings.hub_pkcs11_token or not settings.hub_pkcs11_key:
+        raise ValueError("hub_pkcs11_module needs hub_pkcs11_token and hub_pkcs11_key")
+    return Pkcs11Key(
+        str(settings.hub_pkcs11_module),
+        settings.hub_pkcs11_token,
+        settings.hub_pkcs11_key,
+        public_key=certificate.public_key(),  # type: ignore[arg-type]
+        pin_env=HUB_PIN_ENV,
+    )
 
 
 def _read_crl(path: Path) -> tuple[x509.CertificateRevocationList | None, float]:

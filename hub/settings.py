@@ -22,6 +22,16 @@ class HubSettings(StorageSettings):
     hub_key: Path | None = None
     """The hub's private key (PEM). Unset: `{pki_dir}/hub.key`."""
 
+    hub_pkcs11_module: str | None = None
+    """The PKCS#11 module of the token or HSM holding the hub's key; set, it replaces `hub_key`
+    (with `hub_pkcs11_token` and `hub_pkcs11_key`; the PIN in `LIENTHONG_HUB_PKCS11_PIN`)."""
+
+    hub_pkcs11_token: str | None = None
+    """The label of the token holding the hub's key."""
+
+    hub_pkcs11_key: str | None = None
+    """The label of the hub's private key on that token."""
+
     hub_cert: Path | None = None
     """The hub's certificate (PEM), chain after it allowed. Unset: `{pki_dir}/hub.crt`."""
 

@@ -21,11 +21,21 @@ from member_node.config import NodeConfig
 from member_node.context import NodeContext
 from member_node.identity import NodeIdentity
 from member_node.poller import Poller
-from member_node.problems import install_problem_handlers
+from member_node.problems import install_problem_handlers, problem_openapi
 from member_node.receiver import Receiver
 from member_node.routes_hub import router as hub_router
 from member_node.routes_local import router as local_router
 from member_node.store import NodeStore
+
+NODE_API_DESCRIPTION = """\
+The node signs, verifies and talks to the hub; the DMS next to it speaks plain JSON and
+never touches JOSE. Send with `POST /local/documents`; follow what is new with
+`GET /local/feed?after=CURSOR` (documents received, statuses heard; save `next_cursor`);
+mark documents taken; post statuses 01-06 (02 with a reason); answer recalls (15/16);
+recall your own documents. Every error is `application/problem+json` with a stable `code`.
+Bind the node to loopback or the agency's own network: `/local` calls sign with the
+agency's keys and carry no authentication of their own.
+"""
 
 
 def create_node_app(
@@ -37,7 +47,7 @@ def create_node_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        identity = NodeIdentity.load(config.keys_dir, config.code)
+        identity = NodeIdentity.load(config.keys_dir, config.code, tokens=config.tokens)
         store = NodeStore(config.database_path)
         client = HubClient(config.hub_url, identity, hub_id=config.hub_id, transport=hub_transport)
         clerk = Clerk(config.clerk, client, store)
@@ -64,11 +74,19 @@ def create_node_app(
         title=f"lienthong member node {config.code}",
         version="1",
         summary="An agency's node: receives from the hub, sends for the DMS",
+        description=NODE_API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI would load its assets from a CDN; /openapi.json is the API
+        redoc_url=None,
+        openapi_tags=[
+            {"name": "for the DMS", "description": "The agency's DMS calls these (plain JSON)."},
+            {"name": "from the hub", "description": "The hub pushes documents and statuses."},
+        ],
     )
     install_problem_handlers(app)
     app.include_router(hub_router)
     app.include_router(local_router)
+    problem_openapi(app, hub_tag="from the hub")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

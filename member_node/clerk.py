@@ -80,8 +80,9 @@ class Clerk:
         task.add_done_callback(lambda _: self._tasks.pop(document.package_id, None))
 
     def recall_requested(self, document_id: str) -> bool:
-        """Schedule the answer to a sender's recall; False if the document is unknown."""
-        if self.store.received(document_id) is None:
+        """Schedule the answer to a sender's recall; False if the document is unknown or no
+        clerk runs (the DMS then answers through `/local/documents/{id}/recall-answer`)."""
+        if not self.rules.enabled or self.store.received(document_id) is None:
             return False
         key = "recall:" + document_id
         if key not in self._tasks:

@@ -3,7 +3,9 @@
 Every command finds the node's keys in `--keys` (default `var/nodes/CODE/keys`,
 layout in `member_node.identity`) and its database in `--data` (default
 `var/nodes/CODE`). The hub's URL and id come from `--hub`/`--hub-id` or the
-`LIENTHONG_HUB_URL`/`LIENTHONG_HUB_ID` environment variables.
+`LIENTHONG_HUB_URL`/`LIENTHONG_HUB_ID` environment variables. Keys on a
+PKCS#11 token: `--pkcs11-module`, `--pkcs11-token`, `--pkcs11-org-key`,
+`--pkcs11-official-key` (or `LIENTHONG_PKCS11_*`), the PIN in `LIENTHONG_PKCS11_PIN`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from member_node.clerk import DEFAULT_STEPS, ClerkRules
 from member_node.client import DEFAULT_HUB_ID, HubClient
 from member_node.config import NodeConfig, default_home
 from member_node.errors import HubError
-from member_node.identity import IdentityError, NodeIdentity
+from member_node.identity import IdentityError, NodeIdentity, TokenKeys
 from member_node.poller import Poller
 from member_node.receiver import Receiver
 from member_node.store import NodeStore
@@ -34,6 +36,34 @@ HubId = Annotated[
 ]
 Keys = Annotated[Path | None, typer.Option("--keys", help="Keys directory [var/nodes/CODE/keys]")]
 Data = Annotated[Path | None, typer.Option("--data", help="Node data directory [var/nodes/CODE]")]
+Pkcs11Module = Annotated[
+    str | None,
+    typer.Option(
+        "--pkcs11-module",
+        envvar="LIENTHONG_PKCS11_MODULE",
+        help="PKCS#11 module of the token holding keys (PIN in LIENTHONG_PKCS11_PIN)",
+    ),
+]
+Pkcs11Token = Annotated[
+    str | None,
+    typer.Option("--pkcs11-token", envvar="LIENTHONG_PKCS11_TOKEN", help="The token's label"),
+]
+Pkcs11OrgKey = Annotated[
+    str | None,
+    typer.Option(
+        "--pkcs11-org-key",
+        envvar="LIENTHONG_PKCS11_ORG_KEY",
+        help="Label of the organisation's key on the token (instead of org.key)",
+    ),
+]
+Pkcs11OfficialKey = Annotated[
+    str | None,
+    typer.Option(
+        "--pkcs11-official-key",
+        envvar="LIENTHONG_PKCS11_OFFICIAL_KEY",
+        help="Label of the official's key on the token (instead of official.key)",
+    ),
+]
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -41,9 +71,26 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _identity(code: str, keys: Path | None) -> NodeIdentity:
+def _token_keys(
+    module: str | None = None,
+    token: str | None = None,
+    org_key: str | None = None,
+    official_key: str | None = None,
+) -> TokenKeys | None:
+    """The PKCS#11 keys from the options, else from `LIENTHONG_PKCS11_*`."""
     try:
-        return NodeIdentity.load(keys or default_home(code) / "keys", code)
+        return TokenKeys.from_env(
+            module=module, token=token, org_key=org_key, official_key=official_key
+        )
+    except IdentityError as exc:
+        raise _fail(str(exc), 2) from exc
+
+
+def _identity(code: str, keys: Path | None, tokens: TokenKeys | None = None) -> NodeIdentity:
+    try:
+        return NodeIdentity.load(
+            keys or default_home(code) / "keys", code, tokens=tokens or _token_keys()
+        )
     except IdentityError as exc:
         raise _fail(str(exc), 2) from exc
 
@@ -69,6 +116,10 @@ def serve(
         bool, typer.Option(help="The clerk rejects (02) non-compliant documents")
     ] = False,
     recall_answer: Annotated[str, typer.Option(help="agree (15) | refuse (16)")] = "agree",
+    pkcs11_module: Pkcs11Module = None,
+    pkcs11_token: Pkcs11Token = None,
+    pkcs11_org_key: Pkcs11OrgKey = None,
+    pkcs11_official_key: Pkcs11OfficialKey = None,
 ) -> None:
     """Run the node service: `/v1/inbox`, `/v1/status` for the hub, `/local/...` for the DMS."""
     import uvicorn
@@ -79,7 +130,8 @@ def serve(
         raise _fail("--mode is push or pull", 2)
     if recall_answer not in ("agree", "refuse"):
         raise _fail("--recall-answer is agree or refuse", 2)
-    _identity(code, keys)  # fail early and clearly
+    tokens = _token_keys(pkcs11_module, pkcs11_token, pkcs11_org_key, pkcs11_official_key)
+    _identity(code, keys, tokens)  # fail early and clearly
     steps = (
         DEFAULT_STEPS if clerk_delay is None else tuple((c, clerk_delay) for c, _ in DEFAULT_STEPS)
     )
@@ -97,6 +149,7 @@ def serve(
             require_compliant=require_compliant,
             recall_answer="refuse" if recall_answer == "refuse" else "agree",
         ),
+        tokens=tokens,
     )
     uvicorn.run(create_node_app(config), host=host, port=port, log_level="info")
 
@@ -124,13 +177,21 @@ def send(
     as_json: Annotated[bool, typer.Option("--json", help="Print the hub's answer as JSON")] = (
         False
     ),
+    pkcs11_module: Pkcs11Module = None,
+    pkcs11_token: Pkcs11Token = None,
+    pkcs11_org_key: Pkcs11OrgKey = None,
+    pkcs11_official_key: Pkcs11OfficialKey = None,
 ) -> None:
     """Sign a document (official, then organisation) and submit it to the hub."""
     import datetime as dt
 
     from signing.certs import common_name_of, title_of
 
-    identity = _identity(code, keys)
+    identity = _identity(
+        code,
+        keys,
+        _token_keys(pkcs11_module, pkcs11_token, pkcs11_org_key, pkcs11_official_key),
+    )
     recipients = [c.strip() for c in to.split(",") if c.strip()]
     official = identity.official
     signer_name = (common_name_of(official.certificate) if official else None) or code

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from member_node.clerk import ClerkRules
+from member_node.identity import TokenKeys
 
 Mode = Literal["push", "pull"]
 
@@ -25,6 +26,8 @@ class NodeConfig:
     hub_id: str = "lienthong-hub"
     """The hub's id: the `aud` of this node's tokens and the `iss` of the hub's pushes."""
     clerk: ClerkRules = field(default_factory=ClerkRules)
+    tokens: TokenKeys | None = None
+    """Keys kept on PKCS#11 tokens instead of `org.key` / `official.key`."""
 
     @property
     def database_path(self) -> Path:

@@ -13,13 +13,19 @@ The layout, all PEM:
 --out DIR/official`) write the first four; the hub operator hands out `hub.crt`
 and `ca.crt`. Without `official.*` a node can still send, but only with the
 organisation signature (the hub will count `NO_PERSONAL_SIGNATURE`).
+
+Keys on hardware tokens: with `TokenKeys` (a PKCS#11 module, the token's
+label, each key's label; the PIN from `LIENTHONG_PKCS11_PIN`), the key named
+there is used instead of `org.key` / `official.key`; the certificates stay
+`org.crt` / `official.crt` in the directory.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -27,7 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from signing.certs import agency_code_of, load_certificates
-from signing.keys import PrivateKey, load_private_key
+from signing.keys import KeyLike, load_private_key
 
 
 class IdentityError(ValueError):
@@ -38,12 +44,65 @@ class IdentityError(ValueError):
 class Signer:
     """A private key with its certificate chain (the certificate first)."""
 
-    key: PrivateKey
+    key: KeyLike
+    """A key read from a PEM file, or a `SigningKey` such as a PKCS#11 token's."""
     chain: list[x509.Certificate]
 
     @property
     def certificate(self) -> x509.Certificate:
         return self.chain[0]
+
+
+PIN_ENV = "LIENTHONG_PKCS11_PIN"
+OFFICIAL_PIN_ENV = "LIENTHONG_PKCS11_OFFICIAL_PIN"
+
+
+@dataclass(frozen=True)
+class TokenKeys:
+    """Which keys live on PKCS#11 tokens (the rest are read from the keys directory)."""
+
+    module: str
+    """The token's PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`."""
+    token: str
+    """The token's label."""
+    org_key: str | None = None
+    """Label of the organisation's private key on the token."""
+    official_key: str | None = None
+    """Label of the official's private key (on `official_token` when that is set)."""
+    official_token: str | None = None
+    """The official's own token (a second USB token), if not the same one."""
+    pin: str | None = field(default=None, repr=False)
+    official_pin: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, **given: str | None
+    ) -> TokenKeys | None:
+        """Options given (None ones left out) over `LIENTHONG_PKCS11_*` variables; None if no
+        module is named. PINs only ever come from the environment."""
+        source = os.environ if env is None else env
+        names = {
+            "module": "LIENTHONG_PKCS11_MODULE",
+            "token": "LIENTHONG_PKCS11_TOKEN",
+            "org_key": "LIENTHONG_PKCS11_ORG_KEY",
+            "official_key": "LIENTHONG_PKCS11_OFFICIAL_KEY",
+            "official_token": "LIENTHONG_PKCS11_OFFICIAL_TOKEN",
+        }
+        values = {k: given.get(k) or source.get(v) or None for k, v in names.items()}
+        if not values["module"]:
+            return None
+        if not values["token"]:
+            raise IdentityError("a PKCS#11 module needs the token's label (LIENTHONG_PKCS11_TOKEN)")
+        pin = source.get(PIN_ENV)
+        return cls(
+            module=str(values["module"]),
+            token=str(values["token"]),
+            org_key=values["org_key"],
+            official_key=values["official_key"],
+            official_token=values["official_token"],
+            pin=pin,
+            official_pin=source.get(OFFICIAL_PIN_ENV) or pin,
+        )
 
 
 @dataclass(frozen=True)
@@ -57,12 +116,21 @@ class NodeIdentity:
     roots: list[x509.Certificate]
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str], code: str | None = None) -> NodeIdentity:
-        """Read the `--keys DIR` layout; `code` must match the organisation certificate."""
+    def load(
+        cls,
+        directory: str | os.PathLike[str],
+        code: str | None = None,
+        *,
+        tokens: TokenKeys | None = None,
+    ) -> NodeIdentity:
+        """Read the `--keys DIR` layout; `code` must match the organisation certificate.
+
+        With `tokens`, the keys it names are opened on their PKCS#11 token instead.
+        """
         base = Path(directory)
         if not base.is_dir():
             raise IdentityError(f"no keys directory at {base}")
-        organization = _signer(base, "org")
+        organization = _signer(base, "org", tokens)
         if organization is None:
             raise IdentityError(f"{base} has no org.key and org.crt")
         cert_code = agency_code_of(organization.certificate)
@@ -72,7 +140,7 @@ class NodeIdentity:
             raise IdentityError(f"{base / 'org.crt'} is for {cert_code}, not {code}")
         hub = _certificates(base / "hub.crt")
         roots = _certificates(base / "ca.crt")
-        return cls(cert_code, organization, _signer(base, "official"), hub[0], roots)
+        return cls(cert_code, organization, _signer(base, "official", tokens), hub[0], roots)
 
 
 def _certificates(path: Path) -> list[x509.Certificate]:
@@ -87,8 +155,31 @@ def _certificates(path: Path) -> list[x509.Certificate]:
     return certs
 
 
-def _signer(base: Path, name: str) -> Signer | None:
+def _token_signer(crt_path: Path, tokens: TokenKeys, name: str) -> Signer:
+    from signing.pkcs11 import Pkcs11Error, Pkcs11Key
+
+    official = name == "official"
+    label = tokens.official_key if official else tokens.org_key
+    assert label is not None
+    token = (tokens.official_token or tokens.token) if official else tokens.token
+    chain = _certificates(crt_path)
+    try:
+        key = Pkcs11Key(
+            tokens.module,
+            token,
+            label,
+            public_key=chain[0].public_key(),  # type: ignore[arg-type]
+            pin=tokens.official_pin if official else tokens.pin,
+        )
+    except Pkcs11Error as exc:
+        raise IdentityError(f"{name} key on PKCS#11 token {token!r}: {exc}") from exc
+    return Signer(key, chain)
+
+
+def _signer(base: Path, name: str, tokens: TokenKeys | None = None) -> Signer | None:
     key_path, crt_path = base / f"{name}.key", base / f"{name}.crt"
+    if tokens is not None and (tokens.official_key if name == "official" else tokens.org_key):
+        return _token_signer(crt_path, tokens, name)
     if not key_path.exists() and not crt_path.exists():
         return None
     if not key_path.exists():

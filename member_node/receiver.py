@@ -25,6 +25,7 @@ from signing.trust import TrustStore
 from signing.verify import verify_package
 
 RECEIPT_TYPE = "lienthong-delivery-receipt"
+_ACCEPTED = {"03", "04", "05", "06"}
 
 
 class DeliveryRefused(ValueError):
@@ -99,7 +100,9 @@ class Receiver:
     def status(self, update: StatusUpdate) -> bool:
         """Record a status; a recall (13) of a document we hold goes to the clerk.
 
-        Returns whether the clerk will answer a recall.
+        Without a clerk, a recalled document this agency has not accepted (03-06)
+        is deleted at once, as the hub recalls it at once; an accepted one waits
+        for the DMS's answer (15 or 16). Returns whether the clerk will answer.
         """
         self.store.add_status(
             update.document_id,
@@ -108,8 +111,13 @@ class Receiver:
             update.at.isoformat(),
             reason=update.reason,
         )
-        if update.code == StatusCode.RECALLED and self.clerk is not None:
-            return self.clerk.recall_requested(update.document_id)
+        if update.code != StatusCode.RECALLED:
+            return False
+        if self.clerk is not None and self.clerk.recall_requested(update.document_id):
+            return True
+        posted = {s.code for s in self.store.statuses(update.document_id) if s.direction == "out"}
+        if not posted & _ACCEPTED:
+            self.store.mark_recalled(update.document_id)
         return False
 
     def _hub_receipt(self, delivery: InboxDelivery, directory: Directory | None) -> dict[str, Any]:

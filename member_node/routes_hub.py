@@ -14,7 +14,7 @@ from hub.protocol import InboxDelivery, StatusUpdate
 from member_node.context import NodeContext, node_context
 from member_node.directory import Directory
 from member_node.errors import HubError
-from member_node.problems import NodeProblem
+from member_node.problems import NodeProblem, problem_responses
 from member_node.receiver import DeliveryRefused
 from signing.jose import JoseError, verify_token
 
@@ -50,7 +50,7 @@ Context = Annotated[NodeContext, Depends(node_context)]
 HubDirectory = Annotated[Directory | None, Depends(hub_directory)]
 
 
-@router.post("/inbox", summary="Receive a pushed document")
+@router.post("/inbox", summary="Receive a pushed document", responses=problem_responses(401, 422))
 async def receive(
     delivery: InboxDelivery, context: Context, directory: HubDirectory
 ) -> dict[str, Any]:
@@ -62,7 +62,9 @@ async def receive(
     return {"receipt": accepted.receipt, "duplicate": not accepted.created}
 
 
-@router.post("/status", summary="Receive a pushed status update")
+@router.post(
+    "/status", summary="Receive a pushed status update", responses=problem_responses(401, 422)
+)
 async def receive_status(
     update: StatusUpdate, context: Context, directory: HubDirectory
 ) -> dict[str, Any]:

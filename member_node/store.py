@@ -1,15 +1,24 @@
 """The node's own small SQLite: what it received, what it sent, what it heard back.
 
-Deliberately plain `sqlite3` with its own three tables (not the hub's schema):
-a node is one agency's process, its writes are tiny, and the package id is the
+Deliberately plain `sqlite3` with its own tables (not the hub's schema): a
+node is one agency's process, its writes are tiny, and the package id is the
 deduplication key the hub asks members to use (DESIGN section 5).
+
+The `feed` table is what the DMS pages through: one row per newly received
+document and per status heard from the hub, numbered by an AUTOINCREMENT
+sequence in the same transaction as the row it announces. Numbers only grow,
+are never reused, and are committed in order (one writer, under the lock), so a
+reader that saw N never later finds a smaller number appear: `after=N` is a
+stable cursor.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +58,16 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS feed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    status_id INTEGER,
+    at TEXT NOT NULL
+);
 """
+_MIGRATIONS = (("received", "taken_at", "ALTER TABLE received ADD COLUMN taken_at TEXT"),)
+"""Columns added since the first node databases were written: (table, column, statement)."""
 
 
 def _now() -> str:
@@ -68,6 +86,7 @@ class ReceivedDocument:
     via: str
     received_at: str
     recalled_at: str | None
+    taken_at: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """What a DMS lists: everything but the package body."""
@@ -80,11 +99,13 @@ class ReceivedDocument:
             "via": self.via,
             "received_at": self.received_at,
             "recalled_at": self.recalled_at,
+            "taken_at": self.taken_at,
         }
 
 
 @dataclass(frozen=True)
 class StatusRecord:
+    id: int
     document_id: str
     member: str
     code: str
@@ -115,6 +136,10 @@ class NodeStore:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            for table, column, statement in _MIGRATIONS:
+                columns = {r["name"] for r in self._db.execute(f"PRAGMA table_info({table})")}
+                if column not in columns:
+                    self._db.execute(statement)
 
     def close(self) -> None:
         with self._lock:
@@ -141,7 +166,7 @@ class NodeStore:
         via: str,
     ) -> tuple[ReceivedDocument, bool]:
         """Store a package once; return the stored row and whether it was new."""
-        with self._lock:
+        with self._lock, self._transaction():
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO received (package_id, sender, subject, package,"
                 " hub_verdict, local_verdict, delivery_receipt, via, received_at)"
@@ -159,6 +184,8 @@ class NodeStore:
                 ),
             )
             created = cur.rowcount == 1
+            if created:
+                self._announce("document", package["id"], None)
         stored = self.received(package["id"])
         assert stored is not None
         return stored, created
@@ -170,9 +197,17 @@ class NodeStore:
             ).fetchone()
         return _received(row) if row is not None else None
 
-    def inbox(self, limit: int = 100, *, include_recalled: bool = False) -> list[ReceivedDocument]:
-        """The newest received documents first; recalled ones are deleted from view."""
-        where = "" if include_recalled else "WHERE recalled_at IS NULL"
+    def inbox(
+        self, limit: int = 100, *, include_recalled: bool = False, taken: bool | None = None
+    ) -> list[ReceivedDocument]:
+        """The newest received documents first; recalled ones are deleted from view.
+
+        `taken` False lists only what the DMS has not taken yet, True only what it has.
+        """
+        conditions = [] if include_recalled else ["recalled_at IS NULL"]
+        if taken is not None:
+            conditions.append("taken_at IS NOT NULL" if taken else "taken_at IS NULL")
+        where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
         with self._lock:
             rows = self._db.execute(
                 f"SELECT * FROM received {where} ORDER BY received_at DESC, package_id LIMIT ?",
@@ -228,14 +263,20 @@ class NodeStore:
         reason: str | None = None,
         direction: str = "in",
     ) -> bool:
-        """Record a status heard (`in`) or posted (`out`); False if already known."""
-        with self._lock:
+        """Record a status heard (`in`) or posted (`out`); False if already known.
+
+        A new status heard from the hub is announced in the feed.
+        """
+        with self._lock, self._transaction():
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO statuses (document_id, member, code, reason, at, direction)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (document_id, member, code, reason, at, direction),
             )
-        return cur.rowcount == 1
+            created = cur.rowcount == 1
+            if created and direction == "in":
+                self._announce("status", document_id, cur.lastrowid)
+        return created
 
     def statuses(self, document_id: str) -> list[StatusRecord]:
         with self._lock:
@@ -245,12 +286,85 @@ class NodeStore:
         # Pushes of one document's statuses travel concurrently and may land in any
         # order; the poster's time is the order a reader expects.
         rows.sort(key=lambda r: (datetime.fromisoformat(r["at"]), r["id"]))
-        return [
-            StatusRecord(
-                r["document_id"], r["member"], r["code"], r["reason"], r["at"], r["direction"]
+        return [_status(r) for r in rows]
+
+    # -- what the DMS takes --------------------------------------------------------
+
+    def mark_taken(self, package_id: str) -> ReceivedDocument | None:
+        """Record that the DMS took the document (the first time counts); None if unknown."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE received SET taken_at = ? WHERE package_id = ? AND taken_at IS NULL",
+                (_now(), package_id),
             )
-            for r in rows
-        ]
+        return self.received(package_id)
+
+    def feed(self, after: int = 0, limit: int = 100) -> list[FeedEntry]:
+        """Feed entries numbered above `after`, oldest first, at most `limit`."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT f.seq, f.kind, f.document_id, f.at, s.id AS s_id, s.member, s.code,"
+                " s.reason, s.at AS s_at, s.direction, s.document_id AS s_document_id"
+                " FROM feed f LEFT JOIN statuses s ON s.id = f.status_id"
+                " WHERE f.seq > ? ORDER BY f.seq LIMIT ?",
+                (after, limit),
+            ).fetchall()
+        entries = []
+        for r in rows:
+            status = None
+            if r["s_id"] is not None:
+                status = StatusRecord(
+                    r["s_id"], r["s_document_id"], r["member"], r["code"], r["reason"],
+                    r["s_at"], r["direction"],
+                )  # fmt: skip
+            document = self.received(r["document_id"]) if r["kind"] == "document" else None
+            entries.append(
+                FeedEntry(r["seq"], r["kind"], r["document_id"], r["at"], document, status)
+            )
+        return entries
+
+    def last_feed_seq(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT COALESCE(MAX(seq), 0) AS seq FROM feed").fetchone()
+        return int(row["seq"])
+
+    # -- internals -------------------------------------------------------------------
+
+    def _announce(self, kind: str, document_id: str, status_id: int | None) -> None:
+        self._db.execute(
+            "INSERT INTO feed (kind, document_id, status_id, at) VALUES (?, ?, ?, ?)",
+            (kind, document_id, status_id, _now()),
+        )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One transaction (the connection autocommits otherwise); call under the lock."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One thing the DMS has not seen yet: a document received or a status heard."""
+
+    seq: int
+    kind: str
+    """`document` or `status`."""
+    document_id: str
+    at: str
+    document: ReceivedDocument | None
+    status: StatusRecord | None
+
+
+def _status(r: sqlite3.Row) -> StatusRecord:
+    return StatusRecord(
+        r["id"], r["document_id"], r["member"], r["code"], r["reason"], r["at"], r["direction"]
+    )
 
 
 def _received(row: sqlite3.Row) -> ReceivedDocument:
@@ -265,4 +379,5 @@ def _received(row: sqlite3.Row) -> ReceivedDocument:
         via=row["via"],
         received_at=row["received_at"],
         recalled_at=row["recalled_at"],
+        taken_at=row["taken_at"],
     )

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from member_node.identity import NodeIdentity
 from signing.certs import cert_to_pem
+from signing.keys import private_key_of
 
 __all__ = ["client_tls_context"]
 
@@ -28,7 +29,10 @@ def client_tls_context(identity: NodeIdentity) -> ssl.SSLContext:
         cadata=b"".join(cert_to_pem(root) for root in identity.roots).decode()
     )
     signer = identity.organization
-    key_pem = signer.key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    private_key = private_key_of(signer.key)
+    if private_key is None:
+        return context
+    key_pem = private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     chain_pem = b"".join(cert_to_pem(cert) for cert in signer.chain)
     # OpenSSL loads a client key only from files: write them 0600, load, remove
     with tempfile.TemporaryDirectory(prefix="lienthong-tls-") as directory:

@@ -13,7 +13,7 @@ from cryptography import x509
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from signing.keys import PrivateKey
+from signing.keys import KeyLike
 
 
 class DirectorySettings(Protocol):
@@ -33,7 +33,7 @@ class SigningIdentity(Protocol):
     """The hub's key, certificate chain, national roots and current CRL."""
 
     @property
-    def key(self) -> PrivateKey: ...
+    def key(self) -> KeyLike: ...
 
     @property
     def chain(self) -> list[x509.Certificate]: ...

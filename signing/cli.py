@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from signing.certs import load_certificate, load_certificates
-from signing.keys import KEY_TYPES, load_private_key
+from signing.keys import KEY_TYPES, KeyLike, load_private_key
 from signing.package import PackageFormatError, new_package, package_json, parse_package
 from signing.pades.document import make_pdf
 from signing.pades.sign import PdfSigner, PdfSigningError, sign_pdf_twice
@@ -130,16 +130,34 @@ def crl(
 
 
 def _signer(
-    key: Path | None, cert: Path | None, what: str
-) -> tuple[object, list[x509.Certificate]] | None:
-    if key is None and cert is None:
+    key: Path | None,
+    cert: Path | None,
+    what: str,
+    token_key: str | None = None,
+    pkcs11: tuple[str | None, str | None] = (None, None),
+) -> tuple[KeyLike, list[x509.Certificate]] | None:
+    if key is None and cert is None and token_key is None:
         return None
-    if key is None or cert is None:
-        raise _fail(f"--{what}-key and --{what}-cert go together")
+    if cert is None or (key is None) == (token_key is None):
+        raise _fail(
+            f"--{what}-cert goes with either --{what}-key or --{what}-pkcs11-key (one of them)"
+        )
     try:
-        return load_private_key(key), load_certificates(cert.read_bytes())
+        chain = load_certificates(cert.read_bytes())
+        if key is not None:
+            return load_private_key(key), chain
     except (OSError, ValueError) as exc:
         raise _fail(f"cannot read the {what} key or certificate: {exc}") from exc
+    module, token = pkcs11
+    if not module or not token:
+        raise _fail(f"--{what}-pkcs11-key needs --pkcs11-module and --pkcs11-token")
+    from signing.pkcs11 import Pkcs11Error, Pkcs11Key
+
+    try:
+        public = chain[0].public_key()
+        return Pkcs11Key(module, token, str(token_key), public_key=public), chain  # type: ignore[arg-type]
+    except Pkcs11Error as exc:
+        raise _fail(f"the {what} key on the token: {exc}") from exc
 
 
 def sign(
@@ -149,19 +167,41 @@ def sign(
     official_cert: Annotated[Path | None, typer.Option(help="The official's certificate")] = None,
     org_key: Annotated[Path | None, typer.Option(help="The organisation's private key")] = None,
     org_cert: Annotated[Path | None, typer.Option(help="The organisation's certificate")] = None,
+    official_pkcs11_key: Annotated[
+        str | None, typer.Option(help="Label of the official's key on the PKCS#11 token")
+    ] = None,
+    org_pkcs11_key: Annotated[
+        str | None, typer.Option(help="Label of the organisation's key on the PKCS#11 token")
+    ] = None,
+    pkcs11_module: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LIENTHONG_PKCS11_MODULE",
+            help="The token's PKCS#11 module (the PIN comes from LIENTHONG_PKCS11_PIN)",
+        ),
+    ] = None,
+    pkcs11_token: Annotated[
+        str | None, typer.Option(envvar="LIENTHONG_PKCS11_TOKEN", help="The token's label")
+    ] = None,
 ) -> None:
-    """Sign a package: the official first, then the organisation (either may be left out)."""
+    """Sign a package: the official first, then the organisation (either may be left out).
+
+    Each key is a PEM file (`--official-key`) or a key on a PKCS#11 token
+    (`--official-pkcs11-key LABEL` with `--pkcs11-module` and `--pkcs11-token`).
+    """
     try:
         pkg = parse_package(package.read_bytes())
     except OSError as exc:
         raise _fail(str(exc)) from exc
     except PackageFormatError as exc:
         raise _fail(f"{exc.code}: {exc.detail} {exc.fields or ''}".strip()) from exc
-    for kind, (key, cert) in (
-        ("personal", (official_key, official_cert)),
-        ("organization", (org_key, org_cert)),
+    token = (pkcs11_module, pkcs11_token)
+    for kind, (key, cert, token_key) in (
+        ("personal", (official_key, official_cert, official_pkcs11_key)),
+        ("organization", (org_key, org_cert, org_pkcs11_key)),
     ):
-        signer = _signer(key, cert, "official" if kind == "personal" else "org")
+        what = "official" if kind == "personal" else "org"
+        signer = _signer(key, cert, what, token_key, token)
         if signer is not None:
             pkg = sign_package(pkg, signer[0], signer[1], kind)  # type: ignore[arg-type]
     out.write_bytes(package_json(pkg))

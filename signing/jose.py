@@ -25,7 +25,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 
 from signing.certs import cert_der, fingerprint
-from signing.keys import PrivateKey, jws_alg_for, sign_bytes
+from signing.keys import KeyLike, signing_key
 
 ALGORITHMS: tuple[str, ...] = (
     "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512", "EdDSA",
@@ -108,7 +108,7 @@ def unverified_claims(token: str) -> dict[str, Any]:
 
 def sign_compact(
     claims: dict[str, Any],
-    key: PrivateKey,
+    key: KeyLike,
     chain_or_cert: x509.Certificate | Sequence[x509.Certificate],
     *,
     typ: str | None = None,
@@ -131,7 +131,7 @@ class CompactSigner:
 
     def __init__(
         self,
-        key: PrivateKey,
+        key: KeyLike,
         chain_or_cert: x509.Certificate | Sequence[x509.Certificate],
         *,
         typ: str | None = None,
@@ -142,14 +142,14 @@ class CompactSigner:
             if isinstance(chain_or_cert, x509.Certificate)
             else tuple(chain_or_cert)
         )
-        self.key = key
-        self.algorithm = alg or jws_alg_for(key)
+        self.key = signing_key(key, alg)
+        self.algorithm = self.key.algorithm
         self.header = _compact_header(chain, self.algorithm, typ)
 
     def sign(self, payload: bytes) -> str:
         """The token over `payload` (already JSON) as given."""
         signing_input = f"{self.header}.{b64url(payload)}"
-        signature = sign_bytes(self.key, self.algorithm, signing_input.encode())
+        signature = self.key.sign(signing_input.encode())
         return f"{signing_input}.{b64url(signature)}"
 
 
@@ -194,7 +194,7 @@ def verify_compact(
 
 
 def mint_token(
-    key: PrivateKey,
+    key: KeyLike,
     cert: x509.Certificate,
     iss: str,
     aud: str,
@@ -211,14 +211,18 @@ def mint_token(
         "exp": issued + lifetime,
         "jti": secrets.token_hex(8),
     }
-    alg = jws_alg_for(key)
+    signer = signing_key(key)
+    alg = signer.algorithm
     if alg not in TOKEN_ALGORITHMS:
         raise JoseError(
             "bad_algorithm", f"bearer tokens use {', '.join(TOKEN_ALGORITHMS)}, not {alg}"
         )
     header = {"alg": alg, "typ": "JWT", "kid": fingerprint(cert)}
-    payload = json.dumps(claims, separators=(",", ":")).encode()
-    return jws.serialize_compact(header, payload, _jwk(key), registry=_Registry(algorithms=[alg]))
+    signing_input = (
+        f"{b64url(json.dumps(header, separators=(',', ':')).encode())}"
+        f".{b64url(json.dumps(claims, separators=(',', ':')).encode())}"
+    )
+    return f"{signing_input}.{b64url(signer.sign(signing_input.encode()))}"
 
 
 def verify_token(

@@ -3,6 +3,12 @@
 ECDSA P-256 is the default. RSA 2048/3072 are supported; `rsa1024` and
 `ec192` (P-192) exist only so tests can make signatures that the compliance
 rules must call weak.
+
+Whatever signs takes a `SigningKey`: something with a JWS `algorithm`, a
+`public_key()` and `sign(data) -> bytes` giving the raw JWS signature (ECDSA as
+r||s). A key file is one (`FileKey`); a key on a hardware token is another
+(`signing.pkcs11.Pkcs11Key`). Functions that sign accept either a
+`SigningKey` or a `cryptography` private key (`KeyLike`), wrapped on the way in.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,6 +32,28 @@ KEY_TYPES: tuple[str, ...] = get_args(KeyType)
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+
+
+@runtime_checkable
+class SigningKey(Protocol):
+    """A private key that signs, wherever it lives: a PEM file, a PKCS#11 token."""
+
+    @property
+    def algorithm(self) -> str:
+        """The JWS `alg` this key signs with (ES256, PS256, RS256, EdDSA ...)."""
+        ...
+
+    def public_key(self) -> PublicKey:
+        """The public half (a certificate for it goes into `x5c`)."""
+        ...
+
+    def sign(self, data: bytes) -> bytes:
+        """The raw JWS signature of `data` with `algorithm` (ECDSA as r||s)."""
+        ...
+
+
+KeyLike = PrivateKey | SigningKey
+"""What signing functions accept: a `cryptography` private key or any `SigningKey`."""
 
 _CURVES: dict[str, type[ec.EllipticCurve]] = {
     "ec": ec.SECP256R1,
@@ -87,8 +115,15 @@ def key_size(key: PrivateKey | PublicKey) -> int:
     return 256
 
 
-def jws_alg_for(key: PrivateKey | PublicKey) -> str:
-    """The JWS `alg` a key signs with: ES256/384/512 by curve, PS256 for RSA, EdDSA."""
+def jws_alg_for(key: PrivateKey | PublicKey | SigningKey) -> str:
+    """The JWS `alg` a key signs with: ES256/384/512 by curve, PS256 for RSA, EdDSA.
+
+    A `SigningKey` says its own (a token key may sign RSA as RS256).
+    """
+    if isinstance(key, FileKey):
+        return key.algorithm
+    if not isinstance(key, _KEY_CLASSES):
+        return key.algorithm
     if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
         return "PS256"
     if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
@@ -162,6 +197,61 @@ def verify_bytes(key: PublicKey, alg: str, data: bytes, signature: bytes) -> boo
     except (InvalidSignature, ValueError, KeyError):
         return False
     return True
+
+
+_KEY_CLASSES = (
+    ec.EllipticCurvePrivateKey,
+    ec.EllipticCurvePublicKey,
+    rsa.RSAPrivateKey,
+    rsa.RSAPublicKey,
+    ed25519.Ed25519PrivateKey,
+    ed25519.Ed25519PublicKey,
+)
+
+
+class FileKey:
+    """A `SigningKey` over a private key held in memory (read from a PEM file)."""
+
+    def __init__(self, key: PrivateKey, algorithm: str | None = None) -> None:
+        self.key = key
+        self._algorithm = algorithm or jws_alg_for(key)
+
+    @property
+    def algorithm(self) -> str:
+        return self._algorithm
+
+    def public_key(self) -> PublicKey:
+        return self.key.public_key()
+
+    def sign(self, data: bytes) -> bytes:
+        return sign_bytes(self.key, self._algorithm, data)
+
+    def __repr__(self) -> str:
+        return f"FileKey({type(self.key).__name__}, {self._algorithm})"
+
+
+def signing_key(key: KeyLike, algorithm: str | None = None) -> SigningKey:
+    """`key` as a `SigningKey` that signs with `algorithm` (its own when None).
+
+    A file key can sign with any algorithm of its family; a `SigningKey` only
+    with its own: asking another is a `ValueError`.
+    """
+    if isinstance(key, FileKey):
+        return key if algorithm in (None, key.algorithm) else FileKey(key.key, algorithm)
+    if isinstance(key, _KEY_CLASSES):
+        return FileKey(key, algorithm)
+    if algorithm is not None and algorithm != key.algorithm:
+        raise ValueError(f"this key signs with {key.algorithm}, not {algorithm}")
+    return key
+
+
+def private_key_of(key: KeyLike) -> PrivateKey | None:
+    """The in-memory private key behind `key`, or None when it cannot leave its token."""
+    if isinstance(key, FileKey):
+        return key.key
+    if isinstance(key, _KEY_CLASSES):
+        return key
+    return None
 
 
 Verifier = Callable[[str, bytes, bytes], bool]

@@ -157,8 +157,9 @@ class CertificateAuthority:
         days: int = 730,
         not_before: dt.datetime | None = None,
         organization_name: str | None = None,
+        key: PrivateKey | None = None,
     ) -> IssuedCertificate:
-        """Issue a certificate with a fresh key.
+        """Issue a certificate with a fresh key (or for `key`, an existing one).
 
         `name` is the organisation's name for `organization` and `hub`, the
         person's name for `official` (whose organisation is
@@ -167,7 +168,7 @@ class CertificateAuthority:
         """
         if kind not in ISSUE_KINDS:
             raise ValueError(f"unknown certificate kind {kind!r}")
-        key = generate_key(key_type)
+        key = key or generate_key(key_type)
         start = not_before or _now() - dt.timedelta(minutes=5)
         org = name if kind != "official" else (organization_name or code)
         attrs = [

@@ -19,7 +19,7 @@ import pybase64
 from cryptography import x509
 
 from signing.jose import b64url, x5c_of
-from signing.keys import PrivateKey, jws_alg_for, sign_bytes
+from signing.keys import KeyLike, jws_alg_for, signing_key
 from signing.package import Package, Signature, manifest_bytes
 from signing.workdays import VIETNAM_TZ
 
@@ -62,7 +62,7 @@ def format_signing_time(when: dt.datetime) -> str:
 
 def sign_package(
     pkg: Package,
-    key: PrivateKey,
+    key: KeyLike,
     chain: x509.Certificate | Sequence[x509.Certificate],
     kind: SignatureKind,
     signing_time: dt.datetime | str | None = None,
@@ -72,6 +72,7 @@ def sign_package(
 ) -> Package:
     """A copy of `pkg` with one more signature.
 
+    `key` is a private key or any `SigningKey` (a PKCS#11 token's key, say).
     `chain` is the signer's certificate followed by its chain (into `x5c`).
     An `organization` signature gets `prev` over the last personal signature
     unless `link_personal` is false. `header_overrides` (a value of `None`
@@ -95,9 +96,8 @@ def sign_package(
         else:
             header[name] = value
     protected = b64url(json.dumps(header, separators=(",", ":")).encode())
-    raw = sign_bytes(
-        key, str(header.get("alg", jws_alg_for(key))), signing_input(protected, manifest_bytes(pkg))
-    )
+    signer = signing_key(key, str(header.get("alg", jws_alg_for(key))))
+    raw = signer.sign(signing_input(protected, manifest_bytes(pkg)))
     added = Signature(protected=protected, signature=b64url(raw))
     return pkg.model_copy(update={"signatures": [*pkg.signatures, added]})
 

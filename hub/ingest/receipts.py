@@ -10,12 +10,12 @@ from cryptography import x509
 
 from hub.protocol import ReceiptClaims
 from signing.jose import CompactSigner, unverified_claims, verify_compact
-from signing.keys import PrivateKey
+from signing.keys import KeyLike
 
 RECEIPT_TYPE = "lienthong-receipt+jwt"
 
 
-def receipt_signer(key: PrivateKey, chain: list[x509.Certificate]) -> CompactSigner:
+def receipt_signer(key: KeyLike, chain: list[x509.Certificate]) -> CompactSigner:
     """What signs the hub's receipts: make it once, sign many."""
     return CompactSigner(key, chain, typ=RECEIPT_TYPE)
 

@@ -21,9 +21,11 @@ from fastapi import Request
 
 from hub.context import HubContext, hub_context
 from registry.operators import find_by_name
+from signing.keys import private_key_of
 
 SESSION_COOKIE = "lienthong_ui"
 LOGIN_CSRF_COOKIE = "lienthong_login_csrf"
+_PROCESS_SECRET = secrets.token_bytes(32)
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ def secret_of(context: HubContext) -> bytes:
     settings = context.settings
     if settings.ui_secret:
         return hashlib.sha256(settings.ui_secret.encode()).digest()
-    key = context.identity.key
+    key = private_key_of(context.identity.key)
+    if key is None:  # on a token: a secret of this process (set ui_secret to share sessions)
+        return _PROCESS_SECRET
     der = key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
     return hashlib.sha256(b"lienthong-ui-session\0" + der).digest()
 

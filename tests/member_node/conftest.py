@@ -22,6 +22,7 @@ from member_node.identity import NodeIdentity
 from signing.certs import cert_to_pem
 from signing.pki import IssuedCertificate
 from tests.conftest import HUB_ID, PKIFixture
+from tests.softhsm import softhsm  # noqa: F401  (one session-wide token for this directory)
 
 SENDER = "000.00.00.H26"
 RECIPIENT = "000.00.00.G22"
