@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
+from cryptography import x509
 from pydantic import BaseModel, ValidationError
 
 from hub.protocol import (
@@ -53,6 +54,7 @@ from member_node.identity import NodeIdentity
 from member_node.tls import client_tls_context
 from member_node.tokens import TokenMinter
 from signing.jose import JoseError, verify_compact
+from signing.keys import KeyLike, private_key_of
 from signing.package import Header, Package, new_package, package_json
 from signing.pades.sign import PdfSigner, PdfSigningError, sign_pdf_twice
 from signing.sign import sign_package
@@ -190,9 +192,9 @@ class HubClient:
                 raise SigningError(
                     "no_official_key", "no official.key/official.crt: cannot sign personally"
                 )
-            official = PdfSigner(self.identity.official.key, self.identity.official.chain)
+            official = _pdf_signer(self.identity.official.key, self.identity.official.chain)
         org = self.identity.organization
-        seal = PdfSigner(org.key, org.chain) if organization else None
+        seal = _pdf_signer(org.key, org.chain) if organization else None
         try:
             return sign_pdf_twice(
                 data,
@@ -364,3 +366,14 @@ def _model(model: type[M], response: httpx.Response) -> M:
 
 
 __all__ = ["File", "HubClient", "HubError"]
+
+
+def _pdf_signer(key: KeyLike, chain: list[x509.Certificate]) -> PdfSigner:
+    """pyHanko signs with a key it holds; a key on a hardware token cannot sign PDFs yet."""
+    private = private_key_of(key)
+    if private is None:
+        raise SigningError(
+            "pdf_needs_file_key",
+            "PDF signing needs the key as a file; a key on a PKCS#11 token signs packages only",
+        )
+    return PdfSigner(private, chain)
