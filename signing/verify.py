@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from cryptography import x509
@@ -43,9 +43,11 @@ from signing.package import (
     manifest_bytes,
     parse_package,
 )
-from signing.pades.validate import PdfLimits, validate_pdf
 from signing.sign import b64url_decode, prev_of
 from signing.trust import TrustStore
+
+if TYPE_CHECKING:
+    from signing.pades.validate import PdfLimits
 
 KNOWN_CRIT = frozenset({"prev"})
 
@@ -261,14 +263,14 @@ def verify_package(
     sender: str | None = None,
     clock_skew: dt.timedelta = DEFAULT_CLOCK_SKEW,
     holidays: Collection[dt.date] | None = None,
-    pdf_limits: PdfLimits = PdfLimits(),
+    pdf_limits: PdfLimits | None = None,
 ) -> Verdict:
     """The verdict on `pkg` as received at `received_at` from `sender` (default `pkg.sender`).
 
     The document judged is the envelope together with the principal PDF
     (`principal_pdf`): the PDF's signatures (PAdES) are validated within
-    `pdf_limits` and their facts follow the envelope's. Other PDF attachments
-    are not opened: the envelope's manifest fixes their bytes, and opening
+    `pdf_limits` (default `PdfLimits()`) and their facts follow the envelope's.
+    Other PDF attachments are not opened: the envelope's manifest fixes their bytes, and opening
     every appendix would multiply the cost and the untrusted parsing per package.
     A principal PDF that does not match its declared size and SHA-256 is not
     opened either: BAD_SIGNATURE already says the bytes are not the signed ones.
@@ -283,12 +285,16 @@ def verify_package(
     # A principal PDF whose bytes are not the declared ones is not the document the
     # sender signed: BAD_SIGNATURE (attachments_intact) says so, and it is not opened.
     if principal is not None and principal[1].intact:
+        # pyHanko is imported on the first PDF, not with this module: every hub and node
+        # process imports verification, and most packages carry no signed PDF
+        from signing.pades.validate import PdfLimits, validate_pdf
+
         pdf = validate_pdf(
             principal[1].data,
             trust,
             received_at=received_at,
             attachment=principal[0],
-            limits=pdf_limits,
+            limits=pdf_limits or PdfLimits(),
         )
         facts += pdf.facts
         document_violations += pdf.violations
