@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -313,6 +313,14 @@ class CertificateAuthority:
             )
             builder = builder.add_revoked_certificate(entry)
         return builder.sign(self.key, _hash_for_signer(self.key))
+
+    def crl_pem(self, next_update_days: int = 7) -> bytes:
+        """`crl()` as PEM: what `crl.pem` holds and the hub reads."""
+        return _crl_pem(self.crl(next_update_days))
+
+
+def _crl_pem(crl: x509.CertificateRevocationList) -> bytes:
+    return crl.public_bytes(serialization.Encoding.PEM)
 
 
 def _key_usage(*, cert_sign: bool = False, non_repudiation: bool = False) -> x509.KeyUsage:

@@ -6,11 +6,14 @@ import asyncio
 import contextlib
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from member_node.simulation.launcher import Placement
+if TYPE_CHECKING:
+    from member_node.simulation.launcher import Placement
+
+# The launcher (the hub, the nodes) is imported inside the commands: `--help` stays fast.
 
 network_app = typer.Typer(
     help="Simulated networks of a hub and member nodes.", no_args_is_help=True
