@@ -127,6 +127,9 @@ def send(
     as_json: Annotated[bool, typer.Option("--json", help="Print the hub's answer as JSON")] = (
         False
     ),
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the document id (for scripts)")
+    ] = False,
 ) -> None:
     """Sign a document (official, then organisation) and submit it to the hub."""
     import datetime as dt
@@ -172,6 +175,9 @@ def send(
         raise _fail(f"{exc.code}: {exc.detail}") from exc
     if as_json:
         typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        return
+    if quiet:
+        typer.echo(answer["document_id"])
         return
     verdict = answer["verdict"]
     typer.echo(f"document {answer['document_id']}")
