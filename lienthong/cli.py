@@ -47,10 +47,29 @@ def main() -> None:
         app()
     except Exception as exc:
         message = settings_problem(exc)
+        if message is not None:
+            typer.echo(f"error: {message}", err=True)
+            raise SystemExit(2) from None
+        message = environment_problem(exc)
         if message is None:
             raise
         typer.echo(f"error: {message}", err=True)
-        raise SystemExit(2) from None
+        raise SystemExit(1) from None
+
+
+def environment_problem(exc: BaseException) -> str | None:
+    """One line for a file, a database or a network that failed us; None for anything else."""
+    import socket
+
+    module = type(exc).__module__
+    if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError) or module.startswith(
+        ("sqlalchemy.exc", "asyncpg")
+    ):
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"{detail} (is the database up? check LIENTHONG_DATABASE_URL)"
+    if isinstance(exc, OSError):
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)
+    return None
 
 
 def settings_problem(exc: BaseException) -> str | None:

@@ -87,6 +87,20 @@ def test_a_bad_setting_is_one_line_and_exit_2(
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    "command", [["registry", "list"], ["hub", "migrate"], ["operator", "list"]]
+)
+def test_an_unreachable_database_is_one_line_and_exit_1(command: list[str], tmp_path: Path) -> None:
+    url = "postgresql://nobody@127.0.0.1:1/none"  # port 1: refused at once
+    done = run_cli(
+        *command, env={"LIENTHONG_DATABASE_URL": url, "LIENTHONG_DATA_DIR": str(tmp_path)}
+    )
+    assert done.returncode in (1, 2)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_pki_issue_refuses_an_invalid_agency_code(tmp_path: Path) -> None:
     runner = CliRunner()
     ca = tmp_path / "ca"
