@@ -8,25 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from fastapi import FastAPI
-from sqlalchemy.engine import make_url
-
-from hub.identity import HubIdentity, IdentityError
-from hub.settings import HubSettings
-from registry.db import (
-    NotMigratedError,
-    assert_migrated,
-    create_engine,
-    current_revision,
-    session_factory,
-)
-from registry.db import (
-    migrate as migrate_database,
-)
-from registry.problems import Problem
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from hub.settings import HubSettings
+
+# The hub's modules (FastAPI, SQLAlchemy, the PKI) are imported inside each command, so
+# `lienthong --help` and every other command's start stay fast.
 
 hub_app = typer.Typer(help="Run and operate the hub.", no_args_is_help=True)
 log_app = typer.Typer(help="The hash-chained event log: export and verify.", no_args_is_help=True)
@@ -39,12 +29,15 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
 def app_factory() -> FastAPI:
     """The uvicorn app factory: each worker builds its app from the environment."""
     from hub.app import create_app
+    from hub.settings import HubSettings
 
     settings = HubSettings()
     app = create_app(settings)
@@ -70,6 +63,8 @@ def tune_gc(gen0_threshold: int) -> None:
 
 
 async def _preflight(settings: HubSettings) -> None:
+    from registry.db import assert_migrated, create_engine
+
     engine = create_engine(settings.resolved_database_url())
     try:
         await assert_migrated(engine)
@@ -79,6 +74,9 @@ async def _preflight(settings: HubSettings) -> None:
 
 def preflight(settings: HubSettings) -> None:
     """Refuse to serve on an unmigrated database or without an identity, saying what to run."""
+    from hub.identity import HubIdentity, IdentityError
+    from registry.db import NotMigratedError
+
     url = settings.resolved_database_url()
     try:
         asyncio.run(_preflight(settings))
@@ -93,6 +91,49 @@ def preflight(settings: HubSettings) -> None:
 
 
 @hub_app.command()
+def init(
+    ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--ca",
+            help="An existing CA directory (ca.key, ca.crt). Default: DATA_DIR/ca, created once.",
+        ),
+    ] = None,
+    hub_code: Annotated[str, typer.Option(help="The agency code in the hub's certificate.")] = (
+        "000.00.00.G00"
+    ),
+    name: Annotated[str, typer.Option(help="The organisation name in the hub's certificate.")] = (
+        "lienthong hub"
+    ),
+    operator: Annotated[str, typer.Option(help="The admin operator to create.")] = "admin",
+) -> None:
+    """Set a hub up in one go: CA, hub certificate, CRL, database, an admin operator token.
+
+    Idempotent: what exists is kept (keys are never overwritten), and a second run says
+    that nothing changed. Paths follow the `LIENTHONG_*` settings (the PKI in DATA_DIR/pki).
+    """
+    from hub.ops.bootstrap import BootstrapError, initialise
+    from hub.settings import HubSettings
+
+    settings = HubSettings()
+    try:
+        done = initialise(settings, ca_dir=ca, hub_code=hub_code, hub_name=name, operator=operator)
+    except BootstrapError as exc:
+        raise fail(str(exc)) from exc
+    except OSError as exc:
+        raise fail(f"cannot set the hub up: {exc}") from exc
+    for step in done.steps:
+        typer.echo(f"{step.what:<16}{step.detail}")
+    if done.admin_token is not None:
+        typer.echo(f"admin token     {done.admin_token}")
+        typer.echo("(shown once: keep it; more with `lienthong operator create`)", err=True)
+    if not done.changed:
+        typer.echo("nothing changed: this hub was already set up")
+    else:
+        typer.echo("next: lienthong hub serve")
+
+
+@hub_app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
@@ -101,6 +142,8 @@ def serve(
 ) -> None:
     """Run the hub's HTTP service (settings from `LIENTHONG_*`, listed in the README)."""
     import uvicorn
+
+    from hub.settings import HubSettings
 
     preflight(HubSettings())
     uvicorn.run(
@@ -118,6 +161,10 @@ def serve(
 @hub_app.command()
 def migrate() -> None:
     """Upgrade the database to the schema this code needs (creates it on first use)."""
+    from hub.settings import HubSettings
+    from registry.db import create_engine, current_revision
+    from registry.db import migrate as migrate_database
+
     url = HubSettings().resolved_database_url()
 
     async def run() -> str | None:
@@ -152,6 +199,9 @@ def redrive(
     """Requeue failed deliveries (and status pushes) for a fresh round of attempts."""
     if not delivery_ids and not all_failed and not status_pushes:
         raise fail("name the deliveries to redrive, or pass --all-failed or --statuses")
+    from hub.settings import HubSettings
+    from registry.db import NotMigratedError, assert_migrated, create_engine, session_factory
+
     settings = HubSettings()
 
     async def run() -> int:
@@ -182,6 +232,7 @@ async def _redrive(
 ) -> int:
     """Requeue and report each; the number of errors."""
     from hub.delivery import redrive as redriving
+    from registry.problems import Problem
 
     errors = 0
     for delivery_id in delivery_ids:
@@ -220,6 +271,9 @@ def export_command(
     """Export the sealed log (entries, signed heads, hub certificate chain) as JSON lines."""
     from hub.eventlog.export import export_log
     from hub.eventlog.sealer import hub_sealer
+    from hub.identity import HubIdentity, IdentityError
+    from hub.settings import HubSettings
+    from registry.db import NotMigratedError, assert_migrated, create_engine, session_factory
 
     settings = HubSettings()
     try:

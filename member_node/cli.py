@@ -14,18 +14,17 @@ import asyncio
 import json
 import mimetypes
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from member_node.clerk import DEFAULT_STEPS, ClerkRules
-from member_node.client import DEFAULT_HUB_ID, HubClient
-from member_node.config import NodeConfig, default_home
-from member_node.errors import HubError
-from member_node.identity import IdentityError, NodeIdentity, TokenKeys
-from member_node.poller import Poller
-from member_node.receiver import Receiver
-from member_node.store import NodeStore
+from member_node.defaults import DEFAULT_HUB_ID, DEFAULT_HUB_URL, default_home
+
+if TYPE_CHECKING:
+    from member_node.identity import NodeIdentity, TokenKeys
+
+# The node's modules (httpx, cryptography, pydantic, the web app) are imported inside the
+# commands, so `--help` stays fast.
 
 node_app = typer.Typer(help="An agency's member node.", no_args_is_help=True)
 
@@ -78,6 +77,8 @@ def _token_keys(
     official_key: str | None = None,
 ) -> TokenKeys | None:
     """The PKCS#11 keys from the options, else from `LIENTHONG_PKCS11_*`."""
+    from member_node.identity import IdentityError, TokenKeys
+
     try:
         return TokenKeys.from_env(
             module=module, token=token, org_key=org_key, official_key=official_key
@@ -87,6 +88,8 @@ def _token_keys(
 
 
 def _identity(code: str, keys: Path | None, tokens: TokenKeys | None = None) -> NodeIdentity:
+    from member_node.identity import IdentityError, NodeIdentity
+
     try:
         return NodeIdentity.load(
             keys or default_home(code) / "keys", code, tokens=tokens or _token_keys()
@@ -98,7 +101,7 @@ def _identity(code: str, keys: Path | None, tokens: TokenKeys | None = None) -> 
 @node_app.command()
 def serve(
     code: Code,
-    hub: Hub = "http://127.0.0.1:8000",
+    hub: Hub = DEFAULT_HUB_URL,
     keys: Keys = None,
     data: Data = None,
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8100,
@@ -125,6 +128,8 @@ def serve(
     import uvicorn
 
     from member_node.app import create_node_app
+    from member_node.clerk import DEFAULT_STEPS, ClerkRules
+    from member_node.config import NodeConfig
 
     if mode not in ("push", "pull"):
         raise _fail("--mode is push or pull", 2)
@@ -170,13 +175,16 @@ def send(
     notation: Annotated[str, typer.Option(help="Document notation, e.g. QĐ-UBND")] = "CV",
     doc_type: Annotated[str, typer.Option("--type", help="Document type code")] = "CV",
     place: Annotated[str, typer.Option(help="Place of promulgation")] = "Hà Nội",
-    hub: Hub = "http://127.0.0.1:8000",
+    hub: Hub = DEFAULT_HUB_URL,
     hub_id: HubId = DEFAULT_HUB_ID,
     keys: Keys = None,
     data: Data = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hub's answer as JSON")] = (
         False
     ),
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the document id (for scripts)")
+    ] = False,
     pkcs11_module: Pkcs11Module = None,
     pkcs11_token: Pkcs11Token = None,
     pkcs11_org_key: Pkcs11OrgKey = None,
@@ -185,6 +193,9 @@ def send(
     """Sign a document (official, then organisation) and submit it to the hub."""
     import datetime as dt
 
+    from member_node.client import HubClient
+    from member_node.errors import HubError
+    from member_node.store import NodeStore
     from signing.certs import common_name_of, title_of
 
     identity = _identity(
@@ -228,6 +239,9 @@ def send(
     if as_json:
         typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
         return
+    if quiet:
+        typer.echo(answer["document_id"])
+        return
     verdict = answer["verdict"]
     typer.echo(f"document {answer['document_id']}")
     typer.echo(
@@ -245,13 +259,19 @@ def inbox(
     code: Code,
     data: Data = None,
     pull: Annotated[bool, typer.Option(help="Poll the hub once first (pull members)")] = False,
-    hub: Hub = "http://127.0.0.1:8000",
+    hub: Hub = DEFAULT_HUB_URL,
     hub_id: HubId = DEFAULT_HUB_ID,
     keys: Keys = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many to list")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """List the documents this node received, newest first."""
+    from member_node.client import HubClient
+    from member_node.errors import HubError
+    from member_node.poller import Poller
+    from member_node.receiver import Receiver
+    from member_node.store import NodeStore
+
     store = NodeStore((data or default_home(code)) / "node.db")
     try:
         if pull:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from member_node.clerk import ClerkRules
+from member_node.defaults import default_home as default_home
 from member_node.identity import TokenKeys
 
 Mode = Literal["push", "pull"]
@@ -32,8 +33,3 @@ class NodeConfig:
     @property
     def database_path(self) -> Path:
         return self.data_dir / "node.db"
-
-
-def default_home(code: str) -> Path:
-    """`var/nodes/CODE`: the default home of a node's keys and database."""
-    return Path("var") / "nodes" / code

@@ -13,28 +13,22 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.certificates import add_certificate
-from registry.db import assert_migrated, create_engine, migrate, session_factory
-from registry.errors import RegistryError
-from registry.members import (
-    MemberFilter,
-    MemberInput,
-    change_status,
-    create_member,
-    get_member,
-    list_members,
-    member_view,
-    update_member,
+from registry.vocabulary import (
+    AcceptancePolicy,
+    DeliveryMode,
+    MemberKind,
+    MemberStatus,
+    OperatorRole,
 )
-from registry.national import load_national_units
-from registry.operators import create_operator, disable_operator, list_operators, operator_view
-from registry.settings import StorageSettings
-from signing.certs import load_certificates
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+# The registry's services (SQLAlchemy) are imported inside the commands: `--help` stays fast.
 
 T = TypeVar("T")
 CLI_ACTOR = "cli"
@@ -48,6 +42,10 @@ JsonOption = typer.Option(False, "--json", help="Print JSON instead of text.")
 
 
 def _run(work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = True) -> T:
+    from registry.db import assert_migrated, create_engine, migrate, session_factory
+    from registry.errors import RegistryError
+    from registry.settings import StorageSettings
+
     settings = StorageSettings()
     url = settings.resolved_database_url()
 
@@ -90,6 +88,9 @@ def _print_member(view: dict[str, Any], as_json: bool) -> None:
 @registry_app.command("migrate")
 def migrate_command() -> None:
     """Upgrade the database to the latest schema."""
+    from registry.db import migrate
+    from registry.settings import StorageSettings
+
     asyncio.run(migrate(StorageSettings().resolved_database_url()))
     typer.echo("database at the latest revision")
 
@@ -98,14 +99,20 @@ def migrate_command() -> None:
 def add(
     code: str,
     name: str = typer.Option(..., "--name"),
-    kind: str = typer.Option("other", "--kind"),
+    kind: MemberKind = typer.Option("other", "--kind"),
     parent: str | None = typer.Option(None, "--parent", help="Implied by the code if omitted."),
-    delivery_mode: str = typer.Option("pull", "--delivery-mode", help="push or pull"),
-    endpoint: str | None = typer.Option(None, "--endpoint"),
-    policy: str = typer.Option("accept_all", "--policy"),
+    delivery_mode: DeliveryMode = typer.Option("pull", "--delivery-mode"),
+    endpoint: str | None = typer.Option(
+        None, "--endpoint", help="The node's base URL (push): the hub POSTs to ENDPOINT/v1/inbox."
+    ),
+    policy: AcceptancePolicy = typer.Option(
+        "accept_all", "--policy", help="Which verdicts reach it."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Register a member."""
+    from registry.members import MemberInput, create_member, member_view
+
     data = MemberInput(code, name, kind, parent, delivery_mode, endpoint, policy)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
@@ -118,13 +125,15 @@ def add(
 def update(
     code: str,
     name: str | None = typer.Option(None, "--name"),
-    kind: str | None = typer.Option(None, "--kind"),
-    delivery_mode: str | None = typer.Option(None, "--delivery-mode"),
+    kind: MemberKind | None = typer.Option(None, "--kind"),
+    delivery_mode: DeliveryMode | None = typer.Option(None, "--delivery-mode"),
     endpoint: str | None = typer.Option(None, "--endpoint"),
-    policy: str | None = typer.Option(None, "--policy"),
+    policy: AcceptancePolicy | None = typer.Option(None, "--policy"),
     as_json: bool = JsonOption,
 ) -> None:
     """Change a member's name, kind, delivery mode, endpoint or policy."""
+    from registry.members import member_view, update_member
+
     given = {
         "name": name,
         "kind": kind,
@@ -142,6 +151,8 @@ def update(
 
 def _status_command(action: str, help_text: str) -> None:
     def command(code: str, as_json: bool = JsonOption) -> None:
+        from registry.members import change_status, member_view
+
         async def work(session: AsyncSession) -> dict[str, Any]:
             return member_view(await change_status(session, code, action, actor=CLI_ACTOR))
 
@@ -159,6 +170,7 @@ _status_command("revoke", "Revoke a member for good.")
 @registry_app.command("show")
 def show(code: str, as_json: bool = JsonOption) -> None:
     """One member with its certificates."""
+    from registry.members import get_member, member_view
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         return member_view(await get_member(session, code))
@@ -168,14 +180,15 @@ def show(code: str, as_json: bool = JsonOption) -> None:
 
 @registry_app.command("list")
 def list_command(
-    kind: str | None = typer.Option(None, "--kind"),
-    status: str | None = typer.Option(None, "--status"),
+    kind: MemberKind | None = typer.Option(None, "--kind"),
+    status: MemberStatus | None = typer.Option(None, "--status"),
     parent: str | None = typer.Option(None, "--parent"),
     limit: int = typer.Option(1000, "--limit"),
     offset: int = typer.Option(0, "--offset"),
     as_json: bool = JsonOption,
 ) -> None:
     """Members in code order."""
+    from registry.members import MemberFilter, list_members, member_view
 
     async def work(session: AsyncSession) -> tuple[list[dict[str, Any]], int]:
         rows, total = await list_members(
@@ -195,6 +208,10 @@ def list_command(
 @registry_app.command("load-national")
 def load_national(as_json: bool = JsonOption) -> None:
     """Register the 94 national units shipped with the package (idempotent)."""
+    from registry.errors import RegistryError
+    from registry.members import MemberInput, create_member, get_member
+    from registry.national import load_national_units
+
     units = sorted(load_national_units(), key=lambda u: (u.parent is not None, u.code))
 
     async def work(session: AsyncSession) -> tuple[int, int]:
@@ -227,6 +244,11 @@ def _certificate_command(name: str, rotate: bool, help_text: str) -> None:
         auth: bool = typer.Option(True, "--auth/--no-auth"),
         as_json: bool = JsonOption,
     ) -> None:
+        from registry.certificates import add_certificate
+        from registry.members import get_member, member_view
+        from registry.settings import StorageSettings
+        from signing.certs import load_certificates
+
         ca_path = ca or StorageSettings().data_dir / "pki" / "ca.crt"
         try:
             roots = load_certificates(ca_path.read_bytes())
@@ -263,10 +285,11 @@ _certificate_command(
 @operator_app.command("create")
 def operator_create(
     name: str = typer.Option(..., "--name"),
-    role: str = typer.Option(..., "--role", help="admin or auditor"),
+    role: OperatorRole = typer.Option(..., "--role"),
     as_json: bool = JsonOption,
 ) -> None:
     """Create an operator and print its API token (shown only this once)."""
+    from registry.operators import create_operator, operator_view
 
     async def work(session: AsyncSession) -> tuple[dict[str, Any], str]:
         operator, token = await create_operator(session, name, role)
@@ -285,6 +308,7 @@ def operator_create(
 @operator_app.command("list")
 def operator_list(as_json: bool = JsonOption) -> None:
     """Operators and their roles (never their tokens)."""
+    from registry.operators import list_operators, operator_view
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
         return [operator_view(o) for o in await list_operators(session)]
@@ -301,6 +325,7 @@ def operator_list(as_json: bool = JsonOption) -> None:
 @operator_app.command("disable")
 def operator_disable(name: str = typer.Option(..., "--name")) -> None:
     """Disable an operator: its token stops working."""
+    from registry.operators import disable_operator
 
     async def work(session: AsyncSession) -> None:
         await disable_operator(session, name)

@@ -7,32 +7,21 @@ written by the Alembic revisions under `migrations/`, never by `create_all`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, UTCDateTime, utcnow
-
-MemberKind = Literal[
-    "party_body",
-    "ministry",
-    "ministerial_agency",
-    "government_agency",
-    "province",
-    "department",
-    "district",
-    "commune",
-    "other",
-]
-MEMBER_KINDS: tuple[str, ...] = get_args(MemberKind)
-MemberStatus = Literal["active", "suspended", "revoked"]
-MEMBER_STATUSES: tuple[str, ...] = get_args(MemberStatus)
-DeliveryMode = Literal["push", "pull"]
-DELIVERY_MODES: tuple[str, ...] = get_args(DeliveryMode)
-AcceptancePolicy = Literal["accept_all", "reject_invalid", "require_compliant"]
-ACCEPTANCE_POLICIES: tuple[str, ...] = get_args(AcceptancePolicy)
-OPERATOR_ROLES = ("admin", "auditor")
+from registry.vocabulary import ACCEPTANCE_POLICIES as ACCEPTANCE_POLICIES
+from registry.vocabulary import DELIVERY_MODES as DELIVERY_MODES
+from registry.vocabulary import MEMBER_KINDS as MEMBER_KINDS
+from registry.vocabulary import MEMBER_STATUSES as MEMBER_STATUSES
+from registry.vocabulary import OPERATOR_ROLES as OPERATOR_ROLES
+from registry.vocabulary import AcceptancePolicy as AcceptancePolicy
+from registry.vocabulary import DeliveryMode as DeliveryMode
+from registry.vocabulary import MemberKind as MemberKind
+from registry.vocabulary import MemberStatus as MemberStatus
 
 
 class Member(Base):

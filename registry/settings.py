@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_DATABASES = ("sqlite", "sqlite+aiosqlite", "postgresql", "postgres", "postgresql+asyncpg")
 
 
 class StorageSettings(BaseSettings):
@@ -22,6 +25,19 @@ class StorageSettings(BaseSettings):
     database_url: str | None = None
     """SQLAlchemy async URL. Unset: SQLite (WAL) at `{data_dir}/lienthong.db`.
     PostgreSQL: `postgresql+asyncpg://user@host:port/db` (plain `postgresql://` is accepted)."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in SUPPORTED_DATABASES:
+            raise ValueError(
+                f"{scheme or value!r} is not a supported database: use postgresql://user@host/db "
+                "or sqlite:///path, or leave it unset for SQLite in the data directory"
+            )
+        return value
 
     def resolved_database_url(self) -> str:
         """The database URL with defaults applied and the async driver named."""

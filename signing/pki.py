@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -95,13 +95,19 @@ class CertificateAuthority:
         not_before: dt.datetime | None = None,
         key_type: KeyType = "ec",
         crl_url: str = DEFAULT_CRL_URL,
+        key: PrivateKey | None = None,
+        serial_number: int | None = None,
     ) -> CertificateAuthority:
-        """Create a new root in `directory` (refuses to overwrite an existing one)."""
+        """Create a new root in `directory` (refuses to overwrite an existing one).
+
+        `key` and `serial_number` (default: fresh, random) make a reproducible root
+        (the test vectors in docs/vectors).
+        """
         path = Path(directory)
         if (path / "ca.key").exists():
             raise FileExistsError(f"a CA already exists in {path}")
         path.mkdir(parents=True, exist_ok=True)
-        key = generate_key(key_type)
+        key = key or generate_key(key_type)
         start = not_before or _now() - dt.timedelta(days=1)
         subject = x509.Name(
             [
@@ -116,7 +122,7 @@ class CertificateAuthority:
             .subject_name(subject)
             .issuer_name(subject)
             .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
+            .serial_number(serial_number or x509.random_serial_number())
             .not_valid_before(start)
             .not_valid_after(start + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -157,14 +163,17 @@ class CertificateAuthority:
         days: int = 730,
         not_before: dt.datetime | None = None,
         organization_name: str | None = None,
+        *,
         key: PrivateKey | None = None,
+        serial_number: int | None = None,
     ) -> IssuedCertificate:
         """Issue a certificate with a fresh key (or for `key`, an existing one).
 
         `name` is the organisation's name for `organization` and `hub`, the
         person's name for `official` (whose organisation is
         `organization_name`, defaulting to the code). `not_before` and `days`
-        let tests make expired and not-yet-valid certificates.
+        let tests make expired and not-yet-valid certificates; `key` and
+        `serial_number` (default: fresh, random) make reproducible ones.
         """
         if kind not in ISSUE_KINDS:
             raise ValueError(f"unknown certificate kind {kind!r}")
@@ -185,7 +194,7 @@ class CertificateAuthority:
             .subject_name(x509.Name(attrs))
             .issuer_name(self.certificate.subject)
             .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
+            .serial_number(serial_number or x509.random_serial_number())
             .not_valid_before(start)
             .not_valid_after(start + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -294,9 +303,11 @@ class CertificateAuthority:
         )
         return entries[-1]
 
-    def crl(self, next_update_days: int = 7) -> x509.CertificateRevocationList:
-        """A freshly signed CRL of every revocation so far."""
-        now = _now()
+    def crl(
+        self, next_update_days: int = 7, *, now: dt.datetime | None = None
+    ) -> x509.CertificateRevocationList:
+        """A freshly signed CRL of every revocation so far (issued `now`, default now)."""
+        now = now or _now()
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(self.certificate.subject)
@@ -314,6 +325,14 @@ class CertificateAuthority:
             )
             builder = builder.add_revoked_certificate(entry)
         return builder.sign(self.key, _hash_for_signer(self.key))
+
+    def crl_pem(self, next_update_days: int = 7) -> bytes:
+        """`crl()` as PEM: what `crl.pem` holds and the hub reads."""
+        return _crl_pem(self.crl(next_update_days))
+
+
+def _crl_pem(crl: x509.CertificateRevocationList) -> bytes:
+    return crl.public_bytes(serialization.Encoding.PEM)
 
 
 def _key_usage(*, cert_sign: bool = False, non_repudiation: bool = False) -> x509.KeyUsage:

@@ -85,3 +85,23 @@ def test_an_import_pointing_the_wrong_way_breaks_a_contract(
     assert result.returncode != 0
     report = " ".join(result.stdout.split())  # long names wrap
     assert f"{contract} BROKEN" in report, result.stdout
+
+
+def test_the_hub_keeps_its_capabilities_in_subpackages() -> None:
+    """Only the wiring sits at the top of `hub/`; every capability has its own folder."""
+    top = {path.name for path in (ROOT / "hub").glob("*.py")}
+    assert top <= {
+        "__init__.py",
+        "app.py",
+        "context.py",
+        "settings.py",
+        "identity.py",
+        "protocol.py",
+        "cli.py",
+    }, top
+    for package in (ROOT / "hub").iterdir():
+        if package.is_dir() and any(package.glob("*.py")):
+            init = package / "__init__.py"
+            assert init.is_file(), f"{package.name} is not a package"
+            text = init.read_text(encoding="utf-8")
+            assert text.startswith('"""') and "__all__" in text, f"{init}: docstring and __all__"

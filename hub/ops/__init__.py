@@ -1,4 +1,5 @@
-"""Running the hub: readiness checks (`health`), Prometheus instruments (`metrics`),
+"""Running the hub: setting it up (`bootstrap`), readiness checks (`health`), Prometheus
+instruments (`metrics`), request limits (`limits`),
 structured logs with request ids (`logging`)."""
 
-__all__ = ["health", "logging", "metrics"]
+__all__ = ["bootstrap", "health", "limits", "logging", "metrics"]

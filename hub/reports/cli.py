@@ -6,19 +6,24 @@ import asyncio
 import json
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hub.reports.compliance import compliance_report
-from hub.reports.delivery import delivery_report
-from hub.reports.filters import Grouping, ReportFilter
-from hub.reports.render import compliance_csv, delivery_csv, table
-from hub.settings import HubSettings
-from registry.db import NotMigratedError, assert_migrated, create_engine, session_factory
-from registry.problems import Problem
+if TYPE_CHECKING:
+    from hub.reports.filters import ReportFilter
+
+# The reports' modules (SQLAlchemy) are imported inside the commands: `--help` stays fast.
 
 report_app = typer.Typer(help="Compliance and delivery reports.", no_args_is_help=True)
+
+
+class Group(StrEnum):
+    """`hub.reports.filters.Grouping`, without importing the database layer for `--help`."""
+
+    SENDER = "sender"
+    PARENT = "parent"
+    DAY = "day"
 
 
 class Format(StrEnum):
@@ -42,6 +47,8 @@ def _filter(
     since: datetime | None, until: datetime | None, recipient: str | None, sender: str | None,
     doc_type: str | None,
 ) -> ReportFilter:  # fmt: skip
+    from hub.reports.filters import ReportFilter
+
     def day(value: datetime | None) -> date | None:
         return value.date() if value is not None else None
 
@@ -49,6 +56,9 @@ def _filter(
 
 
 async def _run(url: str | None, job: Any) -> Any:
+    from hub.settings import HubSettings
+    from registry.db import assert_migrated, create_engine, session_factory
+
     engine = create_engine(url or HubSettings().resolved_database_url())
     try:
         await assert_migrated(engine)
@@ -59,6 +69,9 @@ async def _run(url: str | None, job: Any) -> Any:
 
 
 def _execute(url: str | None, job: Any) -> Any:
+    from registry.db import NotMigratedError
+    from registry.problems import Problem
+
     try:
         return asyncio.run(_run(url, job))
     except Problem as exc:
@@ -76,13 +89,18 @@ def compliance(
     recipient: Recipient = None,
     sender: Sender = None,
     doc_type: DocType = None,
-    group: Annotated[Grouping, typer.Option(help="sender, parent or day")] = Grouping.SENDER,
+    group: Annotated[Group, typer.Option(help="sender, parent or day")] = Group.SENDER,
     format: FormatOption = Format.TABLE,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Per sender: documents, signed, valid personal/organisation signatures, compliant."""
+    from hub.reports.compliance import compliance_report
+    from hub.reports.filters import Grouping
+    from hub.reports.render import compliance_csv, table
+
     flt = _filter(since, until, recipient, sender, doc_type)
-    report = _execute(database_url, lambda s: compliance_report(s, flt, group))
+    grouping = Grouping(group.value)
+    report = _execute(database_url, lambda s: compliance_report(s, flt, grouping))
     if format is Format.JSON:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     elif format is Format.CSV:
@@ -133,6 +151,9 @@ def delivery(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Per recipient: delivered, pending, failed, latency, statuses, overdue receipts."""
+    from hub.reports.delivery import delivery_report
+    from hub.reports.render import delivery_csv, table
+
     flt = _filter(since, until, recipient, sender, doc_type)
     report = _execute(database_url, lambda s: delivery_report(s, flt))
     if format is Format.JSON:

@@ -4,13 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from member_node.simulation.launcher import Placement
+if TYPE_CHECKING:
+    from member_node.simulation.launcher import Placement
+
+# The launcher (the hub, the nodes) is imported inside the commands: `--help` stays fast.
+
+
+def run_until_stopped(work: Callable[[], Awaitable[None]]) -> None:
+    """Run `work` on a fresh event loop until it ends, Ctrl-C or SIGTERM.
+
+    Either signal cancels it, so its `async with launch(...)` tears down the hub and
+    every node (whose processes run in sessions of their own and see neither).
+    """
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        # SIGINT: asyncio.run already cancels the main task.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        await work()
+
+    try:
+        asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        typer.echo("stopped: the hub and the nodes are down", err=True)
+
 
 network_app = typer.Typer(
     help="Simulated networks of a hub and member nodes.", no_args_is_help=True
@@ -60,8 +86,7 @@ def up(
 
     with contextlib.ExitStack() as stack:
         directory = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory())) / "net"
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run(directory))
+        run_until_stopped(lambda: run(directory))
 
 
 def demo(
@@ -72,6 +97,10 @@ def demo(
     serve: Annotated[
         bool, typer.Option("--serve", help="Keep the hub running and print the dashboard URL.")
     ] = False,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="With --serve: the hub's loopback port [a free one]"),
+    ] = None,
     scenario: Annotated[
         Path | None, typer.Option(help="A scenario TOML file (default: the shipped one).")
     ] = None,
@@ -99,6 +128,6 @@ def demo(
         data_dir=data_dir,
         placement="processes" if processes else "inprocess",
         serve=serve,
+        port=port,
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_demo(options))
+    run_until_stopped(lambda: run_demo(options))

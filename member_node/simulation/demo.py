@@ -62,6 +62,8 @@ class DemoOptions:
     """Requests inside the in-process hub at once (None: unbounded; see `hubgate`)."""
     poll_interval: float = 3.0
     """How often each pull node polls the hub."""
+    port: int | None = None
+    """With `serve`: the loopback port the hub listens on (default: a free one)."""
 
 
 def node_specs(units: list[NationalUnit], scenario: Scenario, rng: random.Random) -> list[NodeSpec]:
@@ -108,6 +110,7 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
         prepare=prepare,
         poll_interval=options.poll_interval,
         hub_concurrency=options.hub_concurrency,
+        hub_port=options.port,
     ) as network:
         echo(f"Network up in {time.monotonic() - started:.1f} s; hub at {network.hub_url}")
         echo(f"Playing {len(plan)} documents (seed {options.seed}):")
@@ -137,7 +140,7 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
         print_government_office(echo, to_office, options.scenario, names)
         echo(f"\nThe whole run took {time.monotonic() - started:.0f} s.")
         if options.serve:
-            await serve_forever(network, echo)
+            await serve_forever(network, echo, options.port)
 
 
 def _checked_provinces(scenario: Scenario) -> list[str]:
@@ -148,14 +151,40 @@ def _checked_provinces(scenario: Scenario) -> list[str]:
     ]
 
 
-async def serve_forever(network: Network, echo: Echo) -> None:
-    echo(
-        f"\nDashboard: {network.hub_url}/ui  (operator token: {network.provisioned.auditor_token})"
+async def serve_forever(network: Network, echo: Echo, port: int | None = None) -> None:
+    """Keep the network up, the hub reachable on loopback, until Ctrl-C or SIGTERM.
+
+    A hub process already listens on its port. An in-process hub is an ASGI app
+    whose clients are wired in memory, so it is also served on a loopback port
+    here, for a browser and curl.
+    """
+    if network.hub_app is None:
+        _announce(network.hub_url, network, echo)
+        while True:
+            await asyncio.sleep(3600)
+    import uvicorn
+
+    from member_node.simulation.processes import free_ports
+
+    chosen = port or free_ports(1)[0]
+    config = uvicorn.Config(
+        network.hub_app, host="127.0.0.1", port=chosen, lifespan="off", log_level="warning"
     )
-    echo("Reports:   " + f"{network.hub_url}/v1/reports/signature-compliance")
-    echo("The hub and the nodes keep running; Ctrl-C stops them.")
-    while True:
-        await asyncio.sleep(3600)
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()  # the port was taken, say: raises uvicorn's error
+            raise SystemExit(f"the hub could not listen on 127.0.0.1:{chosen}")
+        await asyncio.sleep(0.05)
+    _announce(f"http://127.0.0.1:{chosen}", network, echo)
+    await serving
+
+
+def _announce(url: str, network: Network, echo: Echo) -> None:
+    echo(f"\nDashboard: {url}/ui  (operator token: {network.provisioned.auditor_token})")
+    echo(f"Reports:   {url}/v1/reports/signature-compliance")
+    echo("The hub and the nodes keep running; Ctrl-C (or SIGTERM) stops them.")
 
 
 def print_delivery(
@@ -232,6 +261,9 @@ def print_government_office(
         total = report["total"]
         expected = scenario.behaviour(code, [office]).signed
         n = total["documents"]
+        if n == 0:
+            echo(f"  {code:<14}{names.get(code, code)[:32]:<34}{n:>6}  (none sent in this run)")
+            continue
         half = sampling_interval(expected, n)
         inside = abs(total["signed_share"] - expected) <= half
         echo(

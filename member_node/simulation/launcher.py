@@ -15,6 +15,7 @@ Two placements, one API:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -56,6 +57,8 @@ class Network:
     _hub_transport: httpx.AsyncBaseTransport | None = None
     _node_transport: httpx.AsyncBaseTransport | None = None
     _host: NodeHost | None = None
+    hub_app: Any = None
+    """The in-process hub's ASGI app (its lifespan already running); None for processes."""
     _hub_process: ChildProcess | None = None
     _node_processes: dict[str, ChildProcess] = field(default_factory=dict)
     _http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)
@@ -158,6 +161,7 @@ async def launch(
     prepare: Callable[[Provisioned], None] | None = None,
     hub_concurrency: int | None = None,
     database_url: str | None = None,
+    hub_port: int | None = None,
 ) -> AsyncIterator[Network]:
     """Provision a fresh network in `data_dir`, run it, and tear it all down on exit.
 
@@ -166,6 +170,7 @@ async def launch(
     a CRL that already lists them). `hub_concurrency` bounds the requests
     inside an in-process hub at once (see `hubgate`); a hub process has its server.
     `database_url`: the hub's database (migrated here); unset, SQLite in `data_dir`.
+    `hub_port` is the hub process's port (default: a free one).
     """
     by_code = {spec.code: spec for spec in specs}
     if len(by_code) != len(specs):
@@ -193,6 +198,7 @@ async def launch(
                 ready_timeout,
                 prepare,
                 database_url,
+                hub_port,
             )
         stack.push_async_callback(network._http.aclose)
         yield network
@@ -257,6 +263,7 @@ async def _start_inprocess(
         _hub_transport=hub_transport,
         _node_transport=httpx.ASGITransport(app=host, raise_app_exceptions=False),
         _host=host,
+        hub_app=hub_app,
     )
 
 
@@ -270,8 +277,10 @@ async def _start_processes(
     ready_timeout: float,
     prepare: Callable[[Provisioned], None] | None,
     database_url: str | None = None,
+    hub_port: int | None = None,
 ) -> Network:
-    hub_port, *node_ports = free_ports(1 + len(specs))
+    free_hub_port, *node_ports = free_ports(1 + len(specs))
+    hub_port = hub_port or free_hub_port
     ports = dict(zip(specs, node_ports, strict=True))
     node_urls = {code: f"http://127.0.0.1:{port}" for code, port in ports.items()}
     provisioned = await provision(
@@ -329,6 +338,17 @@ async def _start_processes(
         for child in children:
             await child.stop()
 
+    def kill_remaining() -> None:
+        """SIGKILL whoever outlived `stop_all` (a second Ctrl-C or SIGTERM cut it short)."""
+        atexit.unregister(kill_remaining)
+        for child in children:
+            child.kill()
+
+    # The children run in sessions of their own (a Ctrl-C in the terminal reaches only
+    # the launcher), so the launcher must stop them however it ends: the stack does on
+    # any exception or cancellation, `atexit` if the interpreter exits past it.
+    atexit.register(kill_remaining)
+    stack.callback(kill_remaining)
     stack.push_async_callback(stop_all)
     await start_all(children, timeout=ready_timeout, client=network._http)
     return network

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from signing.certs import load_certificates
-from signing.edxml.errors import EdxmlError
-from signing.edxml.reader import edxml_to_package
-from signing.edxml.sign import sign_envelope
-from signing.edxml.write import LAYOUTS, package_to_edxml
-from signing.keys import load_private_key
-from signing.package import PackageFormatError, package_json, parse_package
+if TYPE_CHECKING:
+    from signing.edxml.errors import EdxmlError
+    from signing.package import PackageFormatError
+
+# lxml, signxml and the package model are imported inside the commands: `--help` stays fast.
+LAYOUTS = ("wrapped", "envelope")
 
 edxml_app = typer.Typer(
     help="edXML (QCVN 102:2016): convert to and from the JSON package, sign.",
@@ -41,6 +40,9 @@ def _looks_like_xml(data: bytes) -> bool:
 
 
 def _to_edxml(data: bytes, layout: str) -> bytes:
+    from signing.edxml.write import package_to_edxml
+    from signing.package import parse_package
+
     if _looks_like_xml(data):
         return data
     return package_to_edxml(parse_package(data), layout=layout)  # type: ignore[arg-type]
@@ -69,6 +71,10 @@ def convert(
     layout: Annotated[str, typer.Option(help="wrapped (<edXML>) | envelope")] = "wrapped",
 ) -> None:
     """Convert a JSON package to edXML or an edXML document to a JSON package."""
+    from signing.edxml.errors import EdxmlError
+    from signing.edxml.reader import edxml_to_package
+    from signing.package import PackageFormatError, package_json
+
     if to not in (None, "json", "edxml"):
         raise _fail("--to must be json or edxml")
     if layout not in LAYOUTS:
@@ -96,6 +102,12 @@ def sign(
     layout: Annotated[str, typer.Option(help="For JSON input: wrapped | envelope")] = "wrapped",
 ) -> None:
     """Sign an edXML document with the organisation's key (XML-DSig, enveloped, URI="")."""
+    from signing.certs import load_certificates
+    from signing.edxml.errors import EdxmlError
+    from signing.edxml.sign import sign_envelope
+    from signing.keys import load_private_key
+    from signing.package import PackageFormatError
+
     if layout not in LAYOUTS:
         raise _fail(f"--layout must be one of {', '.join(LAYOUTS)}")
     data = _read(source)

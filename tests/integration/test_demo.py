@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -87,3 +90,99 @@ def test_rare_defects_still_turn_up_across_small_senders() -> None:
     assert 0.02 < ways.count("unsigned") / len(ways) < 0.04
     assert 0.035 < ways.count("no_personal") / len(ways) < 0.06
     assert ways.count("weak_key") > 10
+
+
+def _children(pid: int) -> set[int]:
+    argv = ["ps", "-o", "pid=", "--ppid", str(pid)]
+    listed = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return {int(word) for word in listed.stdout.split()}
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+def _start(argv: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "lienthong", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def _stop(process: subprocess.Popen[str], children: set[int]) -> tuple[str, set[int]]:
+    """SIGTERM the launcher; what it printed, and which of `children` outlived it."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        rest, _ = process.communicate(timeout=120)
+    finally:
+        survivors = _alive(children)
+        for pid in survivors:  # leave nothing behind, whatever the test says
+            os.kill(pid, signal.SIGKILL)
+    return rest, survivors
+
+
+@pytest.mark.slow
+def test_sigterm_tears_a_process_network_down(tmp_path: Path) -> None:
+    argv = ["network", "up", "--members", "3", "--processes", "--data-dir", str(tmp_path / "n")]
+    process = _start(argv)
+    assert process.stdout is not None
+    children: set[int] = set()
+    for line in process.stdout:
+        children |= _children(process.pid)
+        if line.startswith("up;"):
+            break
+    children |= _children(process.pid)
+    assert len(children) == 4  # the hub and three nodes
+    rest, survivors = _stop(process, children)
+    assert process.returncode == 0, rest
+    assert "stopped: the hub and the nodes are down" in rest
+    assert not survivors
+
+
+@pytest.mark.slow
+def test_sigterm_while_the_demo_starts_its_processes_leaves_none(tmp_path: Path) -> None:
+    argv = ["demo", "--processes", "--documents", "2", "--data-dir", str(tmp_path / "demo")]
+    process = _start(argv)
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 300
+        while len(children) < 95 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+            children |= _children(process.pid)
+        assert len(children) == 95, children  # the hub and 94 nodes, starting up
+    finally:
+        rest, survivors = _stop(process, children)
+    assert "stopped: the hub and the nodes are down" in rest, rest[-3000:]
+    assert not survivors
+
+
+@pytest.mark.slow
+def test_demo_serve_serves_the_dashboard_on_loopback(tmp_path: Path) -> None:
+    argv = ["demo", "--documents", "2", "--serve", "--data-dir", str(tmp_path / "demo")]
+    process = _start(argv)
+    assert process.stdout is not None
+    url = None
+    for line in process.stdout:
+        found = re.search(r"Dashboard: (http://127\.0\.0\.1:\d+)/ui", line)
+        if found:
+            url = found.group(1)
+            break
+    assert url is not None, "the demo ended without serving"
+    try:
+        assert httpx.get(f"{url}/healthz", timeout=30).status_code == 200
+        login = httpx.get(f"{url}/ui/login", timeout=30)
+        assert login.status_code == 200 and "<form" in login.text
+    finally:
+        rest, _ = _stop(process, set())
+    assert process.returncode == 0, rest
