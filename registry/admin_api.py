@@ -21,7 +21,7 @@ from registry.members import (
     member_view,
     update_member,
 )
-from registry.models import AcceptancePolicy, DeliveryMode, MemberKind
+from registry.models import AcceptancePolicy, DeliveryMode, MemberKind, WireFormat
 from registry.operator_auth import AuthenticatedOperator, require_role
 
 router = APIRouter(prefix="/v1/admin", tags=["registry admin"])
@@ -37,6 +37,9 @@ class MemberCreate(BaseModel):
     delivery_mode: DeliveryMode = "pull"
     endpoint: str | None = Field(None, description="http(s) base URL; required for push")
     policy: AcceptancePolicy = "accept_all"
+    wire_format: WireFormat = Field(
+        "json", description="How it receives pushes, inbox items and statuses: json or edxml"
+    )
 
 
 class MemberUpdate(BaseModel):
@@ -47,6 +50,7 @@ class MemberUpdate(BaseModel):
     delivery_mode: DeliveryMode | None = None
     endpoint: str | None = None
     policy: AcceptancePolicy | None = None
+    wire_format: WireFormat | None = None
 
 
 class CertificateIn(BaseModel):

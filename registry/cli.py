@@ -79,7 +79,7 @@ def _print_member(view: dict[str, Any], as_json: bool) -> None:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
         return
     typer.echo(f"{view['code']}  {view['name']}")
-    for key in ("kind", "parent", "status", "delivery_mode", "endpoint", "policy"):
+    for key in ("kind", "parent", "status", "delivery_mode", "endpoint", "policy", "wire_format"):
         typer.echo(f"  {key}: {view[key]}")
     for cert in view["certificates"]:
         state = f"retired {cert['retired_at']}" if cert["retired_at"] else "current"
@@ -103,10 +103,11 @@ def add(
     delivery_mode: str = typer.Option("pull", "--delivery-mode", help="push or pull"),
     endpoint: str | None = typer.Option(None, "--endpoint"),
     policy: str = typer.Option("accept_all", "--policy"),
+    wire_format: str = typer.Option("json", "--format", help="json or edxml: what it receives"),
     as_json: bool = JsonOption,
 ) -> None:
     """Register a member."""
-    data = MemberInput(code, name, kind, parent, delivery_mode, endpoint, policy)
+    data = MemberInput(code, name, kind, parent, delivery_mode, endpoint, policy, wire_format)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         return member_view(await create_member(session, data, actor=CLI_ACTOR))
@@ -122,15 +123,17 @@ def update(
     delivery_mode: str | None = typer.Option(None, "--delivery-mode"),
     endpoint: str | None = typer.Option(None, "--endpoint"),
     policy: str | None = typer.Option(None, "--policy"),
+    wire_format: str | None = typer.Option(None, "--format", help="json or edxml"),
     as_json: bool = JsonOption,
 ) -> None:
-    """Change a member's name, kind, delivery mode, endpoint or policy."""
+    """Change a member's name, kind, delivery mode, endpoint, policy or wire format."""
     given = {
         "name": name,
         "kind": kind,
         "delivery_mode": delivery_mode,
         "endpoint": endpoint,
         "policy": policy,
+        "wire_format": wire_format,
     }
     changes = {k: v for k, v in given.items() if v is not None}
 

@@ -29,6 +29,8 @@ MEMBER_KINDS: tuple[str, ...] = get_args(MemberKind)
 MEMBER_STATUSES = ("active", "suspended", "revoked")
 DeliveryMode = Literal["push", "pull"]
 DELIVERY_MODES: tuple[str, ...] = get_args(DeliveryMode)
+WireFormat = Literal["json", "edxml"]
+WIRE_FORMATS: tuple[str, ...] = get_args(WireFormat)
 AcceptancePolicy = Literal["accept_all", "reject_invalid", "require_compliant"]
 ACCEPTANCE_POLICIES: tuple[str, ...] = get_args(AcceptancePolicy)
 OPERATOR_ROLES = ("admin", "auditor")
@@ -49,6 +51,8 @@ class Member(Base):
     delivery_mode: Mapped[str] = mapped_column(String(8), default="pull")
     endpoint: Mapped[str | None] = mapped_column(String(2000))
     policy: Mapped[str] = mapped_column(String(24), default="accept_all")
+    wire_format: Mapped[str] = mapped_column(String(8), default="json")
+    """`json` or `edxml`: the format of the pushes, inbox items and statuses it receives."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
