@@ -37,14 +37,16 @@ _PACKAGE_BODY = {
         },
     }
 }
+_STATUS_SCHEMA = {
+    k: v
+    for k, v in StatusPost.model_json_schema(ref_template="#/components/schemas/{model}").items()
+    if k != "$defs"  # StatusCode: in the components already (StatusEntry)
+}
 _STATUS_BODY = {
     "requestBody": {
         "required": True,
         "description": "A status, or an edXML status message (`application/xml`)",
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/StatusPost"}},
-            "application/xml": _XML,
-        },
+        "content": {"application/json": {"schema": _STATUS_SCHEMA}, "application/xml": _XML},
     }
 }
 _EDXML_ANSWER = {"content": {"application/xml": _XML}, "description": "An edXML document"}

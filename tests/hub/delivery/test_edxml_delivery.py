@@ -234,3 +234,24 @@ async def test_the_registry_keeps_the_wire_format(hub: Hub, puller: Agency) -> N
     claims = unverified_claims(token)
     (entry,) = [m for m in claims["members"] if m["code"] == EDXML_PULL]
     assert entry["wire_format"] == "json"
+
+
+async def test_a_package_xml_cannot_carry(
+    hub: Hub, sender: Agency, puller: Agency, pushed: Agency
+) -> None:
+    from tests.hub.helpers import HEADER
+
+    pkg = sender.package([EDXML_PULL, EDXML_PUSH], header={**HEADER, "subject": "Về việc\x01"})
+    response = await hub.submit(sender, pkg)
+    if response.status_code != 202:
+        pytest.skip("the JSON package refuses control characters itself")
+    # pulled: the JSON item rather than nothing
+    (item,) = (await hub.client.get("/v1/inbox", headers=puller.headers)).json()["deliveries"]
+    assert item["package"]["id"] == pkg.id and "edxml" not in item
+    # pushed: the attempt fails with the reason, for an operator to see
+    await hub.worker().run_once()
+    trace = (await hub.trace(sender, pkg.id)).json()
+    (line,) = [d for d in trace["deliveries"] if d["recipient"] == EDXML_PUSH]
+    assert "edxml_unmappable" in line["attempt_log"][0]["detail"]
+    exported = await hub.client.get(f"/v1/documents/{pkg.id}/edxml", headers=sender.headers)
+    assert exported.status_code == 422 and exported.json()["code"] == "edxml_unmappable"

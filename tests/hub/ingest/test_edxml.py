@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -388,3 +390,16 @@ async def test_xml_media_types(hub: Hub, sender: Agency, recipient: Agency) -> N
     )
     assert as_json.status_code == 400
     assert XML  # the helpers' header
+
+
+async def test_openapi_describes_edxml_and_every_reference_resolves(hub: Hub) -> None:
+    spec = (await hub.client.get("/openapi.json")).json()
+    paths = spec["paths"]
+    for media in ("application/json", "application/xml", "application/edxml+xml"):
+        assert media in paths["/v1/documents"]["post"]["requestBody"]["content"]
+    status_body = paths["/v1/documents/{document_id}/status"]["post"]["requestBody"]["content"]
+    assert {"application/json", "application/xml"} <= set(status_body)
+    assert "application/xml" in str(paths["/v1/documents/{document_id}/edxml"]["get"])
+    schemas = spec["components"]["schemas"]
+    refs = re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(spec))
+    assert refs and all(ref in schemas for ref in refs), sorted(set(refs) - set(schemas))
