@@ -26,7 +26,7 @@ from starlette.requests import ClientDisconnect
 
 from hub.identity import HubIdentity
 from hub.ingest.batcher import GroupCommit
-from hub.ingest.edxml import EDXML_MEDIA_TYPES, check_edxml
+from hub.ingest.edxml import check_edxml
 from hub.ingest.writer import Accepted, IngestWriter, Submission, result_of
 from hub.tracking import recall
 from registry.db import utcnow
@@ -304,7 +304,6 @@ async def submit(
 
 
 __all__ = [
-    "EDXML_MEDIA_TYPES",
     "Accepted",
     "Ingest",
     "Submission",
