@@ -34,6 +34,8 @@ from signing.verify import Verdict
 EDXML_MEDIA_TYPES = frozenset({"application/xml", "application/edxml+xml", "text/xml"})
 """Request media types read as edXML (`application/edxml+xml` is not registered, SDKs send it)."""
 
+MAX_DOCUMENT_ID = 256
+"""The longest DocumentId kept (`documents.edxml_document_id`); the SDKs' are under 100."""
 _STATUS_BY_CODE = {
     "edxml_too_large": 413,
     "edxml_not_well_formed": 400,
@@ -59,6 +61,12 @@ def check_edxml(body: bytes, sender: str, trust: TrustStore, received_at: dateti
         doc = read_edxml(body, trust, received_at=received_at)
     except EdxmlError as exc:
         raise edxml_problem(exc) from exc
+    if len(doc.document_id) > MAX_DOCUMENT_ID:
+        raise Problem(
+            422,
+            "edxml_invalid_value",
+            f"DocumentId is longer than {MAX_DOCUMENT_ID} characters",
+        )
     if doc.package.sender != sender:
         raise Problem(
             403,

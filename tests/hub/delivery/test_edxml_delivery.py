@@ -201,6 +201,12 @@ async def test_bad_status_messages(
         (pushed, b"<edXML><unclosed>", 400, "edxml_not_well_formed"),
         (pushed, data, 422, "edxml_not_status"),
         (pushed, b"<!DOCTYPE edXML [<!ELEMENT edXML ANY>]><edXML/>", 422, "edxml_dtd_forbidden"),
+        (
+            pushed,
+            status_message(pushed, EDXML_PULL, "LONG", "01").replace(b"LONG", b"x" * 300),
+            422,
+            "edxml_invalid_value",
+        ),
     ]
     for who, body, status, code in cases:
         answer = await post_status(hub, who, doc, body)

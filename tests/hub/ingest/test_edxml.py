@@ -245,6 +245,11 @@ HOSTILE = {
     "signature wrapping": (_wrapped_reference, 422, "edxml_signature_wrapping"),
     "second MessageHeader": (_second_header, 422, "edxml_duplicate_header"),
     "not base64": (_not_base64, 422, "edxml_bad_base64"),
+    "DocumentId too long": (
+        lambda a: envelope(a, [RECIPIENT], document_id="x" * 300),
+        422,
+        "edxml_invalid_value",
+    ),
 }
 
 
