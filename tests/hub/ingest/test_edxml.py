@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
 import re
 from pathlib import Path
 
@@ -408,3 +409,50 @@ async def test_openapi_describes_edxml_and_every_reference_resolves(hub: Hub) ->
     schemas = spec["components"]["schemas"]
     refs = re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(spec))
     assert refs and all(ref in schemas for ref in refs), sorted(set(refs) - set(schemas))
+
+
+async def test_mangled_envelopes_and_statuses_never_answer_5xx(
+    hub: Hub, sender: Agency, recipient: Agency
+) -> None:
+    import random
+
+    rng = random.Random(int(os.environ.get("FUZZ_SEED", "14")))
+    data = envelope(sender, [RECIPIENT], document_id=sdk_document_id(sender))
+    accepted = (await post_edxml(hub.client, sender, data)).json()["document_id"]
+    from signing.edxml import DocumentRef, EdxmlStatus, status_to_edxml
+
+    status = status_to_edxml(
+        EdxmlStatus(
+            document=DocumentRef(organ_id=SENDER, document_id=sdk_document_id(sender)),
+            organ_id=RECIPIENT,
+            code="01",
+            timestamp="2024/03/12 10:00:00",
+        )
+    )
+    for original, post in (
+        (data, lambda body: post_edxml(hub.client, sender, body)),
+        (
+            status,
+            lambda body: hub.client.post(
+                f"/v1/documents/{accepted}/status",
+                content=body,
+                headers={**recipient.headers, **XML},
+            ),
+        ),
+    ):
+        for _ in range(int(os.environ.get("FUZZ_ROUNDS", "60"))):
+            body = bytearray(original)
+            for _ in range(rng.randint(1, 4)):
+                at = rng.randrange(len(body))
+                if chr(body[at]).isalnum() and rng.random() < 0.5:
+                    # well-formed still: a letter or digit for another, deep into the reading
+                    body[at] = rng.choice(b"AZaz09+/=")
+                elif rng.random() < 0.3:
+                    del body[at : at + rng.randint(1, 40)]
+                else:
+                    body[at] = rng.choice(b"<>/&;=\"' \n\x00\xff")
+            response = await post(bytes(body))
+            assert response.status_code < 500, response.text
+            assert response.headers["content-type"].startswith(
+                ("application/json", "application/problem+json")
+            )

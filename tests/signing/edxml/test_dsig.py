@@ -182,3 +182,13 @@ def test_a_recipient_reads_the_hub_export(
         with pytest.raises(EdxmlError) as caught:
             read_hub_export(data, hub.cert)
         assert caught.value.code == "edxml_signature_wrapping"
+
+
+def test_a_malformed_signature_value_is_recorded_as_bad(
+    unsigned: Package, org: IssuedCertificate, trust: TrustStore
+) -> None:
+    signed = _signed(unsigned, org)
+    start = signed.index(b"<ds:SignatureValue>") + len(b"<ds:SignatureValue>")
+    mangled = signed[:start] + b'"' + signed[start + 1 :]
+    (facts,) = read_edxml(mangled, trust, received_at=RECEIVED_AT).facts
+    assert not facts.signature_valid and facts.errors
