@@ -71,10 +71,15 @@ def node_specs(
     formats: random.Random | None = None,
 ) -> list[NodeSpec]:
     """The 94 nodes: push or pull by the scenario's share; the offline node pushes;
-    edXML or JSON by the scenario's edXML share, drawn from `formats` (so the
-    push/pull draw is the same with or without edXML)."""
+    edXML for the scenario's edXML units and as many more, drawn from `formats`
+    (so the push/pull draw is the same with or without edXML), as make its share."""
     offline = scenario.offline.code if scenario.offline else None
     formats = formats or random.Random(0)
+    codes = [unit.code for unit in units]
+    wanted = round(scenario.edxml_share * len(codes))
+    edxml = {code for code in scenario.edxml_units if code in codes}
+    others = [code for code in codes if code not in edxml]
+    edxml.update(formats.sample(others, max(0, min(wanted - len(edxml), len(others)))))
     specs = []
     for unit in units:
         push = unit.code == offline or rng.random() < scenario.push_share
@@ -83,7 +88,7 @@ def node_specs(
             steps=scenario.clerk_steps,
             reject_violations=scenario.clerk_rejects.get(unit.code, frozenset()),
         )
-        wire_format = "edxml" if formats.random() < scenario.edxml_share else "json"
+        wire_format = "edxml" if unit.code in edxml else "json"
         specs.append(
             NodeSpec(unit.code, unit.name, unit.kind, mode, clerk, wire_format=wire_format)
         )

@@ -60,6 +60,8 @@ class Scenario:
     rules: tuple[SigningRule, ...]
     edxml_share: float = 0.0
     """Share of units whose DMS speaks edXML: they receive edXML and send it too."""
+    edxml_units: tuple[str, ...] = ()
+    """Units that speak edXML whatever the draw (counted in the share)."""
 
     def behaviour(self, sender: str, recipients: list[str]) -> SigningBehaviour:
         """How `sender` signs a document to `recipients`: the default, then matching rules."""
@@ -124,6 +126,7 @@ def parse_scenario(raw: dict[str, Any]) -> Scenario:
         edxml_share=_number(traffic, "edxml_share", "traffic", 0.0, 1.0)
         if "edxml_share" in traffic
         else 0.0,
+        edxml_units=tuple(str(code) for code in traffic.get("edxml_units", [])),
     )
 
 

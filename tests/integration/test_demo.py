@@ -87,3 +87,22 @@ def test_rare_defects_still_turn_up_across_small_senders() -> None:
     assert 0.02 < ways.count("unsigned") / len(ways) < 0.04
     assert 0.035 < ways.count("no_personal") / len(ways) < 0.06
     assert ways.count("weak_key") > 10
+
+
+def test_a_third_of_the_units_speak_edxml_with_the_scenarios_own() -> None:
+    import random
+
+    from member_node.simulation.demo import node_specs
+    from member_node.simulation.scenario import load_scenario
+    from registry.national import load_national_units
+
+    units = load_national_units()
+    scenario = load_scenario()
+    for seed in (2019, 7):
+        specs = node_specs(units, scenario, random.Random(seed), random.Random(seed + 1))
+        edxml = {spec.code for spec in specs if spec.wire_format == "edxml"}
+        assert len(edxml) == round(scenario.edxml_share * len(units))
+        assert set(scenario.edxml_units) <= edxml
+        # the push/pull draw does not depend on the formats
+        same = node_specs(units, scenario, random.Random(seed), random.Random(0))
+        assert [s.mode for s in same] == [s.mode for s in specs]
