@@ -202,16 +202,18 @@ def ingest(args: argparse.Namespace) -> None:
             other = {"edxml": 0, "json": 0}
             with bench_ingest.server(command, hub_env, port) as hub_url:
                 tokens = bench_ingest.tokens_file(pki, tmp / "tokens.txt")
-                # each run starts where the last run of its format left off: every document is new
-                offsets = {"edxml": 0, "json": 0}
-                for _ in range(args.rounds):
+                # each run takes its own slice of its format's pool: every document is new
+                slices = {
+                    kind: pools[kind].read_text(encoding="utf-8").splitlines() for kind in pools
+                }
+                per_run = size // args.rounds
+                for round_number in range(args.rounds):
                     for kind in ("edxml", "json"):
-                        lines = pools[kind].read_text(encoding="utf-8").splitlines()
-                        rest = tmp / f"rest-{kind}.txt"
-                        rest.write_text("\n".join(lines[offsets[kind] :]) + "\n", encoding="utf-8")
+                        part = slices[kind][round_number * per_run : (round_number + 1) * per_run]
+                        rest = tmp / f"run-{kind}.txt"
+                        rest.write_text("\n".join(part) + "\n", encoding="utf-8")
                         numbers = _wrk(hub_url, script, rest, tokens, args.duration, media[kind])
-                        requests, micros, ok, bad, wrapped = numbers[:5]
-                        offsets[kind] += requests
+                        _, micros, ok, bad, wrapped = numbers[:5]
                         accepted[kind] += ok
                         other[kind] += bad
                         seconds[kind] += micros / 1e6
