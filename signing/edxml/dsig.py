@@ -16,6 +16,7 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -173,24 +174,34 @@ def _check_transforms(reference: etree._Element) -> None:
 def _certificates(signature: etree._Element) -> tuple[x509.Certificate, ...]:
     certs = []
     for node in signature.iterfind(f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509Certificate"):
-        try:
-            cert = x509.load_der_x509_certificate(
-                base64.b64decode("".join((node.text or "").split()))
-            )
-            # cryptography parses some parts only when asked: ask now, so a damaged
-            # certificate is bad X509Data here rather than an error while judging it
-            cert.subject.rfc4514_string()
-            cert.issuer.rfc4514_string()
-            cert.public_key()
-            list(cert.extensions)
-            cert_kind(cert)
-            agency_code_of(cert)
-        except (ValueError, binascii.Error, TypeError, UnsupportedAlgorithm):
+        cert = _certificate("".join((node.text or "").split()))
+        if cert is None:
             return ()
         certs.append(cert)
     leaves = [c for c in certs if cert_kind(c) != "ca"]
     ordered = leaves[:1] + [c for c in certs if c not in leaves[:1]]
     return tuple(ordered)
+
+
+@functools.lru_cache(maxsize=1024)
+def _certificate(encoded: str) -> x509.Certificate | None:
+    """A certificate from X509Certificate's base64, fully parsed, or None if it is damaged.
+
+    cryptography parses some parts only when asked: they are asked for here, so a
+    damaged certificate is bad X509Data rather than an error while it is judged.
+    Cached: the same organisations sign again and again.
+    """
+    try:
+        cert = x509.load_der_x509_certificate(base64.b64decode(encoded))
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        cert.public_key()
+        list(cert.extensions)
+        cert_kind(cert)
+        agency_code_of(cert)
+    except (ValueError, binascii.Error, TypeError, UnsupportedAlgorithm):
+        return None
+    return cert
 
 
 def signature_facts(
