@@ -35,6 +35,23 @@ from signing.edxml import EdxmlError, parse_status, signing_time_of
 from signing.jose import JoseError, verify_token
 
 M = TypeVar("M", bound=BaseModel)
+BODY_SCHEMAS: dict[str, Any] = {}
+"""The models the bodies below refer to, for the app's OpenAPI components (`create_node_app`)."""
+
+
+def _body(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """OpenAPI for a body read by hand: the model as JSON, or edXML."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    BODY_SCHEMAS.update(schema.pop("$defs", {}))
+    xml = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": schema}, "application/xml": xml},
+        }
+    }
+
 
 router = APIRouter(prefix="/v1", tags=["from the hub"])
 
@@ -82,7 +99,15 @@ def _model(model: type[M], body: bytes) -> M:
         ) from None
 
 
-@router.post("/inbox", summary="Receive a pushed document")
+@router.post(
+    "/inbox",
+    summary="Receive a pushed document",
+    openapi_extra=_body(
+        InboxDelivery,
+        "The delivery (JSON), or for an edXML member the hub-signed edXML document with "
+        "the Lienthong-Delivery-Id, -Document-Id, -Sender, -Compliant, -Violations headers",
+    ),
+)
 async def receive(request: Request, context: Context, directory: HubDirectory) -> dict[str, Any]:
     """Store the document once and answer with a delivery receipt signed by this agency.
 
@@ -113,7 +138,15 @@ async def receive(request: Request, context: Context, directory: HubDirectory) -
     return {"receipt": accepted.receipt, "duplicate": not accepted.created}
 
 
-@router.post("/status", summary="Receive a pushed status update")
+@router.post(
+    "/status",
+    summary="Receive a pushed status update",
+    openapi_extra=_body(
+        StatusUpdate,
+        "The status (JSON), or for an edXML member an edXML status message with the "
+        "Lienthong-Cursor, -Document-Id and -Recipient headers",
+    ),
+)
 async def receive_status(
     request: Request, context: Context, directory: HubDirectory
 ) -> dict[str, Any]:
