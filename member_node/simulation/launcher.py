@@ -157,6 +157,7 @@ async def launch(
     ready_timeout: float = 180.0,
     prepare: Callable[[Provisioned], None] | None = None,
     hub_concurrency: int | None = None,
+    database_url: str | None = None,
 ) -> AsyncIterator[Network]:
     """Provision a fresh network in `data_dir`, run it, and tear it all down on exit.
 
@@ -164,6 +165,7 @@ async def launch(
     starts (the demo issues and revokes certificates there, so the hub loads
     a CRL that already lists them). `hub_concurrency` bounds the requests
     inside an in-process hub at once (see `hubgate`); a hub process has its server.
+    `database_url`: the hub's database (default SQLite in `data_dir`), e.g. PostgreSQL.
     """
     by_code = {spec.code: spec for spec in specs}
     if len(by_code) != len(specs):
@@ -179,6 +181,7 @@ async def launch(
                 poll_interval,
                 prepare,
                 hub_concurrency,
+                database_url,
             )
         else:
             network = await _start_processes(
@@ -190,6 +193,7 @@ async def launch(
                 poll_interval,
                 ready_timeout,
                 prepare,
+                database_url,
             )
         stack.push_async_callback(network._http.aclose)
         yield network
@@ -226,10 +230,13 @@ async def _start_inprocess(
     poll_interval: float,
     prepare: Callable[[Provisioned], None] | None,
     hub_concurrency: int | None,
+    database_url: str | None = None,
 ) -> Network:
     host = NodeHost()
     endpoints = {code: host.base_url(NODES_ORIGIN, code) for code in specs}
-    provisioned = await provision(data_dir, list(specs.values()), endpoints, hub_id=hub_id)
+    provisioned = await provision(
+        data_dir, list(specs.values()), endpoints, hub_id=hub_id, database_url=database_url
+    )
     _prepare(provisioned, prepare)
     settings = hub_settings_for(provisioned, overrides)
     hub_app = create_app(
@@ -266,11 +273,14 @@ async def _start_processes(
     poll_interval: float,
     ready_timeout: float,
     prepare: Callable[[Provisioned], None] | None,
+    database_url: str | None = None,
 ) -> Network:
     hub_port, *node_ports = free_ports(1 + len(specs))
     ports = dict(zip(specs, node_ports, strict=True))
     node_urls = {code: f"http://127.0.0.1:{port}" for code, port in ports.items()}
-    provisioned = await provision(data_dir, list(specs.values()), node_urls, hub_id=hub_id)
+    provisioned = await provision(
+        data_dir, list(specs.values()), node_urls, hub_id=hub_id, database_url=database_url
+    )
     _prepare(provisioned, prepare)
     settings = hub_settings_for(provisioned, overrides)
     hub_url = f"http://127.0.0.1:{hub_port}"

@@ -43,13 +43,14 @@ async def _held(network: Any, code: str) -> dict[str, dict[str, Any]]:
     return {d["id"]: d for d in response.json()["documents"]}
 
 
-async def test_edxml_and_json_members_exchange_both_ways(tmp_path: Path) -> None:
+async def test_edxml_and_json_members_exchange_both_ways(tmp_path: Path, database_url: str) -> None:
     everyone = [JSON_PUSH, JSON_PULL, EDXML_PUSH, EDXML_PULL]
     async with launch(
         tmp_path / "net",
         SPECS,
         hub_settings={"delivery_poll_seconds": 0.2},
         poll_interval=0.3,
+        database_url=database_url,
     ) as network:
         # JSON in, to every other member: edXML members get hub-signed edXML
         async with network.client(JSON_PUSH) as office:
