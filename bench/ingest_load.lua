@@ -1,4 +1,5 @@
--- wrk script for bench/ingest.py: cycles through the pre-signed pool, paces to a rate.
+-- wrk script for bench/ingest.py and bench/edxml.py: cycles through the pre-signed pool,
+-- paces to a rate; an optional fifth argument is the Content-Type (default JSON).
 local threads, counter = {}, 0
 function setup(thread)
   thread:set("id", counter); counter = counter + 1; table.insert(threads, thread)
@@ -23,6 +24,7 @@ function init(args)
     end
     n = n + 1
   end
+  content_type = args[5] or "application/json"
   i, accepted, other, wrapped = 0, 0, 0, 0
   interval = rate > 0 and 1000 * nthreads / rate or 0
   next_at = now_ms()
@@ -31,7 +33,7 @@ function request()
   i = i + 1
   if i > #bodies then i = 1; wrapped = wrapped + 1 end
   return wrk.format("POST", "/v1/documents", {["Authorization"] = "Bearer " .. tokens[senders[i]],
-    ["Content-Type"] = "application/json"}, bodies[i])
+    ["Content-Type"] = content_type}, bodies[i])
 end
 function response(status, headers, body)
   if status == 202 then accepted = accepted + 1 else other = other + 1 end

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from signing.package import Package
 from signing.verify import Verdict
@@ -27,6 +27,7 @@ __all__ = [
     "DeliveryTrace",
     "InboxBatch",
     "InboxDelivery",
+    "LinkedDocument",
     "Package",
     "PushAnswer",
     "ReceiptClaims",
@@ -41,6 +42,23 @@ __all__ = [
     "Trace",
     "Verdict",
 ]
+
+
+EDXML_MEDIA_TYPE = "application/xml"
+"""How edXML travels: submissions, pushes to edXML members, inbox and status messages."""
+DELIVERY_ID_HEADER = "Lienthong-Delivery-Id"
+"""With an edXML body (a push, or a bare inbox item): the delivery to acknowledge."""
+DOCUMENT_ID_HEADER = "Lienthong-Document-Id"
+SENDER_HEADER = "Lienthong-Sender"
+ATTEMPT_HEADER = "Lienthong-Attempt"
+COMPLIANT_HEADER = "Lienthong-Compliant"
+"""`true` or `false`: the hub's verdict on a document pushed as edXML."""
+VIOLATIONS_HEADER = "Lienthong-Violations"
+"""The verdict's violation codes, space-separated (empty when compliant)."""
+CURSOR_HEADER = "Lienthong-Cursor"
+"""With an edXML status message: its position in the member's stream."""
+RECIPIENT_HEADER = "Lienthong-Recipient"
+"""With an edXML status message: the recipient whose status it is."""
 
 
 class _Wire(BaseModel):
@@ -152,18 +170,30 @@ class SubmitResult(_Wire):
 
 
 class InboxDelivery(_Wire):
-    """One document for one recipient: pushed to `{endpoint}/v1/inbox` or pulled."""
+    """One document for one recipient: pushed to `{endpoint}/v1/inbox` or pulled.
+
+    A member whose wire format is `json` gets `package`; one whose format is
+    `edxml` gets `edxml` instead: the document as edXML text, signed by the hub.
+    """
 
     delivery_id: str
     document_id: str
     sender: str
-    package: Package
+    package: Package | None = None
+    edxml: str | None = None
+    """For edXML members: the hub-signed edXML document (docs/EDXML.md section 5)."""
     verdict: Verdict
     receipt: str
     """The hub's submission receipt, so the recipient can prove what the sender sent."""
     attempt: int
     lease_expires_at: datetime | None = None
     """Pull only: acknowledge before this or the delivery comes back."""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> InboxDelivery:
+        if (self.package is None) == (self.edxml is None):
+            raise ValueError("a delivery carries either package or edxml")
+        return self
 
 
 class InboxBatch(_Wire):
@@ -205,6 +235,8 @@ class StatusUpdate(_Wire):
     reason: str | None = None
     at: datetime
     recorded_at: datetime
+    edxml: str | None = None
+    """For edXML members: the same status as an edXML status message."""
 
 
 class StatusUpdatesPage(_Wire):
@@ -240,6 +272,14 @@ class DeliveryTrace(_Wire):
     attempt_log: list[DeliveryAttemptTrace]
 
 
+class LinkedDocument(_Wire):
+    """A document linked by its business type: 1 revokes, 2 updates, 3 replaces another."""
+
+    document_id: str
+    business_type: int
+    """Of the later document: 1 revocation, 2 update, 3 replacement."""
+
+
 class Trace(_Wire):
     """`GET /v1/documents/{id}`: the document's journey; a recipient sees its own line."""
 
@@ -248,6 +288,12 @@ class Trace(_Wire):
     manifest_digest: str
     received_at: datetime
     recalled_at: datetime | None = None
+    wire_format: str = "json"
+    """How the sender submitted it: `json` or `edxml`."""
+    earlier: LinkedDocument | None = None
+    """The document this one revokes, updates or replaces (its business type is this one's)."""
+    later: list[LinkedDocument] = Field(default_factory=list)
+    """Documents that revoke, update or replace this one."""
     verdict: Verdict
     deliveries: list[DeliveryTrace]
 

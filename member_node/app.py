@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from member_node.identity import NodeIdentity
 from member_node.poller import Poller
 from member_node.problems import install_problem_handlers, problem_openapi
 from member_node.receiver import Receiver
+from member_node.routes_hub import BODY_SCHEMAS
 from member_node.routes_hub import router as hub_router
 from member_node.routes_local import router as local_router
 from member_node.store import NodeStore
@@ -87,6 +89,19 @@ def create_node_app(
     app.include_router(hub_router)
     app.include_router(local_router)
     problem_openapi(app, hub_tag="from the hub")
+
+    generated = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # the push bodies are read by hand (JSON or edXML): their models' schemas are
+        # added to the components their documentation refers to
+        if app.openapi_schema is None:
+            schemas = generated().setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in BODY_SCHEMAS.items():
+                schemas.setdefault(name, schema)
+        return app.openapi_schema or generated()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import Literal
@@ -18,6 +19,8 @@ from hub.protocol import StatusCode
 from member_node.client import HubClient
 from member_node.errors import HubError
 from member_node.store import NodeStore, ReceivedDocument
+from signing.edxml import DocumentRef, EdxmlStatus, status_to_edxml
+from signing.workdays import VIETNAM_TZ
 
 log = logging.getLogger("member_node.clerk")
 
@@ -134,9 +137,18 @@ class Clerk:
 
     async def _post(self, document_id: str, code: StatusCode, reason: str | None) -> bool:
         """Post one status; a hub that is down or failing (5xx) is tried again."""
+        held = self.store.received(document_id)
+        message = (
+            None
+            if held is None or held.edxml is None
+            else _edxml_status(held, code, reason, self.client.code)
+        )
         for attempt in range(RETRIES + 1):
             try:
-                answer = await self.client.post_status(document_id, code, reason=reason)
+                if message is not None:  # an edXML member answers in edXML
+                    answer = await self.client.post_edxml_status(document_id, message)
+                else:
+                    answer = await self.client.post_status(document_id, code, reason=reason)
                 break
             except HubError as exc:
                 transient = exc.status is None or exc.status >= 500
@@ -153,3 +165,18 @@ class Clerk:
             direction="out",
         )
         return True
+
+
+def _edxml_status(
+    document: ReceivedDocument, code: StatusCode, reason: str | None, reporter: str
+) -> bytes:
+    """The status as an edXML status message about `document` (named by its package id)."""
+    return status_to_edxml(
+        EdxmlStatus(
+            document=DocumentRef(organ_id=document.sender, document_id=document.package_id),
+            organ_id=reporter,
+            code=code.value,
+            description=reason,
+            timestamp=dt.datetime.now(VIETNAM_TZ).replace(microsecond=0).isoformat(),
+        )
+    )

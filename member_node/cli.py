@@ -162,11 +162,22 @@ def serve(
 @node_app.command()
 def send(
     code: Code,
-    to: Annotated[str, typer.Option("--to", help="Recipient codes, comma-separated")],
-    subject: Annotated[str, typer.Option(help="The document's subject (trích yếu)")],
+    to: Annotated[str | None, typer.Option("--to", help="Recipient codes, comma-separated")] = None,
+    subject: Annotated[str | None, typer.Option(help="The document's subject (trích yếu)")] = None,
     file: Annotated[
-        list[Path], typer.Option("--file", help="An attachment (repeatable)", exists=True)
-    ],
+        list[Path] | None,
+        typer.Option("--file", help="An attachment (repeatable)", exists=True),
+    ] = None,
+    edxml: Annotated[
+        Path | None,
+        typer.Option(
+            "--edxml",
+            help="Send this edXML envelope as it is (recipients and content from it); "
+            "signed by the organisation first if it is unsigned and --org",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     personal: Annotated[bool, typer.Option("--personal/--no-personal", help="Official signs")] = (
         True
     ),
@@ -190,7 +201,11 @@ def send(
     pkcs11_org_key: Pkcs11OrgKey = None,
     pkcs11_official_key: Pkcs11OfficialKey = None,
 ) -> None:
-    """Sign a document (official, then organisation) and submit it to the hub."""
+    """Sign a document (official, then organisation) and submit it to the hub.
+
+    With `--edxml FILE`, submit an edXML envelope instead (`--to`, `--subject`
+    and `--file` are then not used).
+    """
     import datetime as dt
 
     from member_node.client import HubClient
@@ -203,6 +218,12 @@ def send(
         keys,
         _token_keys(pkcs11_module, pkcs11_token, pkcs11_org_key, pkcs11_official_key),
     )
+    if edxml is not None:
+        answer = _send_edxml(identity, edxml, org, hub, hub_id, data or default_home(code))
+        _print_answer(answer, as_json, quiet)
+        return
+    if to is None or subject is None or not file:
+        raise _fail("--to, --subject and --file are needed (or --edxml FILE)", 2)
     recipients = [c.strip() for c in to.split(",") if c.strip()]
     official = identity.official
     signer_name = (common_name_of(official.certificate) if official else None) or code
@@ -236,6 +257,50 @@ def send(
         answer = asyncio.run(run())
     except HubError as exc:
         raise _fail(f"{exc.code}: {exc.detail}") from exc
+    _print_answer(answer, as_json, quiet)
+
+
+def _send_edxml(
+    identity: NodeIdentity, path: Path, sign: bool, hub: str, hub_id: str, home: Path
+) -> dict[str, Any]:
+    """Submit the edXML envelope at `path` (organisation-signed first if unsigned)."""
+    from signing.edxml import EdxmlError, edxml_to_package, sign_envelope
+
+    envelope = path.read_bytes()
+    try:
+        package = edxml_to_package(envelope)
+        if sign and not _is_signed(envelope):
+            org = identity.organization
+            envelope = sign_envelope(envelope, org.key, org.chain)
+    except EdxmlError as exc:
+        raise _fail(f"{exc.code}: {exc.detail}", 2) from exc
+
+    async def run() -> dict[str, Any]:
+        async with HubClient(hub, identity, hub_id=hub_id) as client:
+            result = await client.send_edxml(envelope)
+        answer = result.model_dump(mode="json")
+        store = NodeStore(home / "node.db")
+        store.add_sent(result.document_id, package.recipients, package.header.subject, answer)
+        store.close()
+        return answer
+
+    try:
+        return asyncio.run(run())
+    except HubError as exc:
+        raise _fail(f"{exc.code}: {exc.detail}") from exc
+
+
+def _is_signed(envelope: bytes) -> bool:
+    from lxml import etree
+
+    from signing.edxml.parse import DS, read_document
+
+    return (
+        next(read_document(envelope).root.iter(etree.QName(DS, "Signature").text), None) is not None
+    )
+
+
+def _print_answer(answer: dict[str, Any], as_json: bool, quiet: bool = False) -> None:
     if as_json:
         typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
         return

@@ -32,6 +32,7 @@ from cryptography import x509
 from pydantic import BaseModel, ValidationError
 
 from hub.protocol import (
+    EDXML_MEDIA_TYPE,
     DeliveryRef,
     InboxBatch,
     StatusCode,
@@ -53,6 +54,7 @@ from member_node.errors import (
 from member_node.identity import NodeIdentity
 from member_node.tls import client_tls_context
 from member_node.tokens import TokenMinter
+from signing.edxml import EdxmlError, package_to_edxml, sign_envelope
 from signing.jose import JoseError, verify_compact
 from signing.keys import KeyLike, private_key_of
 from signing.package import Header, Package, new_package, package_json
@@ -235,7 +237,9 @@ class HubClient:
             content=package_json(package),
             headers={"Content-Type": "application/json"},
         )
-        result = _model(SubmitResult, response)
+        return self._checked(_model(SubmitResult, response))
+
+    def _checked(self, result: SubmitResult) -> SubmitResult:
         try:
             verify_compact(result.receipt, self.identity.hub_certificate)
         except JoseError as exc:
@@ -243,6 +247,67 @@ class HubClient:
                 "receipt_signature_invalid", f"the hub's receipt does not verify: {exc.detail}"
             ) from exc
         return result
+
+    # -- edXML -------------------------------------------------------------------
+
+    def build_edxml(
+        self,
+        recipients: Iterable[str],
+        header: Header | Mapping[str, Any],
+        files: Iterable[File] = (),
+        *,
+        document_id: str | None = None,
+        organization: bool = True,
+        layout: str = "wrapped",
+        package_id: str | None = None,
+    ) -> bytes:
+        """An edXML envelope from metadata and files, signed by the organisation (XML-DSig).
+
+        The official's signature belongs in the PDF (PAdES); the envelope carries
+        the organisation's. `document_id` is the envelope's DocumentId (default:
+        the package id, a UUID, so the hub's id is the same).
+        """
+        pkg = self.build_package(
+            recipients, header, files, personal=False, organization=False, package_id=package_id
+        )
+        when = dt.datetime.now(VN).replace(microsecond=0)
+        try:
+            data = package_to_edxml(pkg, layout=layout, document_id=document_id, timestamp=when)  # type: ignore[arg-type]
+            if organization:
+                org = self.identity.organization
+                data = sign_envelope(data, org.key, org.chain)
+        except EdxmlError as exc:
+            raise SigningError(exc.code, exc.detail) from exc
+        return data
+
+    async def send_edxml(self, data: bytes) -> SubmitResult:
+        """`POST /v1/documents` with an edXML envelope (`application/xml`), as it is.
+
+        The hub maps it to the same package, verdict and receipt as JSON; the
+        package id is `signing.edxml.package_id_for(From, DocumentId)`. The same
+        envelope again (even re-signed) returns the same receipt.
+        """
+        response = await self._send(
+            "POST", "/v1/documents", content=data, headers={"Content-Type": EDXML_MEDIA_TYPE}
+        )
+        return self._checked(_model(SubmitResult, response))
+
+    async def post_edxml_status(self, document_id: str, data: bytes) -> StatusEntry:
+        """`POST /v1/documents/{id}/status` with an edXML status message."""
+        response = await self._send(
+            "POST",
+            f"/v1/documents/{document_id}/status",
+            content=data,
+            headers={"Content-Type": EDXML_MEDIA_TYPE},
+        )
+        return _model(StatusEntry, response)
+
+    async def edxml(self, document_id: str, *, original: bool = False) -> bytes:
+        """`GET /v1/documents/{id}/edxml`: the document as edXML signed by the hub, or with
+        `original` the sender's own envelope byte for byte (edXML-born documents only)."""
+        params = {"original": "1"} if original else None
+        response = await self._send("GET", f"/v1/documents/{document_id}/edxml", params=params)
+        return response.content
 
     # -- following a document ----------------------------------------------------
 

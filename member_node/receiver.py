@@ -19,8 +19,9 @@ from member_node.clerk import Clerk
 from member_node.directory import Directory
 from member_node.identity import NodeIdentity
 from member_node.store import NodeStore, ReceivedDocument
+from signing.edxml import EdxmlError, read_hub_export
 from signing.jose import JoseError, sign_compact, verify_compact
-from signing.package import attachment_errors, manifest_digest, package_dict
+from signing.package import Package, attachment_errors, manifest_digest, package_dict
 from signing.trust import TrustStore
 from signing.verify import verify_package
 
@@ -36,6 +37,18 @@ class DeliveryRefused(ValueError):
         self.status = status
         self.code = code
         self.detail = detail
+
+
+@dataclass(frozen=True)
+class EdxmlDelivery:
+    """What travels beside a delivery's document: from the JSON item, or a push's headers."""
+
+    delivery_id: str
+    document_id: str
+    sender: str
+    hub_verdict: dict[str, Any] | None
+    receipt: str | None = None
+    """The hub's submission receipt (inbox items carry it; an edXML push does not)."""
 
 
 @dataclass(frozen=True)
@@ -67,19 +80,101 @@ class Receiver:
 
     def accept(self, delivery: InboxDelivery, directory: Directory | None, *, via: str) -> Accepted:
         """Store `delivery` once and return the signed delivery receipt."""
-        known = self.store.received(delivery.package.id)
-        receipt = self._hub_receipt(delivery, directory)
+        if delivery.edxml is not None:
+            return self.accept_edxml(
+                delivery.edxml.encode(),
+                EdxmlDelivery(
+                    delivery.delivery_id,
+                    delivery.document_id,
+                    delivery.sender,
+                    delivery.verdict.model_dump(mode="json"),
+                    delivery.receipt,
+                ),
+                directory,
+                via=via,
+            )
+        package = delivery.package
+        assert package is not None  # the wire model holds one of the two
+        known = self.store.received(package.id)
+        receipt = self._hub_receipt(delivery, package, directory)
         if known is not None:
             return Accepted(known, created=False)
-        verdict = self._verify(delivery, directory, receipt)
+        verdict = self._verify(delivery, package, directory, receipt)
+        return self._store(
+            package,
+            EdxmlDelivery(
+                delivery.delivery_id,
+                delivery.document_id,
+                delivery.sender,
+                delivery.verdict.model_dump(mode="json"),
+                delivery.receipt,
+            ),
+            receipt["manifest_digest"],
+            verdict,
+            via=via,
+        )
+
+    def accept_edxml(
+        self, data: bytes, meta: EdxmlDelivery, directory: Directory | None, *, via: str
+    ) -> Accepted:
+        """Store an edXML delivery (hub-signed edXML, pushed or pulled) once.
+
+        The hub's XML-DSig must verify under the directory's hub certificate;
+        it covers the whole document, the sender's own signatures carried in
+        it included. The node keeps the XML as delivered and the package it
+        maps to; its verdict is the hub's (the sender's signature no longer
+        verifies in place: the hub keeps the original, `GET …/edxml?original=1`).
+        """
+        known = self.store.received(meta.document_id)
+        hub_cert = directory.hub_certificate if directory else self.identity.hub_certificate
+        try:
+            read = read_hub_export(data, hub_cert)
+        except EdxmlError as exc:
+            raise DeliveryRefused(422, exc.code, exc.detail) from exc
+        if not read.hub_signature_valid:
+            raise DeliveryRefused(
+                422, "bad_hub_signature", "the hub's XML signature does not verify: "
+                + "; ".join(read.errors)[:300],
+            )  # fmt: skip
+        # a JSON-born revocation or update gets another id when read back from edXML
+        # (docs/EDXML.md section 3): the hub's document id is the one its receipt names
+        package = read.package.model_copy(update={"id": meta.document_id})
+        if package.sender != meta.sender or self.identity.code not in package.recipients:
+            raise DeliveryRefused(
+                422, "not_a_recipient", f"{self.identity.code} is not among the recipients"
+            )
+        digest = manifest_digest(package)
+        if meta.receipt is not None:
+            receipt = self._check_receipt(meta.receipt, package, directory)
+            digest = str(receipt["manifest_digest"])
+        if known is not None:
+            return Accepted(known, created=False)
+        hub = meta.hub_verdict or {}
+        verdict = {
+            "compliant": bool(hub.get("compliant", False)),
+            "violations": list(hub.get("violations", [])),
+            "checked": "hub_signature",
+        }
+        return self._store(package, meta, digest, verdict, via=via, edxml=data.decode())
+
+    def _store(
+        self,
+        package: Package,
+        meta: EdxmlDelivery,
+        digest: str,
+        verdict: dict[str, Any],
+        *,
+        via: str,
+        edxml: str | None = None,
+    ) -> Accepted:
         now = self._clock()
         claims = {
             "iss": self.identity.code,
             "typ": RECEIPT_TYPE,
-            "delivery_id": delivery.delivery_id,
-            "document_id": delivery.document_id,
-            "sender": delivery.sender,
-            "manifest_digest": receipt["manifest_digest"],
+            "delivery_id": meta.delivery_id,
+            "document_id": meta.document_id,
+            "sender": meta.sender,
+            "manifest_digest": digest,
             "received_at": now.isoformat(),
             "compliant": verdict["compliant"],
             "violations": verdict["violations"],
@@ -87,11 +182,12 @@ class Receiver:
         org = self.identity.organization
         token = sign_compact(claims, org.key, org.chain)
         stored, created = self.store.add_received(
-            package_dict(delivery.package),
-            hub_verdict=delivery.verdict.model_dump(mode="json"),
+            package_dict(package),
+            hub_verdict=meta.hub_verdict,
             local_verdict=verdict,
             delivery_receipt=token,
             via=via,
+            edxml=edxml,
         )
         if created and self.clerk is not None:
             self.clerk.arrived(stored)
@@ -120,8 +216,9 @@ class Receiver:
             self.store.mark_recalled(update.document_id)
         return False
 
-    def _hub_receipt(self, delivery: InboxDelivery, directory: Directory | None) -> dict[str, Any]:
-        pkg = delivery.package
+    def _hub_receipt(
+        self, delivery: InboxDelivery, pkg: Package, directory: Directory | None
+    ) -> dict[str, Any]:
         if pkg.id != delivery.document_id:
             raise DeliveryRefused(
                 422, "document_id_mismatch", "the delivery's document_id is not the package id"
@@ -130,9 +227,14 @@ class Receiver:
             raise DeliveryRefused(
                 422, "not_a_recipient", f"{self.identity.code} is not among the recipients"
             )
+        return self._check_receipt(delivery.receipt, pkg, directory)
+
+    def _check_receipt(
+        self, token: str, pkg: Package, directory: Directory | None
+    ) -> dict[str, Any]:
         hub_cert = directory.hub_certificate if directory else self.identity.hub_certificate
         try:
-            receipt = verify_compact(delivery.receipt, hub_cert)
+            receipt = verify_compact(token, hub_cert)
         except JoseError as exc:
             raise DeliveryRefused(
                 422, "bad_hub_receipt", f"the hub receipt does not verify: {exc.detail}"
@@ -155,14 +257,18 @@ class Receiver:
         return receipt
 
     def _verify(
-        self, delivery: InboxDelivery, directory: Directory | None, receipt: dict[str, Any]
+        self,
+        delivery: InboxDelivery,
+        package: Package,
+        directory: Directory | None,
+        receipt: dict[str, Any],
     ) -> dict[str, Any]:
         try:
             received_at = dt.datetime.fromisoformat(str(receipt.get("received_at")))
         except ValueError:
             received_at = self._clock()
         verdict = verify_package(
-            delivery.package,
+            package,
             self._trust_store(directory),
             received_at=received_at,
             sender=delivery.sender,

@@ -158,6 +158,7 @@ async def document(document_id: str, context: Context) -> dict[str, Any]:
             "direction": "in",
             **received.summary(),
             "package": received.package or None,
+            "edxml": received.edxml,
             "hub_verdict": received.hub_verdict,
             "local_verdict": received.local_verdict,
             "delivery_receipt": received.delivery_receipt,

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS received (
     delivery_receipt TEXT NOT NULL,
     via TEXT NOT NULL,
     received_at TEXT NOT NULL,
-    recalled_at TEXT
+    recalled_at TEXT,
+    edxml TEXT
 );
 CREATE TABLE IF NOT EXISTS sent (
     package_id TEXT PRIMARY KEY,
@@ -66,7 +67,10 @@ CREATE TABLE IF NOT EXISTS feed (
     at TEXT NOT NULL
 );
 """
-_MIGRATIONS = (("received", "taken_at", "ALTER TABLE received ADD COLUMN taken_at TEXT"),)
+_MIGRATIONS = (
+    ("received", "taken_at", "ALTER TABLE received ADD COLUMN taken_at TEXT"),
+    ("received", "edxml", "ALTER TABLE received ADD COLUMN edxml TEXT"),
+)
 """Columns added since the first node databases were written: (table, column, statement)."""
 
 
@@ -87,6 +91,12 @@ class ReceivedDocument:
     received_at: str
     recalled_at: str | None
     taken_at: str | None = None
+    edxml: str | None = None
+    """For an edXML member: the document as the hub delivered it (hub-signed edXML)."""
+
+    @property
+    def format(self) -> str:
+        return "json" if self.edxml is None else "edxml"
 
     def summary(self) -> dict[str, Any]:
         """What a DMS lists: everything but the package body."""
@@ -94,6 +104,7 @@ class ReceivedDocument:
             "id": self.package_id,
             "sender": self.sender,
             "subject": self.subject,
+            "format": self.format,
             "compliant": self.local_verdict.get("compliant"),
             "violations": self.local_verdict.get("violations", []),
             "via": self.via,
@@ -164,13 +175,15 @@ class NodeStore:
         local_verdict: dict[str, Any],
         delivery_receipt: str,
         via: str,
+        edxml: str | None = None,
     ) -> tuple[ReceivedDocument, bool]:
-        """Store a package once; return the stored row and whether it was new."""
+        """Store a package once (with its edXML, for an edXML member); return the stored
+        row and whether it was new."""
         with self._lock, self._transaction():
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO received (package_id, sender, subject, package,"
-                " hub_verdict, local_verdict, delivery_receipt, via, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " hub_verdict, local_verdict, delivery_receipt, via, received_at, edxml)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     package["id"],
                     package["sender"],
@@ -181,6 +194,7 @@ class NodeStore:
                     delivery_receipt,
                     via,
                     _now(),
+                    edxml,
                 ),
             )
             created = cur.rowcount == 1
@@ -219,7 +233,7 @@ class NodeStore:
         """Delete a recalled document from the inbox (Decree 30); False if unknown."""
         with self._lock:
             cur = self._db.execute(
-                "UPDATE received SET recalled_at = ?, package = '{}'"
+                "UPDATE received SET recalled_at = ?, package = '{}', edxml = NULL"
                 " WHERE package_id = ? AND recalled_at IS NULL",
                 (_now(), package_id),
             )
@@ -380,4 +394,5 @@ def _received(row: sqlite3.Row) -> ReceivedDocument:
         received_at=row["received_at"],
         recalled_at=row["recalled_at"],
         taken_at=row["taken_at"],
+        edxml=row["edxml"],
     )

@@ -23,7 +23,7 @@ from registry.members import (
     member_view,
     update_member,
 )
-from registry.models import AcceptancePolicy, DeliveryMode, MemberKind, MemberStatus
+from registry.models import AcceptancePolicy, DeliveryMode, MemberKind, MemberStatus, WireFormat
 from registry.operator_auth import AuthenticatedOperator, operators_only, require_role
 from registry.params import ENDPOINT_PATTERN, IsoDateTime
 
@@ -56,6 +56,9 @@ class MemberCreate(BaseModel):
         description="http(s) base URL; required for push",
     )
     policy: AcceptancePolicy = "accept_all"
+    wire_format: WireFormat = Field(
+        "json", description="How it receives pushes, inbox items and statuses: json or edxml"
+    )
 
 
 class MemberUpdate(BaseModel):
@@ -75,6 +78,7 @@ class MemberUpdate(BaseModel):
     delivery_mode: DeliveryMode | SkipJsonSchema[None] = None
     endpoint: str | None = Field(None, max_length=2048, pattern=ENDPOINT_PATTERN)
     policy: AcceptancePolicy | SkipJsonSchema[None] = None
+    wire_format: WireFormat | SkipJsonSchema[None] = None
 
 
 class CertificateIn(BaseModel):

@@ -23,6 +23,7 @@ from registry.vocabulary import (
     MemberKind,
     MemberStatus,
     OperatorRole,
+    WireFormat,
 )
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def _print_member(view: dict[str, Any], as_json: bool) -> None:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
         return
     typer.echo(f"{view['code']}  {view['name']}")
-    for key in ("kind", "parent", "status", "delivery_mode", "endpoint", "policy"):
+    for key in ("kind", "parent", "status", "delivery_mode", "endpoint", "policy", "wire_format"):
         typer.echo(f"  {key}: {view[key]}")
     for cert in view["certificates"]:
         state = f"retired {cert['retired_at']}" if cert["retired_at"] else "current"
@@ -108,12 +109,13 @@ def add(
     policy: AcceptancePolicy = typer.Option(
         "accept_all", "--policy", help="Which verdicts reach it."
     ),
+    wire_format: WireFormat = typer.Option("json", "--format", help="What it receives."),
     as_json: bool = JsonOption,
 ) -> None:
     """Register a member."""
     from registry.members import MemberInput, create_member, member_view
 
-    data = MemberInput(code, name, kind, parent, delivery_mode, endpoint, policy)
+    data = MemberInput(code, name, kind, parent, delivery_mode, endpoint, policy, wire_format)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         return member_view(await create_member(session, data, actor=CLI_ACTOR))
@@ -129,9 +131,10 @@ def update(
     delivery_mode: DeliveryMode | None = typer.Option(None, "--delivery-mode"),
     endpoint: str | None = typer.Option(None, "--endpoint"),
     policy: AcceptancePolicy | None = typer.Option(None, "--policy"),
+    wire_format: WireFormat | None = typer.Option(None, "--format", help="What it receives."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Change a member's name, kind, delivery mode, endpoint or policy."""
+    """Change a member's name, kind, delivery mode, endpoint, policy or wire format."""
     from registry.members import member_view, update_member
 
     given = {
@@ -140,6 +143,7 @@ def update(
         "delivery_mode": delivery_mode,
         "endpoint": endpoint,
         "policy": policy,
+        "wire_format": wire_format,
     }
     changes = {k: v for k, v in given.items() if v is not None}
 

@@ -41,6 +41,7 @@ def _member_entry(member: Member) -> dict[str, Any]:
         "parent": member.parent_code,
         "status": member.status,
         "delivery_mode": member.delivery_mode,
+        "wire_format": member.wire_format,
         "certificates": [
             {
                 "fingerprint": c.fingerprint,

@@ -23,11 +23,12 @@ from registry.models import (
     DELIVERY_MODES,
     MEMBER_KINDS,
     MEMBER_STATUSES,
+    WIRE_FORMATS,
     Member,
     MemberCertificate,
 )
 
-UPDATABLE = ("name", "kind", "delivery_mode", "endpoint", "policy")
+UPDATABLE = ("name", "kind", "delivery_mode", "endpoint", "policy", "wire_format")
 TRANSITIONS = {
     "suspend": ({"active"}, "suspended"),
     "reinstate": ({"suspended"}, "active"),
@@ -46,6 +47,7 @@ class MemberInput:
     delivery_mode: str = "pull"
     endpoint: str | None = None
     policy: str = "accept_all"
+    wire_format: str = "json"
 
 
 def parse_code(text: str, field: str = "code") -> str:
@@ -78,6 +80,7 @@ def _check_fields(values: dict[str, Any]) -> None:
     _check_choice(values["kind"], MEMBER_KINDS, "unknown_kind", "kind")
     _check_choice(values["delivery_mode"], DELIVERY_MODES, "unknown_delivery_mode", "delivery_mode")
     _check_choice(values["policy"], ACCEPTANCE_POLICIES, "unknown_policy", "policy")
+    _check_choice(values["wire_format"], WIRE_FORMATS, "unknown_wire_format", "wire_format")
     _check_endpoint(values["endpoint"], values["delivery_mode"])
 
 
@@ -111,6 +114,7 @@ def member_view(member: Member, *, with_pem: bool = False) -> dict[str, Any]:
         "delivery_mode": member.delivery_mode,
         "endpoint": member.endpoint,
         "policy": member.policy,
+        "wire_format": member.wire_format,
         "created_at": member.created_at.isoformat(),
         "updated_at": member.updated_at.isoformat(),
         "certificates": certificates,
@@ -161,6 +165,7 @@ async def create_member(session: AsyncSession, data: MemberInput, *, actor: str)
         "delivery_mode": data.delivery_mode,
         "endpoint": data.endpoint,
         "policy": data.policy,
+        "wire_format": data.wire_format,
     }
     _check_fields(values)
     if await session.get(Member, code) is not None:
@@ -193,7 +198,7 @@ async def create_member(session: AsyncSession, data: MemberInput, *, actor: str)
 async def update_member(
     session: AsyncSession, code: str, changes: dict[str, Any], *, actor: str
 ) -> Member:
-    """Change some of name, kind, delivery mode, endpoint and policy."""
+    """Change some of name, kind, delivery mode, endpoint, policy and wire format."""
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
         field = sorted(unknown)[0]

@@ -22,6 +22,8 @@ from registry.vocabulary import AcceptancePolicy as AcceptancePolicy
 from registry.vocabulary import DeliveryMode as DeliveryMode
 from registry.vocabulary import MemberKind as MemberKind
 from registry.vocabulary import MemberStatus as MemberStatus
+from registry.vocabulary import WIRE_FORMATS as WIRE_FORMATS
+from registry.vocabulary import WireFormat as WireFormat
 
 
 class Member(Base):
@@ -39,6 +41,8 @@ class Member(Base):
     delivery_mode: Mapped[str] = mapped_column(String(8), default="pull")
     endpoint: Mapped[str | None] = mapped_column(String(2000))
     policy: Mapped[str] = mapped_column(String(24), default="accept_all")
+    wire_format: Mapped[str] = mapped_column(String(8), default="json")
+    """`json` or `edxml`: the format of the pushes, inbox items and statuses it receives."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -1,4 +1,5 @@
-"""The registry's fixed vocabularies: member kinds, statuses, delivery modes, policies, roles.
+"""The registry's fixed vocabularies: member kinds, statuses, delivery modes, wire formats,
+policies, roles.
 
 Pure data, so the command line can list the allowed values in `--help` without
 loading the database layer.
@@ -24,6 +25,8 @@ MemberStatus = Literal["active", "suspended", "revoked"]
 MEMBER_STATUSES: tuple[str, ...] = get_args(MemberStatus)
 DeliveryMode = Literal["push", "pull"]
 DELIVERY_MODES: tuple[str, ...] = get_args(DeliveryMode)
+WireFormat = Literal["json", "edxml"]
+WIRE_FORMATS: tuple[str, ...] = get_args(WireFormat)
 AcceptancePolicy = Literal["accept_all", "reject_invalid", "require_compliant"]
 ACCEPTANCE_POLICIES: tuple[str, ...] = get_args(AcceptancePolicy)
 OperatorRole = Literal["admin", "auditor"]

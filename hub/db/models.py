@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -38,7 +39,10 @@ class Document(Base):
     """One accepted package: its manifest and signatures, verdict and receipt."""
 
     __tablename__ = "documents"
-    __table_args__ = (Index("ix_documents_sender_received_at", "sender", "received_at"),)
+    __table_args__ = (
+        Index("ix_documents_sender_received_at", "sender", "received_at"),
+        Index("ix_documents_earlier_id", "earlier_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     sender: Mapped[str] = mapped_column(String(13))
@@ -54,6 +58,16 @@ class Document(Base):
     receipt: Mapped[str] = mapped_column(Text)
     """The hub's JWS receipt, returned again for a repeated submission."""
     recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    wire_format: Mapped[str] = mapped_column(String(8), default="json")
+    """`json` or `edxml`: how the sender submitted it."""
+    edxml_document_id: Mapped[str | None] = mapped_column(String(256))
+    """An edXML-born document's own DocumentId (status messages name the document by it)."""
+    original_sha256: Mapped[str | None] = mapped_column(String(64))
+    """An edXML-born document's envelope as received, in `attachment_blobs` under this digest."""
+    business_type: Mapped[int] = mapped_column(SmallInteger, default=0)
+    """0 new, 1 revocation, 2 update, 3 replacement (the package's `header.business.type`)."""
+    earlier_id: Mapped[str | None] = mapped_column(String(36))
+    """The document this one revokes, updates or replaces (`header.business.document_id`)."""
 
 
 class AttachmentBlob(Base):

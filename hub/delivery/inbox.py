@@ -7,6 +7,7 @@ idempotent, and an acknowledgement after the lease ran out still counts.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -16,16 +17,29 @@ from hub.db.models import Delivery, DeliveryAttempt, Document
 from hub.delivery.member_receipts import checked_receipt
 from hub.delivery.outbox import claim_deliveries, inbox_delivery, load_packages
 from hub.eventlog import chain as eventlog
+from hub.identity import HubIdentity
 from hub.ops import metrics
 from hub.protocol import DeliveryRef, DeliveryState, InboxBatch
+from hub.tracking import export
+from hub.tracking.statuses import wire_format_of
 from registry.db import utcnow
 from registry.problems import Problem
 
 
 async def lease_inbox(
-    sessions: async_sessionmaker[AsyncSession], member: str, limit: int, lease_seconds: float
+    sessions: async_sessionmaker[AsyncSession],
+    member: str,
+    limit: int,
+    lease_seconds: float,
+    *,
+    identity: HubIdentity | None = None,
+    hub_id: str = "",
 ) -> InboxBatch:
-    """Lease up to `limit` of `member`'s pending deliveries."""
+    """Lease up to `limit` of `member`'s pending deliveries.
+
+    An edXML member (given the hub's `identity` to sign with) gets each
+    document as the hub-signed edXML export instead of the package.
+    """
     now = utcnow()
     async with sessions() as session:
         ids = await claim_deliveries(
@@ -43,6 +57,14 @@ async def lease_inbox(
             )
         ).all()
         packages = await load_packages(session, {doc.id: doc.package for _, doc in rows})
+        exports: dict[str, bytes] = {}
+        if identity is not None and await wire_format_of(session, member) == "edxml":
+            for _, doc in rows:
+                # a package XML cannot carry (a control character) goes as the JSON item
+                with contextlib.suppress(Problem):
+                    exports[doc.id] = await export.edxml_export(
+                        session, doc, identity, hub_id, at=now, package=packages[doc.id]
+                    )
         for delivery, _ in rows:
             session.add(
                 DeliveryAttempt(
@@ -56,7 +78,9 @@ async def lease_inbox(
     expires = now + timedelta(seconds=lease_seconds)
     return InboxBatch(
         deliveries=[
-            inbox_delivery(delivery, document, packages[document.id], expires)
+            inbox_delivery(
+                delivery, document, packages[document.id], expires, edxml=exports.get(document.id)
+            )
             for delivery, document in rows
         ]
     )

@@ -20,7 +20,19 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import AttachmentBlob, Delivery, Document, StatusUpdateRow
-from hub.protocol import InboxDelivery, Verdict
+from hub.protocol import (
+    ATTEMPT_HEADER,
+    COMPLIANT_HEADER,
+    CURSOR_HEADER,
+    DELIVERY_ID_HEADER,
+    DOCUMENT_ID_HEADER,
+    RECIPIENT_HEADER,
+    SENDER_HEADER,
+    VIOLATIONS_HEADER,
+    InboxDelivery,
+    StatusUpdate,
+    Verdict,
+)
 from hub.settings import HubSettings
 from signing.package import Package, parse_package
 
@@ -126,19 +138,46 @@ def inbox_delivery(
     document: Document,
     package: Package,
     lease_expires_at: datetime | None = None,
+    *,
+    edxml: bytes | None = None,
 ) -> InboxDelivery:
-    """What a recipient is handed, pushed or pulled: the package, its verdict, the receipt."""
-    pull = {} if lease_expires_at is None else {"lease_expires_at": lease_expires_at}
+    """What a recipient is handed, pushed or pulled: the package (or, for an edXML
+    member, the hub-signed edXML document), its verdict, the receipt."""
+    pull: dict[str, Any] = (
+        {} if lease_expires_at is None else {"lease_expires_at": lease_expires_at}
+    )
+    carried: dict[str, Any] = {"package": package} if edxml is None else {"edxml": edxml.decode()}
     return InboxDelivery(
         delivery_id=delivery.id,
         document_id=document.id,
         sender=document.sender,
-        package=package,
+        **carried,
         verdict=Verdict.model_validate_json(document.verdict),
         receipt=document.receipt,
         attempt=delivery.attempts,
         **pull,  # unset on a push: its body leaves the field out
     )
+
+
+def edxml_delivery_headers(message: InboxDelivery) -> dict[str, str]:
+    """What travels beside an edXML document (a push, a bare inbox item) as headers."""
+    return {
+        DELIVERY_ID_HEADER: message.delivery_id,
+        DOCUMENT_ID_HEADER: message.document_id,
+        SENDER_HEADER: message.sender,
+        ATTEMPT_HEADER: str(message.attempt),
+        COMPLIANT_HEADER: "true" if message.verdict.compliant else "false",
+        VIOLATIONS_HEADER: " ".join(str(v) for v in message.verdict.violations),
+    }
+
+
+def edxml_status_headers(update: StatusUpdate) -> dict[str, str]:
+    """What travels beside an edXML status message as headers."""
+    return {
+        CURSOR_HEADER: str(update.cursor),
+        DOCUMENT_ID_HEADER: update.document_id,
+        RECIPIENT_HEADER: update.recipient,
+    }
 
 
 async def load_packages(session: AsyncSession, stored: dict[str, str]) -> dict[str, Package]:

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -31,6 +31,8 @@ from hub.delivery.outbox import (
     RetryPolicy,
     claim_deliveries,
     claim_status_pushes,
+    edxml_delivery_headers,
+    edxml_status_headers,
     inbox_delivery,
     load_packages,
 )
@@ -39,9 +41,11 @@ from hub.identity import HubIdentity
 from hub.ops import metrics
 from hub.protocol import PushAnswer
 from hub.settings import HubSettings
-from hub.tracking.statuses import status_update
+from hub.tracking import export
+from hub.tracking.statuses import edxml_statuses, status_update
 from registry.db import utcnow
 from registry.models import Member
+from registry.problems import Problem
 from signing.jose import mint_token
 
 log = logging.getLogger(__name__)
@@ -62,6 +66,11 @@ class Job:
     created_at: datetime
     body: dict[str, Any]
     document_id: str
+    xml: bytes | None = None
+    """For an edXML member: the body sent instead of `body`, as `application/xml`."""
+    headers: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    """Why the job cannot be sent at all (it fails this attempt without a request)."""
 
 
 @dataclass
@@ -165,17 +174,31 @@ class DeliveryWorker:
                 return []
             rows = (
                 await session.execute(
-                    select(Delivery, Document, Member.endpoint)
+                    select(Delivery, Document, Member.endpoint, Member.wire_format)
                     .join(Document, Document.id == Delivery.document_id)
                     .join(Member, Member.code == Delivery.recipient)
                     .where(Delivery.id.in_(ids))
                 )
             ).all()
-            packages = await load_packages(session, {doc.id: doc.package for _, doc, _ in rows})
+            packages = await load_packages(session, {doc.id: doc.package for _, doc, _, _ in rows})
+            exports: dict[str, bytes | Problem] = {}
+            for _, doc, _, wire_format in rows:
+                if wire_format == "edxml" and doc.id not in exports:
+                    try:
+                        exports[doc.id] = await export.edxml_export(
+                            session, doc, self.identity, self.settings.hub_id, at=now,
+                            package=packages[doc.id],
+                        )  # fmt: skip
+                    except Problem as exc:  # recorded as the attempt's error, retried
+                        exports[doc.id] = exc
             await session.commit()
         jobs = []
-        for delivery, document, endpoint in rows:
+        for delivery, document, endpoint, wire_format in rows:
             message = inbox_delivery(delivery, document, packages[document.id])
+            found = exports.get(document.id) if wire_format == "edxml" else None
+            error = None
+            if isinstance(found, Problem):
+                error, found = f"cannot write edXML: {found.code}: {found.detail}", b""
             jobs.append(
                 Job(
                     id=delivery.id,
@@ -183,8 +206,13 @@ class DeliveryWorker:
                     member=delivery.recipient,
                     url=_url(endpoint, "/v1/inbox"),
                     created_at=delivery.created_at,
-                    body=message.model_dump(mode="json", exclude_unset=True),
+                    body={}
+                    if found is not None
+                    else message.model_dump(mode="json", exclude_unset=True),
                     document_id=document.id,
+                    xml=found,
+                    headers={} if found is None else edxml_delivery_headers(message),
+                    error=error,
                 )
             )
         return jobs
@@ -312,11 +340,14 @@ class DeliveryWorker:
                 return []
             rows = (
                 await session.execute(
-                    select(StatusUpdateRow, Member.endpoint)
+                    select(StatusUpdateRow, Member.endpoint, Member.wire_format)
                     .join(Member, Member.code == StatusUpdateRow.audience)
                     .where(StatusUpdateRow.id.in_(ids))
                 )
             ).all()
+            messages = await edxml_statuses(
+                session, [row for row, _, wire_format in rows if wire_format == "edxml"]
+            )
             await session.commit()
         return [
             Job(
@@ -325,10 +356,12 @@ class DeliveryWorker:
                 member=row.audience,
                 url=_url(endpoint, "/v1/status"),
                 created_at=row.push_since or row.recorded_at,
-                body=status_update(row).model_dump(mode="json"),
+                body={} if row.id in messages else status_update(row).model_dump(mode="json"),
                 document_id=row.document_id,
+                xml=messages.get(row.id),
+                headers={} if row.id not in messages else edxml_status_headers(status_update(row)),
             )
-            for row, endpoint in rows
+            for row, endpoint, _ in rows
         ]
 
     async def _send_status(self, job: Job) -> None:
@@ -379,12 +412,15 @@ class DeliveryWorker:
     async def _post(self, job: Job) -> Result:
         if job.url is None:
             return Result(False, f"{job.member} has no push endpoint registered")
+        if job.error is not None:
+            return Result(False, job.error)
         try:
-            response = await self._client.post(
-                job.url,
-                json=job.body,
-                headers={"Authorization": f"Bearer {self._token(job.member)}"},
-            )
+            headers = {"Authorization": f"Bearer {self._token(job.member)}", **job.headers}
+            if job.xml is not None:
+                headers["Content-Type"] = "application/xml"
+                response = await self._client.post(job.url, content=job.xml, headers=headers)
+            else:
+                response = await self._client.post(job.url, json=job.body, headers=headers)
         except httpx.HTTPError as exc:
             return Result(False, f"{type(exc).__name__}: {exc}"[:1000])
         if not response.is_success:

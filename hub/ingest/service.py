@@ -12,9 +12,10 @@ are then committed together (`hub.ingest.batcher`, `hub.ingest.writer`).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import unicodedata
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,9 @@ from starlette.requests import ClientDisconnect
 
 from hub.identity import HubIdentity
 from hub.ingest.batcher import GroupCommit
+from hub.ingest.edxml import check_edxml
 from hub.ingest.writer import Accepted, IngestWriter, Submission, result_of
+from hub.tracking import recall
 from registry.db import utcnow
 from registry.problems import Problem
 from signing.package import Package, PackageFormatError, manifest_digest, parse_package
@@ -78,6 +81,17 @@ def _too_large(limit: int) -> Problem:
 def check_package(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Checked:
     """Parse and check a submitted body, then verify its signatures (CPU-bound)."""
     package = _parse(body)
+    return _checked_package(
+        package,
+        sender,
+        lambda: verify_package(package, trust, received_at=received_at, sender=sender),
+    )
+
+
+def _checked_package(
+    package: Package, sender: str, verdict: Verdict | Callable[[], Verdict]
+) -> Checked:
+    """The checks every package passes whatever its wire format; the verdict last."""
     if package.sender != sender:
         raise Problem(
             403,
@@ -86,8 +100,8 @@ def check_package(body: bytes, sender: str, trust: TrustStore, received_at: date
         )
     _check_recipients(package)
     blobs = _check_attachments(package)
-    verdict = verify_package(package, trust, received_at=received_at, sender=sender)
-    return Checked(package, manifest_digest(package), verdict, blobs)
+    judged = verdict() if callable(verdict) else verdict
+    return Checked(package, manifest_digest(package), judged, blobs)
 
 
 def _parse(body: bytes) -> Package:
@@ -177,6 +191,7 @@ class Ingest:
         writers: int = 1,
     ) -> None:
         self.identity = identity
+        self.sessions = sessions
         self.checkers = ThreadPoolExecutor(CHECKER_THREADS, thread_name_prefix="ingest-check")
         """Threads for `prepare`; ECDSA verification runs there without holding the GIL."""
         self.writer = IngestWriter(sessions, identity, hub_id)
@@ -187,32 +202,94 @@ class Ingest:
             writers=writers,
         )
 
-    async def submit(self, sender: str, body: bytes) -> Accepted:
-        """Accept `body` from `sender` durably, or raise a `Problem`; idempotent on the id."""
+    async def submit(self, sender: str, body: bytes, *, wire_format: str = "json") -> Accepted:
+        """Accept `body` from `sender` durably, or raise a `Problem`; idempotent on the id.
+
+        `wire_format` is `json` (the package) or `edxml` (an edXML envelope,
+        mapped to the same package; its bytes are stored as received).
+        """
         received_at = utcnow()
         if len(body) <= INLINE_CHECK_BYTES:
-            submission = prepare(body, sender, self.identity.trust, received_at)
+            submission = prepare(body, sender, self.identity.trust, received_at, wire_format)
         else:
             submission = await asyncio.get_running_loop().run_in_executor(
-                self.checkers, prepare, body, sender, self.identity.trust, received_at
+                self.checkers,
+                prepare,
+                body,
+                sender,
+                self.identity.trust,
+                received_at,
+                wire_format,
             )
-        return await self.commits.submit(submission)
+        accepted = await self.commits.submit(submission)
+        # a revocation is the sender's recall of the earlier document; done
+        # again for a resent revocation, so a crash in between loses nothing
+        earlier = submission.earlier_id if submission.business_type == 1 else None
+        if earlier is not None and await recall.revoke(self.sessions, sender, earlier):
+            accepted.pushes = True
+        return accepted
 
 
-def prepare(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Submission:
-    """`check_package`, then everything the writer needs that is CPU work."""
+def prepare(
+    body: bytes,
+    sender: str,
+    trust: TrustStore,
+    received_at: datetime,
+    wire_format: str = "json",
+) -> Submission:
+    """`check_package` (or its edXML twin), then everything the writer needs that is CPU work."""
+    if wire_format == "edxml":
+        found = check_edxml(body, sender, trust, received_at)
+        checked = _checked_package(found.package, sender, found.verdict)
+        original = hashlib.sha256(body).hexdigest()
+        blobs = [*checked.blobs]
+        if all(blob["sha256"] != original for blob in blobs):
+            blobs.append({"sha256": original, "size": len(body), "content": body})
+        return _submission(
+            sender, checked, received_at, blobs,
+            wire_format="edxml", edxml_document_id=found.document_id, original_sha256=original,
+        )  # fmt: skip
     checked = check_package(body, sender, trust, received_at)
+    return _submission(sender, checked, received_at, checked.blobs)
+
+
+def _submission(
+    sender: str,
+    checked: Checked,
+    received_at: datetime,
+    blobs: list[dict[str, Any]],
+    *,
+    wire_format: str = "json",
+    edxml_document_id: str | None = None,
+    original_sha256: str | None = None,
+) -> Submission:
     package = checked.package
+    business = package.header.business
     return Submission(
         sender=sender,
         document_id=str(uuid.UUID(package.id)),
         package=package,
         digest=checked.digest,
         verdict=checked.verdict,
-        blobs=checked.blobs,
+        blobs=blobs,
         stored_package=stored_package(package),
         received_at=received_at,
+        wire_format=wire_format,
+        edxml_document_id=edxml_document_id,
+        original_sha256=original_sha256,
+        business_type=business.type,
+        earlier_id=_earlier_id(business.document_id),
     )
+
+
+def _earlier_id(value: str | None) -> str | None:
+    """The earlier document's id as stored (a UUID), or None for anything else."""
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
 
 
 async def submit(
@@ -226,4 +303,11 @@ async def submit(
     return await Ingest(sessions, identity, hub_id, max_batch=1).submit(sender, body)
 
 
-__all__ = ["Accepted", "Ingest", "Submission", "check_package", "read_limited", "result_of"]
+__all__ = [
+    "Accepted",
+    "Ingest",
+    "Submission",
+    "check_package",
+    "read_limited",
+    "result_of",
+]

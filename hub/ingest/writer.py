@@ -54,6 +54,12 @@ class Submission:
     blobs: list[dict[str, Any]]
     stored_package: str
     received_at: datetime
+    wire_format: str = "json"
+    edxml_document_id: str | None = None
+    original_sha256: str | None = None
+    """An edXML envelope's digest; its bytes are among `blobs`."""
+    business_type: int = 0
+    earlier_id: str | None = None
 
 
 @dataclass
@@ -210,6 +216,11 @@ class IngestWriter:
                 "violations": " ".join(violations),
                 "received_at": item.received_at,
                 "receipt": receipt,
+                "wire_format": item.wire_format,
+                "edxml_document_id": item.edxml_document_id,
+                "original_sha256": item.original_sha256,
+                "business_type": item.business_type,
+                "earlier_id": item.earlier_id,
             }
         )
         now = utcnow()

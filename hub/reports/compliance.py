@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.db.models import Document
 from hub.reports.facts import VIOLATION_CODES, bit_of
 from hub.reports.filters import Grouping, Hierarchy, ReportFilter, load_hierarchy, senders_of
 from hub.reports.models import ALL_RECIPIENTS, Grain, ReportCount, ReportFact
@@ -30,12 +31,16 @@ class ComplianceRow:
     org_ok: int = 0
     compliant: int = 0
     violations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(VIOLATION_CODES, 0))
+    updates: int = 0
+    """Documents that update an earlier one (edXML business type 2)."""
+    replacements: int = 0
+    """Documents that replace an earlier one (business type 3)."""
 
     def share(self, count: int) -> float:
         return round(count / self.documents, 4) if self.documents else 0.0
 
     def add(self, other: ComplianceRow) -> None:
-        for name in COUNTS:
+        for name in (*COUNTS, "updates", "replacements"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for code, count in other.violations.items():
             self.violations[code] += count
@@ -54,6 +59,8 @@ class ComplianceRow:
             "org_ok_share": self.share(self.org_ok),
             "compliant_share": self.share(self.compliant),
             "violations": dict(self.violations),
+            "updates": self.updates,
+            "replacements": self.replacements,
         }
 
 
@@ -177,6 +184,46 @@ def _rows(groups: Any) -> list[ComplianceRow]:
     return list(rows.values())
 
 
+def linked_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping) -> AnySelect:
+    """SELECT key, business type, count: updates (2) and replacements (3) in the window.
+
+    Counted from the documents' lead fact rows (or the recipient's) joined to
+    their business type, so every filter means what it means for the counts.
+    """
+    f = ReportFact
+    key = f.day if grouping is Grouping.DAY else f.sender
+    query = (
+        select(key.label("key"), Document.business_type, func.count())
+        .join(Document, Document.id == f.document_id)
+        .where(Document.business_type.in_((2, 3)))
+    )
+    if flt.recipient is not None:
+        query = query.where(f.recipient == flt.recipient)
+    else:
+        query = query.where(f.lead == 1)
+    query = _in_window(query, f, flt.since, flt.until)
+    return _restricted(query, f, flt, senders).group_by(key, Document.business_type)
+
+
+async def _count_linked(
+    session: AsyncSession,
+    rows: list[ComplianceRow],
+    flt: ReportFilter,
+    senders: set[str] | None,
+    grouping: Grouping,
+) -> None:
+    by_key = {row.key: row for row in rows}
+    for key, business_type, count in await session.execute(linked_query(flt, senders, grouping)):
+        row = by_key.get(str(key))
+        if row is None:  # the counters had none in this window: show the row anyway
+            row = by_key[str(key)] = ComplianceRow(key=str(key))
+            rows.append(row)
+        if int(business_type) == 2:
+            row.updates += int(count)
+        else:
+            row.replacements += int(count)
+
+
 async def compliance_report(
     session: AsyncSession,
     flt: ReportFilter,
@@ -195,6 +242,7 @@ async def compliance_report(
     senders = senders_of(flt, hierarchy)
     query = (facts_query if from_facts else counts_query)(flt, senders, grouping)
     rows = _rows((await session.execute(query)).all())
+    await _count_linked(session, rows, flt, senders, grouping)
     if grouping is Grouping.PARENT:
         units: dict[str, ComplianceRow] = {}
         for row in rows:

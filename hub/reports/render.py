@@ -24,6 +24,8 @@ COMPLIANCE_COLUMNS = [
     "org_ok_share",
     "compliant_share",
     *VIOLATION_CODES,
+    "updates",
+    "replacements",
 ]
 DELIVERY_COLUMNS = [
     "section",

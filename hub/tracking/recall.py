@@ -68,3 +68,18 @@ async def recall(
             await eventlog.record(session, "document.recalled", document_id, {"sender": member})
             await session.commit()
         return await build_trace(session, member, document_id)
+
+
+async def revoke(sessions: async_sessionmaker[AsyncSession], sender: str, earlier_id: str) -> bool:
+    """A revocation (business type 1) from `sender`: recall `earlier_id` if it is a
+    document of `sender` not yet recalled; whether it was recalled now."""
+    async with sessions() as session:
+        found = (
+            await session.execute(
+                select(Document.sender, Document.recalled_at).where(Document.id == earlier_id)
+            )
+        ).one_or_none()
+    if found is None or found.sender != sender or found.recalled_at is not None:
+        return False
+    await recall(sessions, sender, earlier_id)
+    return True

@@ -9,6 +9,8 @@ from `GET /v1/status-updates` by cursor.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -28,6 +30,8 @@ from hub.protocol import (
 from registry.db import utcnow
 from registry.models import Member
 from registry.problems import Problem
+from signing.edxml import DocumentRef, EdxmlStatus, status_to_edxml
+from signing.edxml.ids import edxml_timestamp
 
 ACCEPTED_STATES = frozenset({"accepted", "assigned", "processing", "completed"})
 """States in which the recipient has taken the document in: a recall needs its answer."""
@@ -193,21 +197,29 @@ async def post_status(
 async def status_updates(
     sessions: async_sessionmaker[AsyncSession], member: str, cursor: int, limit: int
 ) -> StatusUpdatesPage:
-    """`GET /v1/status-updates`: `member`'s stream after `cursor`, oldest first."""
+    """`GET /v1/status-updates`: `member`'s stream after `cursor`, oldest first.
+
+    An edXML member's updates carry the same status as an edXML status message.
+    """
     async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(StatusUpdateRow)
-                .where(StatusUpdateRow.audience == member, StatusUpdateRow.seq > cursor)
-                .order_by(StatusUpdateRow.seq)
-                .limit(limit)
-            )
-        ).scalars()
-        updates = [status_update(row) for row in rows]
+        rows = list(
+            (
+                await session.execute(
+                    select(StatusUpdateRow)
+                    .where(StatusUpdateRow.audience == member, StatusUpdateRow.seq > cursor)
+                    .order_by(StatusUpdateRow.seq)
+                    .limit(limit)
+                )
+            ).scalars()
+        )
+        messages: dict[int, bytes] = {}
+        if rows and await wire_format_of(session, member) == "edxml":
+            messages = await edxml_statuses(session, rows)
+        updates = [status_update(row, messages.get(row.id)) for row in rows]
     return StatusUpdatesPage(updates=updates, next_cursor=updates[-1].cursor if updates else cursor)
 
 
-def status_update(row: StatusUpdateRow) -> StatusUpdate:
+def status_update(row: StatusUpdateRow, edxml: bytes | None = None) -> StatusUpdate:
     """A stored status as its audience hears it, pushed or pulled."""
     return StatusUpdate(
         cursor=row.seq,
@@ -217,4 +229,53 @@ def status_update(row: StatusUpdateRow) -> StatusUpdate:
         reason=row.reason,
         at=row.at,
         recorded_at=row.recorded_at,
+        **({} if edxml is None else {"edxml": edxml.decode()}),
     )
+
+
+async def wire_format_of(session: AsyncSession, member: str) -> str:
+    """`json` or `edxml`: the format `member` receives in."""
+    found = await session.scalar(select(Member.wire_format).where(Member.code == member))
+    return found or "json"
+
+
+async def edxml_statuses(
+    session: AsyncSession, rows: Sequence[StatusUpdateRow]
+) -> dict[int, bytes]:
+    """Each status row as an edXML status message (row id -> bytes).
+
+    `ResponseFor` names the document as its sender does: the sender's code,
+    the envelope's DocumentId (the package id for a JSON-born document), its
+    number/notation and promulgation date. `From` is who reports it: the
+    recipient, or the sender for the hub's 13 (recalled by the sender).
+    """
+    ids = sorted({row.document_id for row in rows})
+    documents = {
+        doc.id: doc
+        for doc in await session.execute(
+            select(
+                Document.id, Document.sender, Document.edxml_document_id, Document.package
+            ).where(Document.id.in_(ids))
+        )
+    }
+    messages: dict[int, bytes] = {}
+    for row in rows:
+        doc = documents.get(row.document_id)
+        if doc is None:
+            continue
+        header = json.loads(doc.package).get("header", {})
+        code = header.get("code") or {}
+        status = EdxmlStatus(
+            document=DocumentRef(
+                organ_id=doc.sender,
+                document_id=doc.edxml_document_id or doc.id,
+                code=f"{code.get('number', '')}/{code.get('notation', '')}",
+                promulgation_date=(header.get("promulgation") or {}).get("date"),
+            ),
+            organ_id=doc.sender if row.code == StatusCode.RECALLED.value else row.recipient,
+            code=row.code,  # type: ignore[arg-type]
+            description=row.reason,
+            timestamp=edxml_timestamp(row.at),
+        )
+        messages[row.id] = status_to_edxml(status)
+    return messages

@@ -16,6 +16,7 @@ from hub.protocol import (
     DeliveryAttemptTrace,
     DeliveryState,
     DeliveryTrace,
+    LinkedDocument,
     RecipientOutcome,
     StatusCode,
     StatusEntry,
@@ -70,12 +71,28 @@ async def build_trace(session: AsyncSession, member: str, document_id: str) -> T
                 detail=attempt.detail,
             )
         )
+    earlier = None
+    if document.earlier_id is not None and document.business_type in (1, 2, 3):
+        earlier = LinkedDocument(
+            document_id=document.earlier_id, business_type=document.business_type
+        )
+    later = [
+        LinkedDocument(document_id=row.id, business_type=row.business_type)
+        for row in await session.execute(
+            select(Document.id, Document.business_type)
+            .where(Document.earlier_id == document.id, Document.business_type.in_((1, 2, 3)))
+            .order_by(Document.received_at, Document.id)
+        )
+    ]
     return Trace(
         document_id=document.id,
         sender=document.sender,
         manifest_digest=document.manifest_digest,
         received_at=document.received_at,
         recalled_at=document.recalled_at,
+        wire_format=document.wire_format,
+        earlier=earlier,
+        later=later,
         verdict=Verdict.model_validate_json(document.verdict),
         deliveries=[
             DeliveryTrace(

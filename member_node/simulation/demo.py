@@ -66,9 +66,22 @@ class DemoOptions:
     """With `serve`: the loopback port the hub listens on (default: a free one)."""
 
 
-def node_specs(units: list[NationalUnit], scenario: Scenario, rng: random.Random) -> list[NodeSpec]:
-    """The 94 nodes: push or pull by the scenario's share; the offline node pushes."""
+def node_specs(
+    units: list[NationalUnit],
+    scenario: Scenario,
+    rng: random.Random,
+    formats: random.Random | None = None,
+) -> list[NodeSpec]:
+    """The 94 nodes: push or pull by the scenario's share; the offline node pushes;
+    edXML for the scenario's edXML units and as many more, drawn from `formats`
+    (so the push/pull draw is the same with or without edXML), as make its share."""
     offline = scenario.offline.code if scenario.offline else None
+    formats = formats or random.Random(0)
+    codes = [unit.code for unit in units]
+    wanted = round(scenario.edxml_share * len(codes))
+    edxml = {code for code in scenario.edxml_units if code in codes}
+    others = [code for code in codes if code not in edxml]
+    edxml.update(formats.sample(others, max(0, min(wanted - len(edxml), len(others)))))
     specs = []
     for unit in units:
         push = unit.code == offline or rng.random() < scenario.push_share
@@ -77,7 +90,10 @@ def node_specs(units: list[NationalUnit], scenario: Scenario, rng: random.Random
             steps=scenario.clerk_steps,
             reject_violations=scenario.clerk_rejects.get(unit.code, frozenset()),
         )
-        specs.append(NodeSpec(unit.code, unit.name, unit.kind, mode, clerk))
+        wire_format = "edxml" if unit.code in edxml else "json"
+        specs.append(
+            NodeSpec(unit.code, unit.name, unit.kind, mode, clerk, wire_format=wire_format)
+        )
     return specs
 
 
@@ -87,15 +103,16 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
     codes = [unit.code for unit in units]
     provinces = [unit.code for unit in units if unit.kind == "province"]
     rng = random.Random(options.seed)
-    specs = node_specs(units, options.scenario, rng)
+    specs = node_specs(units, options.scenario, rng, random.Random(options.seed + 1))
     plan = plan_traffic(options.scenario, codes, provinces, options.seed)
     signer = DocumentSigner()
     shutil.rmtree(options.data_dir, ignore_errors=True)
     pushes = sum(spec.mode == "push" for spec in specs)
+    edxml = sum(spec.wire_format == "edxml" for spec in specs)
     echo(
         f"Provisioning the national CA and {len(specs)} units; starting the hub and "
-        f"{len(specs)} nodes ({pushes} push, {len(specs) - pushes} pull, "
-        f"{options.placement}) in {options.data_dir}"
+        f"{len(specs)} nodes ({pushes} push, {len(specs) - pushes} pull; "
+        f"{edxml} edXML, {len(specs) - edxml} JSON; {options.placement}) in {options.data_dir}"
     )
     started = time.monotonic()
 
@@ -122,6 +139,7 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
                 offline=options.scenario.offline,
                 concurrency=options.concurrency,
                 progress=bar.update,
+                edxml_senders=frozenset(s.code for s in specs if s.wire_format == "edxml"),
             )
         echo(f"Sent in {played.seconds:.1f} s; waiting for deliveries and clerks' statuses...")
         await wait_settled(network)
@@ -136,6 +154,7 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
         }
         echo("")
         print_delivery(echo, plan, played, figures, options.scenario, names)
+        print_formats(echo, plan, played, {s.code: s.wire_format for s in specs})
         print_compliance(echo, report, names)
         print_government_office(echo, to_office, options.scenario, names)
         echo(f"\nThe whole run took {time.monotonic() - started:.0f} s.")
@@ -227,6 +246,32 @@ def print_delivery(
         + "  ".join(
             f"{c} {STATE_BY_CODE.get(c, c)} {n:,}" for c, n in sorted(figures.statuses.items())
         )
+    )
+
+
+def print_formats(
+    echo: Echo, plan: list[PlannedDocument], played: Played, formats: dict[str, str]
+) -> None:
+    """How many documents went in each wire format, and how many crossed formats: reached
+    a recipient that receives in the other one."""
+    sent = {"json": 0, "edxml": 0}
+    crossed = {"json": 0, "edxml": 0}
+    deliveries = 0
+    for index in played.results:
+        doc = plan[index]
+        submitted = played.formats.get(index, "json")
+        sent[submitted] += 1
+        other = [code for code in doc.recipients if formats.get(code, "json") != submitted]
+        if other:
+            crossed[submitted] += 1
+            deliveries += len(other)
+    members = sum(f == "edxml" for f in formats.values())
+    echo(f"== Wire formats ({members} of {len(formats)} units speak edXML) ==")
+    echo(f"  submitted as JSON  {sent['json']:>7,}   as edXML {sent['edxml']:>7,}")
+    echo(
+        f"  crossed formats    {crossed['json'] + crossed['edxml']:>7,}   documents "
+        f"(JSON to an edXML member {crossed['json']:,}, edXML to a JSON member "
+        f"{crossed['edxml']:,}; {deliveries:,} deliveries converted by the hub)"
     )
 
 

@@ -186,6 +186,7 @@ async def launch(
                 poll_interval,
                 prepare,
                 hub_concurrency,
+                database_url,
             )
         else:
             network = await _start_processes(
@@ -235,10 +236,13 @@ async def _start_inprocess(
     poll_interval: float,
     prepare: Callable[[Provisioned], None] | None,
     hub_concurrency: int | None,
+    database_url: str | None = None,
 ) -> Network:
     host = NodeHost()
     endpoints = {code: host.base_url(NODES_ORIGIN, code) for code in specs}
-    provisioned = await provision(data_dir, list(specs.values()), endpoints, hub_id=hub_id)
+    provisioned = await provision(
+        data_dir, list(specs.values()), endpoints, hub_id=hub_id, database_url=database_url
+    )
     _prepare(provisioned, prepare)
     settings = hub_settings_for(provisioned, overrides)
     hub_app = create_app(

@@ -41,6 +41,8 @@ class NodeSpec:
     clerk: ClerkRules = field(default_factory=ClerkRules)
     official_name: str = "Nguyễn Văn A"
     official_title: str = "Thủ trưởng"
+    wire_format: str = "json"
+    """`edxml`: its node receives (and its DMS sends) edXML."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ async def provision(
                         kind=spec.kind,
                         delivery_mode=spec.mode,
                         endpoint=endpoints.get(spec.code) if spec.mode == "push" else None,
+                        wire_format=spec.wire_format,
                     ),
                     actor=ACTOR,
                 )

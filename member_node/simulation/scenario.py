@@ -58,6 +58,10 @@ class Scenario:
     clerk_rejects: dict[str, frozenset[str]]
     default: SigningBehaviour
     rules: tuple[SigningRule, ...]
+    edxml_share: float = 0.0
+    """Share of units whose DMS speaks edXML: they receive edXML and send it too."""
+    edxml_units: tuple[str, ...] = ()
+    """Units that speak edXML whatever the draw (counted in the share)."""
 
     def behaviour(self, sender: str, recipients: list[str]) -> SigningBehaviour:
         """How `sender` signs a document to `recipients`: the default, then matching rules."""
@@ -119,6 +123,10 @@ def parse_scenario(raw: dict[str, Any]) -> Scenario:
         rules=tuple(
             _rule(entry, f"signing.rule[{i}]") for i, entry in enumerate(signing.get("rule", []))
         ),
+        edxml_share=_number(traffic, "edxml_share", "traffic", 0.0, 1.0)
+        if "edxml_share" in traffic
+        else 0.0,
+        edxml_units=tuple(str(code) for code in traffic.get("edxml_units", [])),
     )
 
 

@@ -18,7 +18,14 @@ if TYPE_CHECKING:
     from signing.edxml.ids import EDXML_NAMESPACE_UUID, package_id_for, signing_time_of
     from signing.edxml.mapping import BusinessInfo, Trace
     from signing.edxml.parse import MAX_INPUT_BYTES, MAX_TEXT_BYTES, NS
-    from signing.edxml.reader import EdxmlDocument, edxml_to_package, read_edxml, verify_edxml
+    from signing.edxml.reader import (
+        EdxmlDocument,
+        HubExport,
+        edxml_to_package,
+        read_edxml,
+        read_hub_export,
+        verify_edxml,
+    )
     from signing.edxml.sign import hub_export, sign_envelope
     from signing.edxml.status import (
         STATUS_CODES,
@@ -45,6 +52,8 @@ _HOMES = {
     "MAX_TEXT_BYTES": "parse",
     "NS": "parse",
     "EdxmlDocument": "reader",
+    "HubExport": "reader",
+    "read_hub_export": "reader",
     "edxml_to_package": "reader",
     "read_edxml": "reader",
     "verify_edxml": "reader",
@@ -86,6 +95,7 @@ __all__ = [
     "EdxmlDocument",
     "EdxmlError",
     "EdxmlStatus",
+    "HubExport",
     "StaffInfo",
     "Trace",
     "document_id_of",
@@ -95,6 +105,7 @@ __all__ = [
     "package_to_edxml",
     "parse_status",
     "read_edxml",
+    "read_hub_export",
     "sign_envelope",
     "signing_time_of",
     "status_to_edxml",

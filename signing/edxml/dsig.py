@@ -16,10 +16,12 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
@@ -172,15 +174,34 @@ def _check_transforms(reference: etree._Element) -> None:
 def _certificates(signature: etree._Element) -> tuple[x509.Certificate, ...]:
     certs = []
     for node in signature.iterfind(f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509Certificate"):
-        try:
-            certs.append(
-                x509.load_der_x509_certificate(base64.b64decode("".join((node.text or "").split())))
-            )
-        except (ValueError, binascii.Error):
+        cert = _certificate("".join((node.text or "").split()))
+        if cert is None:
             return ()
+        certs.append(cert)
     leaves = [c for c in certs if cert_kind(c) != "ca"]
     ordered = leaves[:1] + [c for c in certs if c not in leaves[:1]]
     return tuple(ordered)
+
+
+@functools.lru_cache(maxsize=1024)
+def _certificate(encoded: str) -> x509.Certificate | None:
+    """A certificate from X509Certificate's base64, fully parsed, or None if it is damaged.
+
+    cryptography parses some parts only when asked: they are asked for here, so a
+    damaged certificate is bad X509Data rather than an error while it is judged.
+    Cached: the same organisations sign again and again.
+    """
+    try:
+        cert = x509.load_der_x509_certificate(base64.b64decode(encoded))
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        cert.public_key()
+        list(cert.extensions)
+        cert_kind(cert)
+        agency_code_of(cert)
+    except (ValueError, binascii.Error, TypeError, UnsupportedAlgorithm):
+        return None
+    return cert
 
 
 def signature_facts(
@@ -253,7 +274,9 @@ def _verify(root: etree._Element, leaf: x509.Certificate, errors: list[str]) -> 
     config = dataclasses.replace(_ACCEPT_ALL, verification_time=leaf.not_valid_before_utc)
     try:
         XMLVerifier().verify(root, x509_cert=leaf, parser=parser(), expect_config=config)
-    except (SignXMLException, ValueError) as exc:
+    except (SignXMLException, ValueError, etree.LxmlError) as exc:
+        # signxml checks the signature against the XML-DSig schema first (lxml's
+        # DocumentInvalid, not a ValueError): a malformed one does not verify either
         errors.append("xmldsig: " + str(exc)[:200])
         return False
     return True

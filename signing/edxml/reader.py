@@ -6,11 +6,15 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from cryptography import x509
+
 from signing.compliance import DEFAULT_CLOCK_SKEW, SignatureFacts, Violation, judge
-from signing.edxml.dsig import check_form, signature_facts
+from signing.edxml.dsig import _verify, check_form, signature_facts, signatures_of
+from signing.edxml.errors import EdxmlError
 from signing.edxml.ids import signing_time_of
 from signing.edxml.mapping import BusinessInfo, Trace, envelope_to_package
-from signing.edxml.parse import MAX_INPUT_BYTES, read_document
+from signing.edxml.parse import DS, MAX_INPUT_BYTES, q, read_document
+from signing.edxml.sign import CARRIED
 from signing.package import Package, attachment_errors, manifest_digest
 from signing.trust import TrustStore
 from signing.verify import Verdict, extract_facts
@@ -115,3 +119,53 @@ def verify_edxml(
         attachments_intact=intact,
         received_at=received_at,
     )
+
+
+@dataclass(frozen=True)
+class HubExport:
+    """A hub-signed edXML document as a recipient reads it (`read_hub_export`)."""
+
+    package: Package
+    """The mapped package (its id as the envelope gives it; the hub's document id may differ
+    for a JSON-born revocation or update, see docs/EDXML.md section 3)."""
+    hub_signature_valid: bool
+    errors: tuple[str, ...]
+    document_id: str
+    """The envelope's DocumentId."""
+
+
+def read_hub_export(
+    data: bytes, hub_certificate: x509.Certificate, *, max_bytes: int = MAX_INPUT_BYTES
+) -> HubExport:
+    """Check the hub's signature on an export (`hub_export`) and map the document.
+
+    The hub's signature is the first child of edXMLHeader, in the one accepted
+    form, and must verify under `hub_certificate` (the directory's); the
+    sender's signatures it carries in `OriginalSignatures` are data it covers.
+    Raises `EdxmlError` for a document that is not an export in that form.
+    """
+    found = read_document(data, max_bytes=max_bytes)
+    header = found.header
+    first = header[0] if len(header) else None
+    if first is None or first.tag != f"{{{DS}}}Signature":
+        raise EdxmlError("edxml_signature_wrapping", "the hub's signature is not first")
+    for signature in signatures_of(found.root):
+        if signature is not first and signature.getparent() is not header.find(q(CARRIED)):
+            raise EdxmlError("edxml_signature_wrapping", "a signature outside OriginalSignatures")
+    carried = header.find(q(CARRIED))
+    if carried is not None:
+        header.remove(carried)
+    checked = check_form(found.root)  # the hub's, now the only one
+    header.remove(first)
+    errors: list[str] = []
+    valid = False
+    if checked is not None:
+        header.insert(0, first)
+        if carried is not None:
+            header.append(carried)
+        valid = _verify(found.root, hub_certificate, errors)
+        header.remove(first)
+        if carried is not None:
+            header.remove(carried)
+    pkg, envelope = envelope_to_package(found)
+    return HubExport(pkg, valid, tuple(errors), envelope.document_id)

@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Literal
 
 from lxml import etree
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from signing.edxml.errors import EdxmlError
 from signing.edxml.ids import edxml_date, edxml_timestamp, iso_date, package_id_for
@@ -91,6 +91,20 @@ def parse_status(data: bytes, *, max_bytes: int = MAX_INPUT_BYTES) -> EdxmlStatu
     if missing:
         raise EdxmlError("edxml_schema_invalid", f"the status has no {', '.join(missing)}")
     staff = status.find(q("StaffInfo"))
+    try:
+        return _status(status, ref, values, staff)
+    except ValidationError as exc:  # a value over its bound: the sender's fault too
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise EdxmlError("edxml_invalid_value", f"{where}: {problem['msg']}") from exc
+
+
+def _status(
+    status: etree._Element,
+    ref: etree._Element | None,
+    values: dict[str, str | None],
+    staff: etree._Element | None,
+) -> EdxmlStatus:
     return EdxmlStatus(
         document=DocumentRef(
             organ_id=str(values["organ"]),

@@ -106,6 +106,7 @@ class Agencies:
         mode: str = "pull",
         endpoint: str | None = None,
         policy: str = "accept_all",
+        wire_format: str = "json",
     ) -> Agency:
         body: dict[str, Any] = {
             "code": code,
@@ -113,6 +114,7 @@ class Agencies:
             "kind": "other",
             "delivery_mode": mode,
             "policy": policy,
+            "wire_format": wire_format,
         }
         if endpoint is not None:
             body["endpoint"] = endpoint
@@ -176,7 +178,20 @@ class FakeMembers:
             if self.failures.get(code, 0) > 0:
                 self.failures[code] -= 1
                 return JSONResponse({"detail": "try later"}, status_code=503)
-            body = await request.json()
+            if request.headers.get("content-type", "").startswith("application/xml"):
+                # an edXML member: the document or status as XML, the rest in headers
+                body = {
+                    "edxml": (await request.body()).decode(),
+                    **{
+                        k.lower(): v
+                        for k, v in request.headers.items()
+                        if k.lower().startswith("lienthong-")
+                    },
+                }
+                body["delivery_id"] = body.get("lienthong-delivery-id")
+                body["document_id"] = body.get("lienthong-document-id")
+            else:
+                body = await request.json()
             self.received.append(Received(code, kind, body, request.headers.get("authorization")))
             if kind != "inbox" or code not in self.agencies:
                 return JSONResponse({})

@@ -186,3 +186,22 @@ def test_demo_serve_serves_the_dashboard_on_loopback(tmp_path: Path) -> None:
     finally:
         rest, _ = _stop(process, set())
     assert process.returncode == 0, rest
+
+
+def test_a_third_of_the_units_speak_edxml_with_the_scenarios_own() -> None:
+    import random
+
+    from member_node.simulation.demo import node_specs
+    from member_node.simulation.scenario import load_scenario
+    from registry.national import load_national_units
+
+    units = load_national_units()
+    scenario = load_scenario()
+    for seed in (2019, 7):
+        specs = node_specs(units, scenario, random.Random(seed), random.Random(seed + 1))
+        edxml = {spec.code for spec in specs if spec.wire_format == "edxml"}
+        assert len(edxml) == round(scenario.edxml_share * len(units))
+        assert set(scenario.edxml_units) <= edxml
+        # the push/pull draw does not depend on the formats
+        same = node_specs(units, scenario, random.Random(seed), random.Random(0))
+        assert [s.mode for s in same] == [s.mode for s in specs]

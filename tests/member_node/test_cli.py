@@ -42,9 +42,14 @@ class LiveHub:
     pki: PKIFixture
     home: Path
 
-    def agency(self, code: str) -> list[str]:
+    def agency(self, code: str, wire_format: str = "json") -> list[str]:
         """Register `code` (pull) and write its keys; the CLI options that name it."""
-        body = {"code": code, "name": f"Agency {code}", "delivery_mode": "pull"}
+        body = {
+            "code": code,
+            "name": f"Agency {code}",
+            "delivery_mode": "pull",
+            "wire_format": wire_format,
+        }
         org = self.pki.ca.issue("organization", code, f"Agency {code}")
         official = self.pki.ca.issue("official", code, "Trần Thị B", title="Giám đốc")
         with httpx.Client(base_url=self.url, headers=self.admin) as http:
@@ -219,3 +224,44 @@ def _wait(check: Any, within: float = 30.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "the condition did not hold in time"
         time.sleep(0.05)
+
+
+def test_send_edxml_then_pull_it_as_edxml(live_hub: LiveHub, pdf: Path, tmp_path: Path) -> None:
+    from signing.edxml import package_id_for, package_to_edxml
+    from signing.package import new_package
+
+    sender = live_hub.agency(SENDER)
+    recipient = live_hub.agency(RECIPIENT, wire_format="edxml")
+    header = {
+        "code": {"number": "15", "notation": "CV-UBND"},
+        "promulgation": {"place": "Hưng Yên", "date": "2024-03-12"},
+        "type": "CV",
+        "subject": "Về việc gửi văn bản edXML",
+        "signer": {"name": "Trần Thị B"},
+    }
+    pkg = new_package(
+        SENDER, [RECIPIENT], header, [("cv.pdf", "application/pdf", pdf.read_bytes())]
+    )
+    document_id = f"{SENDER},2024/03/12,15/CV-UBND"
+    unsigned = tmp_path / "cv.xml"
+    unsigned.write_bytes(package_to_edxml(pkg, document_id=document_id))
+    sent = node("send", *sender, *live_hub.hub_options(), "--edxml", str(unsigned), "--json")
+    assert sent.exit_code == 0, sent.output
+    answer = json.loads(sent.output)
+    assert answer["document_id"] == package_id_for(SENDER, document_id)
+    # signed by the organisation on the way (the official's signature would be in the PDF)
+    assert answer["verdict"]["violations"] == ["NO_PERSONAL_SIGNATURE"]
+    again = node("send", *sender, *live_hub.hub_options(), "--edxml", str(unsigned), "--json")
+    assert json.loads(again.output)["receipt"] == answer["receipt"]  # a resend
+
+    pulled = node("inbox", *recipient, *live_hub.hub_options(), "--pull", "--json")
+    assert pulled.exit_code == 0, pulled.output
+    (held,) = json.loads(pulled.output)
+    assert held["id"] == answer["document_id"] and held["format"] == "edxml"
+
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(b"<edXML><unclosed>")
+    refused = node("send", *sender, *live_hub.hub_options(), "--edxml", str(broken))
+    assert refused.exit_code == 2 and "edxml_not_well_formed" in refused.output
+    missing = node("send", *sender, *live_hub.hub_options(), "--subject", "x")
+    assert missing.exit_code == 2

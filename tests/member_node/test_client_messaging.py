@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable
 
 import httpx
@@ -152,3 +153,56 @@ class LoopBridge(httpx.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         content = b"".join([part async for part in response.stream])  # type: ignore[union-attr]
         return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+
+async def test_edxml_through_the_sdk(
+    sender_client: HubClient,
+    make_agency: MakeAgency,
+    connect: Callable[[Agency], HubClient],
+    pki: PKIFixture,
+) -> None:
+    from signing.edxml import (
+        DocumentRef,
+        EdxmlStatus,
+        package_id_for,
+        read_hub_export,
+        status_to_edxml,
+    )
+
+    recipient = await make_agency(RECIPIENT, wire_format="edxml")
+    document_id = f"{SENDER},2024/03/12,274/QĐ-UBND"
+    envelope = sender_client.build_edxml([RECIPIENT], HEADER, [PDF], document_id=document_id)
+    result = await sender_client.send_edxml(envelope)
+    assert result.document_id == package_id_for(SENDER, document_id)
+    assert result.verdict.violations == ["NO_PERSONAL_SIGNATURE"]
+    assert (await sender_client.send_edxml(envelope)).receipt == result.receipt
+    assert await sender_client.edxml(result.document_id, original=True) == envelope
+    exported = await sender_client.edxml(result.document_id)
+    assert read_hub_export(exported, pki.hub.cert).hub_signature_valid
+    with pytest.raises(BadRequest) as bad:
+        await sender_client.send_edxml(b"<edXML><unclosed>")
+    assert bad.value.code == "edxml_not_well_formed"
+
+    async with connect(recipient) as inbox_client:
+        [delivery] = (await inbox_client.inbox()).deliveries
+        assert delivery.package is None and delivery.edxml is not None
+        read = read_hub_export(delivery.edxml.encode(), pki.hub.cert)
+        assert read.hub_signature_valid
+        assert manifest_digest(read.package) == result.manifest_digest
+        await inbox_client.ack(delivery.delivery_id)
+        message = status_to_edxml(
+            EdxmlStatus(
+                document=DocumentRef(organ_id=SENDER, document_id=document_id),
+                organ_id=RECIPIENT,
+                code="01",
+                timestamp="2024/03/12 10:00:00",
+            )
+        )
+        entry = await inbox_client.post_edxml_status(result.document_id, message)
+        assert entry.code == StatusCode.ARRIVED
+        # the SDKs' local time is Vietnam time
+        assert entry.at == dt.datetime(2024, 3, 12, 3, 0, tzinfo=dt.UTC)
+
+    page = await sender_client.status_updates()
+    assert [u.code for u in page.updates] == [StatusCode.ARRIVED]
+    assert page.updates[0].edxml is None  # the sender's format is JSON

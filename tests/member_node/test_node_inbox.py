@@ -207,3 +207,16 @@ async def test_statuses_pushed_out_of_order_read_in_the_order_they_were_posted(
         assert response.status_code == 200, response.text
     document = (await node.http.get(f"/local/documents/{delivery.document_id}")).json()
     assert [s["code"] for s in document["statuses"]] == ["01", "03", "05"]
+
+
+async def test_openapi_documents_the_push_bodies_json_and_edxml(node: RunningNode) -> None:
+    import json as json_module
+    import re
+
+    spec = (await node.http.get("/openapi.json")).json()
+    for path in ("/v1/inbox", "/v1/status"):
+        content = spec["paths"][path]["post"]["requestBody"]["content"]
+        assert {"application/json", "application/xml"} <= set(content)
+    schemas = spec["components"]["schemas"]
+    refs = re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json_module.dumps(spec))
+    assert "Package" in refs and all(ref in schemas for ref in refs)

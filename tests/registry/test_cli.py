@@ -92,3 +92,19 @@ def test_operator_token_is_printed_once_and_stored_hashed(env: dict[str, str]) -
     wrong = runner.invoke(operator_app, ["create", "--name", "x", "--role", "root"], env=env)
     assert wrong.exit_code == 2  # a usage error: the allowed roles are listed in --help
     assert "'root' is not one of" in wrong.output
+
+
+def test_wire_format(env: dict[str, str]) -> None:
+    added = runner.invoke(
+        registry_app, ["add", "000.00.00.H26", "--name", "UBND", "--format", "edxml"], env=env
+    )
+    assert added.exit_code == 0, added.output
+    assert "wire_format: edxml" in added.output
+    updated = runner.invoke(
+        registry_app, ["update", "000.00.00.H26", "--format", "json", "--json"], env=env
+    )
+    assert updated.exit_code == 0, updated.output
+    assert json.loads(updated.output)["wire_format"] == "json"
+    bad = runner.invoke(registry_app, ["update", "000.00.00.H26", "--format", "xml"], env=env)
+    assert bad.exit_code == 2  # a usage error: the allowed formats are listed in --help
+    assert "'xml' is not one of" in bad.output

@@ -160,3 +160,18 @@ def test_comment_cannot_split_what_is_read(signed: bytes, trust: TrustStore) -> 
     doc = read_edxml(data, trust, received_at=RECEIVED_AT)
     assert doc.package.header.subject.startswith("Về việc")
     assert doc.facts[0].signature_valid
+
+
+def test_a_status_value_over_its_bound_is_an_edxml_error() -> None:
+    from signing.edxml import DocumentRef, EdxmlStatus, parse_status, status_to_edxml
+
+    status = EdxmlStatus(
+        document=DocumentRef(organ_id="000.00.00.H26", document_id="LONG"),
+        organ_id="000.00.00.G22",
+        code="01",
+        timestamp="2024/03/12 10:00:00",
+    )
+    data = status_to_edxml(status).replace(b"LONG", b"x" * 300)
+    with pytest.raises(EdxmlError) as caught:
+        parse_status(data)
+    assert caught.value.code == "edxml_invalid_value"

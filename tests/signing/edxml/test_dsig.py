@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from signing.edxml import hub_export, package_to_edxml, read_edxml, sign_envelope, verify_edxml
-from signing.package import Package
+from signing.edxml import (
+    EdxmlError,
+    hub_export,
+    package_to_edxml,
+    read_edxml,
+    read_hub_export,
+    sign_envelope,
+    verify_edxml,
+)
+from signing.package import Package, manifest_digest
 from signing.pki import CertificateAuthority, IssuedCertificate
 from signing.trust import TrustStore
 from tests.signing.conftest import RECEIVED_AT, SENDER, SIGNED_AT
@@ -153,3 +161,34 @@ def test_hub_export_verifies_with_xmlsec1_as_is(
     cut = second + len(b"<ds:SignatureValue>")
     path.write_bytes(exported[:cut] + b"AAAA" + exported[cut:])
     assert xmlsec1_verify(path, root_pem, AT).returncode != 0
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["edxml-born", "unsigned"])
+def test_a_recipient_reads_the_hub_export(
+    ca: CertificateAuthority, unsigned: Package, org: IssuedCertificate, signed: bool
+) -> None:
+    hub = ca.issue("hub", "000.00.00.A00", "Trục liên thông", not_before=SIGNED_AT)
+    data = _signed(unsigned, org) if signed else package_to_edxml(unsigned, timestamp=SIGNED_AT)
+    exported = hub_export(data, hub.key, hub.full_chain, hub_id="000.00.00.A00", at=RECEIVED_AT)
+    read = read_hub_export(exported, hub.cert)
+    assert read.hub_signature_valid, read.errors
+    assert manifest_digest(read.package) == manifest_digest(unsigned)
+    # another certificate, or one altered byte of content, and it no longer verifies
+    assert not read_hub_export(exported, org.cert).hub_signature_valid
+    altered = exported.replace(b"<edXML:Subject>", b"<edXML:Subject>X", 1)
+    assert not read_hub_export(altered, hub.cert).hub_signature_valid
+    # the sender's envelope is not an export
+    if signed:
+        with pytest.raises(EdxmlError) as caught:
+            read_hub_export(data, hub.cert)
+        assert caught.value.code == "edxml_signature_wrapping"
+
+
+def test_a_malformed_signature_value_is_recorded_as_bad(
+    unsigned: Package, org: IssuedCertificate, trust: TrustStore
+) -> None:
+    signed = _signed(unsigned, org)
+    start = signed.index(b"<ds:SignatureValue>") + len(b"<ds:SignatureValue>")
+    mangled = signed[:start] + b'"' + signed[start + 1 :]
+    (facts,) = read_edxml(mangled, trust, received_at=RECEIVED_AT).facts
+    assert not facts.signature_valid and facts.errors
