@@ -264,6 +264,9 @@ def _send_edxml(
     identity: NodeIdentity, path: Path, sign: bool, hub: str, hub_id: str, home: Path
 ) -> dict[str, Any]:
     """Submit the edXML envelope at `path` (organisation-signed first if unsigned)."""
+    from member_node.client import HubClient
+    from member_node.errors import HubError
+    from member_node.store import NodeStore
     from signing.edxml import EdxmlError, edxml_to_package, sign_envelope
 
     envelope = path.read_bytes()

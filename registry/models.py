@@ -18,11 +18,11 @@ from registry.vocabulary import DELIVERY_MODES as DELIVERY_MODES
 from registry.vocabulary import MEMBER_KINDS as MEMBER_KINDS
 from registry.vocabulary import MEMBER_STATUSES as MEMBER_STATUSES
 from registry.vocabulary import OPERATOR_ROLES as OPERATOR_ROLES
+from registry.vocabulary import WIRE_FORMATS as WIRE_FORMATS
 from registry.vocabulary import AcceptancePolicy as AcceptancePolicy
 from registry.vocabulary import DeliveryMode as DeliveryMode
 from registry.vocabulary import MemberKind as MemberKind
 from registry.vocabulary import MemberStatus as MemberStatus
-from registry.vocabulary import WIRE_FORMATS as WIRE_FORMATS
 from registry.vocabulary import WireFormat as WireFormat
 
 

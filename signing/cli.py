@@ -181,6 +181,8 @@ def _signer(
     if key is None and cert is None and token_key is None:
         return None
     if cert is None or (key is None) == (token_key is None):
+        if pkcs11 == (None, None) and token_key is None:  # a command without token keys
+            raise _fail(f"--{what}-key and --{what}-cert go together")
         raise _fail(
             f"--{what}-cert goes with either --{what}-key or --{what}-pkcs11-key (one of them)"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,7 +30,7 @@ STATUS_MAX_BYTES = 1024 * 1024
 """A status (JSON or an edXML status message) is small; a larger body is 413."""
 
 _XML = {"schema": {"type": "string", "format": "binary"}}
-_MEMBER_SECURITY = {"security": [{MEMBER_SCHEME: []}]}
+_MEMBER_SECURITY: dict[str, Any] = {"security": [{MEMBER_SCHEME: []}]}
 _SUBMIT = {
     **_MEMBER_SECURITY,
     "requestBody": {
@@ -54,7 +55,7 @@ _STATUS_BODY = {
         "required": True,
         "description": "A status, or an edXML status message (`application/xml`)",
         "content": {"application/json": {"schema": _STATUS_SCHEMA}, "application/xml": _XML},
-    }
+    },
 }
 _EDXML_ANSWER = {"content": {"application/xml": _XML}, "description": "An edXML document"}
 

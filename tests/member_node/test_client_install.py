@@ -93,7 +93,7 @@ SCRIPT = textwrap.dedent(
         identity = NodeIdentity.load(keys, code)
         async with HubClient(url, identity, hub_id=hub_id) as hub:
             result = await hub.send(
-                [recipient], json.loads(header), [("qd.pdf", "application/pdf", b"%PDF-1.7")]
+                [recipient], json.loads(header), [("cv.txt", "text/plain", "Công văn".encode())]
             )
             trace = await hub.trace(result.document_id)
         missing = [m for m in sys.argv[7:] if importlib.util.find_spec(m) is None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,10 +17,12 @@ from tests.member_node.conftest import (
     eventually,
 )
 
+SAMPLE_PDF = (Path(__file__).resolve().parents[2] / "docs/samples/qd274.pdf").read_bytes()
+"""A real (unsigned) PDF: the principal PDF of a package is read, and must be a PDF."""
 PDF = {
     "name": "qd.pdf",
     "media_type": "application/pdf",
-    "content": base64.b64encode(b"%PDF").decode(),
+    "content": base64.b64encode(SAMPLE_PDF).decode(),
 }
 UNKNOWN = "0f0f0f0f-0000-4000-8000-000000000000"
 

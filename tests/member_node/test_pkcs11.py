@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import shutil
@@ -38,7 +39,9 @@ from tests.softhsm import SoftHsm
 
 pytestmark = pytest.mark.usefixtures("softhsm")
 
-PDF = ("qd.pdf", "application/pdf", b"%PDF-1.7 token")
+SAMPLE_PDF = (Path(__file__).resolve().parents[2] / "docs/samples/qd274.pdf").read_bytes()
+"""A real (unsigned) PDF: the principal PDF of a package is read, and must be a PDF."""
+PDF = ("qd.pdf", "application/pdf", SAMPLE_PDF)
 
 
 @pytest.fixture
@@ -152,7 +155,11 @@ async def test_a_node_on_tokens_sends_rsa_signatures_and_signs_its_delivery_rece
             nodes[code] = await stack.enter_async_context(
                 httpx.AsyncClient(transport=transport, base_url=endpoint_of(code))
             )
-        pdf = {"name": "qd.pdf", "media_type": "application/pdf", "content": "JVBERi0="}
+        pdf = {
+            "name": "qd.pdf",
+            "media_type": "application/pdf",
+            "content": base64.b64encode(SAMPLE_PDF).decode(),
+        }
         body = {"recipients": [RECIPIENT], "header": HEADER, "files": [pdf]}
         sent = await nodes[SENDER].post("/local/documents", json=body)
         assert sent.status_code == 202, sent.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,12 @@ async def test_a_hub_keeping_its_key_on_a_token_delivers_and_is_trusted(
     assert not (pki.directory / "hub.key").exists()
     sender = await start_node(SENDER)
     await start_node(RECIPIENT, clerk=FAST_CLERK)
-    pdf = {"name": "qd.pdf", "media_type": "application/pdf", "content": "JVBERi0="}
+    sample = Path(__file__).resolve().parents[2] / "docs/samples/qd274.pdf"
+    pdf = {
+        "name": "qd.pdf",
+        "media_type": "application/pdf",
+        "content": base64.b64encode(sample.read_bytes()).decode(),
+    }
     # the node checks the receipt and the directory against the pinned hub.crt
     sent = await sender.http.post(
         "/local/documents", json={"recipients": [RECIPIENT], "header": HEADER, "files": [pdf]}
