@@ -43,7 +43,7 @@ from signing.package import (
     manifest_bytes,
     parse_package,
 )
-from signing.pades.validate import PdfLimits, validate_pdf
+from signing.pades.validate import PdfLimits, PdfReading, judge_reading, read_pdf
 from signing.sign import b64url_decode, prev_of
 from signing.trust import TrustStore
 
@@ -262,6 +262,7 @@ def verify_package(
     clock_skew: dt.timedelta = DEFAULT_CLOCK_SKEW,
     holidays: Collection[dt.date] | None = None,
     pdf_limits: PdfLimits = PdfLimits(),
+    pdf_reading: PdfReading | None = None,
 ) -> Verdict:
     """The verdict on `pkg` as received at `received_at` from `sender` (default `pkg.sender`).
 
@@ -272,6 +273,8 @@ def verify_package(
     every appendix would multiply the cost and the untrusted parsing per package.
     A principal PDF that does not match its declared size and SHA-256 is not
     opened either: BAD_SIGNATURE already says the bytes are not the signed ones.
+    `pdf_reading` is the principal PDF already read by `read_pdf` (by a caller
+    that reads PDFs elsewhere, in a worker process): it is judged, not read again.
     """
     if received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
@@ -283,13 +286,8 @@ def verify_package(
     # A principal PDF whose bytes are not the declared ones is not the document the
     # sender signed: BAD_SIGNATURE (attachments_intact) says so, and it is not opened.
     if principal is not None and principal[1].intact:
-        pdf = validate_pdf(
-            principal[1].data,
-            trust,
-            received_at=received_at,
-            attachment=principal[0],
-            limits=pdf_limits,
-        )
+        reading = pdf_reading or read_pdf(principal[1].data, pdf_limits)
+        pdf = judge_reading(reading, trust, received_at=received_at, attachment=principal[0])
         facts += pdf.facts
         document_violations += pdf.violations
     violations: list[Violation] = judge(
