@@ -15,7 +15,7 @@ from hub.delivery.worker import running as delivery_running
 from hub.eventlog.sealer import hub_sealer
 from hub.eventlog.sealer import running as eventlog_running
 from hub.identity import HubIdentity
-from hub.ingest.service import CONCURRENT_BATCHES, Ingest
+from hub.ingest.service import CONCURRENT_BATCHES, Ingest, PdfBounds
 from hub.ops.logging import configure_logging, install_request_logging
 from hub.settings import HubSettings
 from hub.ui.routes import install_ui
@@ -50,6 +50,7 @@ def create_app(
                 identity,
                 settings.hub_id,
                 writers=CONCURRENT_BATCHES.get(engine.dialect.name, 1),
+                pdf_bounds=PdfBounds.of(settings),
             )
             worker = (
                 DeliveryWorker(settings, sessions, identity, transport=push_transport)

@@ -5,8 +5,10 @@ delivery job per accepted recipient are committed in one transaction. Every
 refusal is a `Problem` with a stable code raised before anything is written.
 Parsing, hashing and signature verification are CPU work: done on the event
 loop for a typical package (under a millisecond), in a small pool of threads
-for a large one so the event loop keeps serving; concurrent submissions
-are then committed together (`hub.ingest.batcher`, `hub.ingest.writer`).
+for a large one so the event loop keeps serving. A principal PDF is read in
+between, in worker processes within the hub's bounds (`hub.ingest.pdfs`),
+and judged with the envelope. Concurrent submissions are then committed
+together (`hub.ingest.batcher`, `hub.ingest.writer`).
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from starlette.requests import ClientDisconnect
 
 from hub.identity import HubIdentity
 from hub.ingest.batcher import GroupCommit
+from hub.ingest.pdfs import PdfBounds, PdfReader
 from hub.ingest.writer import Accepted, IngestWriter, Submission, result_of
 from registry.db import utcnow
 from registry.problems import Problem
 from signing.package import Package, PackageFormatError, manifest_digest, parse_package
+from signing.pades.validate import PdfReading
 from signing.trust import TrustStore
-from signing.verify import Verdict, verify_package
+from signing.verify import Verdict, principal_pdf, verify_package
 
 _FORBIDDEN_NAME_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 INLINE_CHECK_BYTES = 256 * 1024
@@ -75,8 +79,25 @@ def _too_large(limit: int) -> Problem:
     return Problem(413, "payload_too_large", f"the package is larger than {limit} bytes")
 
 
-def check_package(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Checked:
-    """Parse and check a submitted body, then verify its signatures (CPU-bound)."""
+def check_package(
+    body: bytes,
+    sender: str,
+    trust: TrustStore,
+    received_at: datetime,
+    *,
+    bounds: PdfBounds | None = None,
+) -> Checked:
+    """Parse and check a submitted body, then verify its signatures (CPU-bound).
+
+    The principal PDF is read here, in the calling thread (within `bounds`).
+    """
+    package, blobs = inspect_package(body, sender)
+    return verify_checked(package, blobs, trust, received_at, bounds=bounds)
+
+
+def inspect_package(body: bytes, sender: str) -> tuple[Package, list[dict[str, Any]]]:
+    """Everything `check_package` refuses a body for: parsed, from `sender`, well addressed,
+    attachments intact. Returns the package and its distinct attachment bodies."""
     package = _parse(body)
     if package.sender != sender:
         raise Problem(
@@ -85,9 +106,36 @@ def check_package(body: bytes, sender: str, trust: TrustStore, received_at: date
             f"the package's sender {package.sender} is not the authenticated member {sender}",
         )
     _check_recipients(package)
-    blobs = _check_attachments(package)
-    verdict = verify_package(package, trust, received_at=received_at, sender=sender)
+    return package, _check_attachments(package)
+
+
+def verify_checked(
+    package: Package,
+    blobs: list[dict[str, Any]],
+    trust: TrustStore,
+    received_at: datetime,
+    *,
+    bounds: PdfBounds | None = None,
+    reading: PdfReading | None = None,
+) -> Checked:
+    """The verdict on an inspected package; `reading` is its principal PDF already read."""
+    verdict = verify_package(
+        package,
+        trust,
+        received_at=received_at,
+        sender=package.sender,
+        pdf_limits=(bounds or PdfBounds()).limits,
+        pdf_reading=reading,
+    )
     return Checked(package, manifest_digest(package), verdict, blobs)
+
+
+def pdf_to_read(package: Package) -> bytes | None:
+    """The principal PDF's bytes when verification will open it (intact), else None."""
+    principal = principal_pdf(package)
+    if principal is None or not principal[1].intact:
+        return None
+    return principal[1].data
 
 
 def _parse(body: bytes) -> Package:
@@ -175,10 +223,14 @@ class Ingest:
         *,
         max_batch: int = 64,
         writers: int = 1,
+        pdf_bounds: PdfBounds | None = None,
     ) -> None:
         self.identity = identity
         self.checkers = ThreadPoolExecutor(CHECKER_THREADS, thread_name_prefix="ingest-check")
         """Threads for `prepare`; ECDSA verification runs there without holding the GIL."""
+        self.pdf_bounds = pdf_bounds or PdfBounds()
+        self.pdfs = PdfReader(self.pdf_bounds, self.checkers)
+        """Reads principal PDFs in worker processes (`hub.ingest.pdfs`)."""
         self.writer = IngestWriter(sessions, identity, hub_id)
         self.commits: GroupCommit[Submission, Accepted] = GroupCommit(
             self.writer.write_batch,
@@ -190,21 +242,51 @@ class Ingest:
     async def submit(self, sender: str, body: bytes) -> Accepted:
         """Accept `body` from `sender` durably, or raise a `Problem`; idempotent on the id."""
         received_at = utcnow()
-        if len(body) <= INLINE_CHECK_BYTES:
-            submission = prepare(body, sender, self.identity.trust, received_at)
+        inline = len(body) <= INLINE_CHECK_BYTES
+        loop = asyncio.get_running_loop()
+        if inline:
+            package, blobs = inspect_package(body, sender)
         else:
-            submission = await asyncio.get_running_loop().run_in_executor(
-                self.checkers, prepare, body, sender, self.identity.trust, received_at
+            package, blobs = await loop.run_in_executor(
+                self.checkers, inspect_package, body, sender
             )
+        pdf = pdf_to_read(package)
+        reading = await self.pdfs.read(pdf) if pdf is not None else None
+        trust = self.identity.trust
+        if inline:
+            submission = conclude(package, blobs, trust, received_at, self.pdf_bounds, reading)
+        else:
+            submission = await loop.run_in_executor(
+                self.checkers, conclude, package, blobs, trust, received_at, self.pdf_bounds,
+                reading,
+            )  # fmt: skip
         return await self.commits.submit(submission)
 
 
-def prepare(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Submission:
-    """`check_package`, then everything the writer needs that is CPU work."""
-    checked = check_package(body, sender, trust, received_at)
-    package = checked.package
+def prepare(
+    body: bytes,
+    sender: str,
+    trust: TrustStore,
+    received_at: datetime,
+    bounds: PdfBounds | None = None,
+) -> Submission:
+    """`check_package`, then everything the writer needs that is CPU work (all in this thread)."""
+    package, blobs = inspect_package(body, sender)
+    return conclude(package, blobs, trust, received_at, bounds)
+
+
+def conclude(
+    package: Package,
+    blobs: list[dict[str, Any]],
+    trust: TrustStore,
+    received_at: datetime,
+    bounds: PdfBounds | None = None,
+    reading: PdfReading | None = None,
+) -> Submission:
+    """The verdict on an inspected package and the rest of the writer's CPU work."""
+    checked = verify_checked(package, blobs, trust, received_at, bounds=bounds, reading=reading)
     return Submission(
-        sender=sender,
+        sender=package.sender,
         document_id=str(uuid.UUID(package.id)),
         package=package,
         digest=checked.digest,
@@ -226,4 +308,12 @@ async def submit(
     return await Ingest(sessions, identity, hub_id, max_batch=1).submit(sender, body)
 
 
-__all__ = ["Accepted", "Ingest", "Submission", "check_package", "read_limited", "result_of"]
+__all__ = [
+    "Accepted",
+    "Ingest",
+    "PdfBounds",
+    "Submission",
+    "check_package",
+    "read_limited",
+    "result_of",
+]
