@@ -80,7 +80,8 @@ def compliance(
     format: FormatOption = Format.TABLE,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Per sender: documents, signed, valid personal/organisation signatures, compliant."""
+    """Per sender: documents, signed (in the PDF only, on the envelope only, both), valid
+    personal/organisation signatures, compliant."""
     flt = _filter(since, until, recipient, sender, doc_type)
     report = _execute(database_url, lambda s: compliance_report(s, flt, group))
     if format is Format.JSON:
@@ -100,6 +101,9 @@ def compliance(
                     "org",
                     "compliant",
                     "signed%",
+                    "pdf only",
+                    "envelope only",
+                    "both",
                     "compliant%",
                     "violations",
                 ],
@@ -113,6 +117,9 @@ def compliance(
                         r["org_ok"],
                         r["compliant"],
                         f"{r['signed_share']:.1%}",
+                        r["signed_in"]["pdf_only"],
+                        r["signed_in"]["envelope_only"],
+                        r["signed_in"]["both"],
                         f"{r['compliant_share']:.1%}",
                         " ".join(f"{c}={n}" for c, n in r["violations"].items() if n),
                     ]
