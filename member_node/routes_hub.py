@@ -56,7 +56,7 @@ async def receive(
 ) -> dict[str, Any]:
     """Store the document once and answer with a delivery receipt signed by this agency."""
     try:
-        accepted = context.receiver.accept(delivery, directory, via="push")
+        accepted = await context.receiver.accept(delivery, directory, via="push")
     except DeliveryRefused as exc:
         raise NodeProblem(exc.status, exc.code, exc.detail) from exc
     return {"receipt": accepted.receipt, "duplicate": not accepted.created}
