@@ -26,6 +26,7 @@ from typing import Any, Literal
 import httpx
 
 from hub.app import create_app
+from hub.ingest.pdfs import PdfReader
 from hub.settings import HubSettings
 from member_node.app import create_node_app
 from member_node.client import HubClient
@@ -36,6 +37,7 @@ from member_node.simulation.nodeconfig import node_config_json
 from member_node.simulation.nodehost import NodeHost
 from member_node.simulation.processes import ChildProcess, free_ports, start_all
 from member_node.simulation.provision import NodeSpec, Provisioned, provision
+from signing.pades.validate import PdfLimits, PdfReading
 
 Placement = Literal["inprocess", "processes"]
 HUB_ORIGIN = "http://hub.sim"
@@ -239,9 +241,16 @@ async def _start_inprocess(
     hub_transport = httpx.ASGITransport(
         app=HubGate(hub_app, hub_concurrency), raise_app_exceptions=False
     )
+    # The nodes share this process with the hub: they read received PDFs in the hub's
+    # worker processes too, rather than each in a thread holding this process's GIL.
+    hub_pdfs: PdfReader = hub_app.state.hub.ingest.pdfs
+
+    async def read_pdf(data: bytes, limits: PdfLimits) -> PdfReading:
+        return await hub_pdfs.read(data)
+
     for spec in specs.values():
         config = _node_config(provisioned, spec, HUB_ORIGIN, poll_interval)
-        app = create_node_app(config, hub_transport=hub_transport)
+        app = create_node_app(config, hub_transport=hub_transport, pdf_reader=read_pdf)
         await stack.enter_async_context(app.router.lifespan_context(app))
         host.apps[spec.code] = app
     return Network(

@@ -88,7 +88,8 @@ async def play(
 async def _submit(
     client: HubClient, signer: DocumentSigner, doc: PlannedDocument, played: Played
 ) -> None:
-    package = signer.package(client, doc)
+    # signing PDFs is CPU work: off the loop that also runs the in-process hub and nodes
+    package = await asyncio.to_thread(signer.package, client, doc)
     for attempt in range(3):
         try:
             played.results[doc.index] = await client.submit(package)
