@@ -69,8 +69,13 @@ class PdfBounds:
         return PdfLimits(max_seconds=self.max_seconds, max_decoded_bytes=self.max_decoded_bytes)
 
 
-def _limit_memory(max_bytes: int) -> None:
-    """Worker start-up: cap the process's address space; warm pyHanko's imports."""
+def _start_worker(max_bytes: int) -> None:
+    """Worker start-up: cap the process's address space; quiet pyHanko's logging.
+
+    pyHanko logs what it finds odd in a file (at WARNING) to the worker's stderr;
+    for the hub that is the verdict's business, so only its errors are kept.
+    """
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)
     if max_bytes > 0:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         cap = max_bytes if hard == resource.RLIM_INFINITY else min(max_bytes, hard)
@@ -103,7 +108,7 @@ class _Pools:
                 pool = ProcessPoolExecutor(
                     workers,
                     mp_context=_CONTEXT,
-                    initializer=_limit_memory,
+                    initializer=_start_worker,
                     initargs=(max_memory,),
                 )
                 self._pools[key] = pool
