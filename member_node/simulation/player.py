@@ -18,7 +18,7 @@ from member_node.client import HubClient
 from member_node.errors import HubError
 from member_node.simulation.launcher import Network
 from member_node.simulation.scenario import Offline
-from member_node.simulation.signer import DocumentSigner
+from member_node.simulation.signer import DocumentSigner, SigningAhead
 from member_node.simulation.traffic import PlannedDocument
 
 
@@ -44,6 +44,10 @@ async def play(
     played = Played()
     senders = sorted({doc.sender for doc in plan})
     clients = {code: network.client(code) for code in senders}
+    ahead = SigningAhead(
+        signer, {code: network.provisioned.nodes[code].keys_dir for code in senders}
+    )
+    ahead.start(plan)
     queue: asyncio.Queue[PlannedDocument] = asyncio.Queue()
     for doc in plan:
         queue.put_nowait(doc)
@@ -61,13 +65,13 @@ async def play(
                 return
             if offline is not None and outage is None and doc.index >= (down_at or 0):
                 outage = asyncio.create_task(_outage(network, offline, played, started))
-            await _submit(clients[doc.sender], signer, doc, played)
+            await _submit(clients[doc.sender], ahead, doc, played)
             done += 1
             progress(1)
 
     try:
         # The broadcast goes first and alone, as the Prime Minister's decision did.
-        await _submit(clients[plan[0].sender], signer, plan[0], played)
+        await _submit(clients[plan[0].sender], ahead, plan[0], played)
         queue.get_nowait()
         done += 1
         progress(1)
@@ -80,16 +84,16 @@ async def play(
             outage.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await outage
+        ahead.close()
         for client in clients.values():
             await client.aclose()
     return played
 
 
 async def _submit(
-    client: HubClient, signer: DocumentSigner, doc: PlannedDocument, played: Played
+    client: HubClient, ahead: SigningAhead, doc: PlannedDocument, played: Played
 ) -> None:
-    # signing PDFs is CPU work: off the loop that also runs the in-process hub and nodes
-    package = await asyncio.to_thread(signer.package, client, doc)
+    package = await ahead.package(doc)
     for attempt in range(3):
         try:
             played.results[doc.index] = await client.submit(package)

@@ -16,18 +16,29 @@ are already in the CRL the hub loads.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import multiprocessing
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from io import BytesIO
+from pathlib import Path
 
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from member_node.client import HubClient
-from member_node.identity import Signer
+from member_node.identity import NodeIdentity, Signer
 from member_node.simulation.traffic import PlannedDocument
-from signing.package import Package
+from signing.certs import cert_to_pem, load_certificates
+from signing.keys import PrivateKey
+from signing.package import Package, new_package, package_json, parse_package
 from signing.pades.document import make_pdf
 from signing.pades.sign import PdfSignatureKind, PdfSigner, sign_pdf
 from signing.pki import CertificateAuthority
@@ -90,18 +101,14 @@ class DocumentSigner:
                 pdf = self._templates.setdefault(key, pdf)
         return pdf
 
-    def package(self, client: HubClient, doc: PlannedDocument) -> Package:
-        """The document as its sender makes it (CPU-bound: call it off the event loop)."""
+    def package(self, identity: NodeIdentity, doc: PlannedDocument) -> Package:
+        """The document as its sender makes it (CPU-bound: `SigningAhead` runs it in workers)."""
         header = doc.header()
         recipients = list(doc.recipients)
         name = f"{header['code']['notation']}-{header['code']['number']}.pdf"
         pdf = self.template(doc)
         if doc.signing == "unsigned":
-            return client.build_package(
-                recipients, header, [(name, "application/pdf", pdf)],
-                personal=False, organization=False,
-            )  # fmt: skip
-        identity = client.identity
+            return new_package(doc.sender, recipients, header, [(name, "application/pdf", pdf)])
         official = self.faulty.get((doc.sender, doc.signing)) or identity.official
         org = identity.organization
         assert official is not None
@@ -122,10 +129,7 @@ class DocumentSigner:
                     )
             if doc.signing == "edited":
                 pdf = edited(pdf)
-        pkg = client.build_package(
-            recipients, header, [(name, "application/pdf", pdf)],
-            personal=False, organization=False,
-        )  # fmt: skip
+        pkg = new_package(doc.sender, recipients, header, [(name, "application/pdf", pdf)])
         if doc.where not in ("envelope", "both"):
             return pkg
         if doc.signing == "wrong_order":
@@ -137,6 +141,70 @@ class DocumentSigner:
         if personal is not None:
             pkg = sign_package(pkg, official.key, official.chain, "personal", sig_time)
         return sign_package(pkg, org.key, org.chain, "organization", sig_time)
+
+
+Pems = dict[tuple[str, str], tuple[bytes, bytes]]
+
+
+def _faulty_pems(signer: DocumentSigner) -> Pems:
+    return {
+        key: (
+            value.key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()),
+            b"".join(cert_to_pem(c) for c in value.chain),
+        )
+        for key, value in signer.faulty.items()
+    }
+
+
+_worker: tuple[DocumentSigner, dict[str, Path], dict[str, NodeIdentity]] | None = None
+
+
+def _start_worker(names: dict[str, str], pems: Pems, keys_dirs: dict[str, Path]) -> None:
+    global _worker
+    signer = DocumentSigner(names)
+    for key, (key_pem, chain_pem) in pems.items():
+        private: PrivateKey = load_pem_private_key(key_pem, None)  # type: ignore[assignment]
+        signer.faulty[key] = Signer(private, load_certificates(chain_pem))
+    _worker = (signer, keys_dirs, {})
+
+
+def _make(doc: PlannedDocument) -> bytes:
+    assert _worker is not None
+    signer, keys_dirs, identities = _worker
+    identity = identities.get(doc.sender)
+    if identity is None:
+        identity = identities[doc.sender] = NodeIdentity.load(keys_dirs[doc.sender], doc.sender)
+    return package_json(signer.package(identity, doc))
+
+
+class SigningAhead:
+    """Makes the plan's documents in worker processes, in order, ahead of their sending:
+    signing PDFs is CPU work that would otherwise take turns with the hub and the 94
+    nodes on this process's one GIL, and a submission would wait for it."""
+
+    def __init__(
+        self, signer: DocumentSigner, keys_dirs: Mapping[str, Path], workers: int = 2
+    ) -> None:
+        context = multiprocessing.get_context(
+            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        )
+        self.pool = ProcessPoolExecutor(
+            workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(signer.names, _faulty_pems(signer), dict(keys_dirs)),
+        )
+        self.made: dict[int, asyncio.Future[bytes]] = {}
+
+    def start(self, plan: Sequence[PlannedDocument]) -> None:
+        for doc in plan:
+            self.made[doc.index] = asyncio.wrap_future(self.pool.submit(_make, doc))
+
+    async def package(self, doc: PlannedDocument) -> Package:
+        return parse_package(await self.made[doc.index])
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def edited(pdf: bytes) -> bytes:
