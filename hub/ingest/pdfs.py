@@ -161,12 +161,14 @@ class PdfReader:
             return await loop.run_in_executor(self.threads, read_pdf, data, limits)
         async with self._slots:
             for attempt in (1, 2):
-                pool = POOLS.get(self.bounds.workers, self.bounds.max_memory_bytes)
+                pool: ProcessPoolExecutor | None = None
                 try:
+                    pool = POOLS.get(self.bounds.workers, self.bounds.max_memory_bytes)
                     future = loop.run_in_executor(pool, read_pdf, data, limits)
                     return await asyncio.wait_for(future, self.bounds.max_seconds + GRACE_SECONDS)
                 except TimeoutError:
                     log.warning("a PDF reading overran its bound; its worker pool is replaced")
+                    assert pool is not None
                     POOLS.replace(self.bounds.workers, self.bounds.max_memory_bytes, pool)
                     return PdfReading.failed(
                         Violation.VALIDATION_LIMIT_EXCEEDED,
@@ -175,13 +177,17 @@ class PdfReader:
                 except (BrokenProcessPool, RuntimeError) as exc:
                     # a worker died (this PDF, or another read beside it); RuntimeError:
                     # the pool was shut down by a replacement under way
-                    POOLS.replace(self.bounds.workers, self.bounds.max_memory_bytes, pool)
+                    if pool is not None:
+                        POOLS.replace(self.bounds.workers, self.bounds.max_memory_bytes, pool)
                     if attempt == 2:
                         log.warning("a PDF reading killed its worker twice: %s", exc)
                         return PdfReading.failed(
                             Violation.VALIDATION_LIMIT_EXCEEDED,
                             "the validation process ran out of memory or died",
                         )
+                except Exception:  # no worker could be started (no /dev/shm, out of PIDs)
+                    log.exception("no PDF worker process: reading in a thread instead")
+                    return await loop.run_in_executor(self.threads, read_pdf, data, limits)
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -74,3 +74,14 @@ async def test_each_worker_runs_under_the_memory_bound(hub: Hub) -> None:
     pid, soft, _ = await loop.run_in_executor(pool, _worker_limits)
     assert soft == 2048 * MiB
     assert pid != os.getpid()
+
+
+async def test_without_a_worker_process_the_pdf_is_read_in_a_thread(
+    hub: Hub, sender: Agency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_pool(*_: object) -> None:
+        raise OSError("no /dev/shm")
+
+    monkeypatch.setattr(POOLS, "get", no_pool)
+    verdict = (await submit_pdf(hub, sender, signed(sender)))["verdict"]
+    assert verdict["compliant"], verdict["violations"]
