@@ -99,6 +99,22 @@ class _Pools:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pools: dict[tuple[int, int], ProcessPoolExecutor] = {}
+        self._users = 0
+
+    def acquire(self) -> None:
+        """A hub starts using the pools (its lifespan)."""
+        with self._lock:
+            self._users += 1
+
+    def release(self) -> None:
+        """A hub stops; the last one out stops every worker (a stopped server leaves none)."""
+        with self._lock:
+            self._users = max(0, self._users - 1)
+            if self._users:
+                return
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            _stop(pool)
 
     def get(self, workers: int, max_memory: int) -> ProcessPoolExecutor:
         key = (workers, max_memory)
@@ -120,11 +136,18 @@ class _Pools:
         with self._lock:
             if self._pools.get(key) is broken:
                 del self._pools[key]
-        processes = list((getattr(broken, "_processes", None) or {}).values())
-        for process in processes:
-            if process.is_alive():
-                process.kill()
-        broken.shutdown(wait=False, cancel_futures=True)
+        _stop(broken)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop `pool` now: its workers are killed (a reading in flight is abandoned)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _context() -> multiprocessing.context.BaseContext:
