@@ -16,7 +16,8 @@ from hub.delivery.worker import running as delivery_running
 from hub.eventlog.sealer import hub_sealer
 from hub.eventlog.sealer import running as eventlog_running
 from hub.identity import HubIdentity
-from hub.ingest.service import CONCURRENT_BATCHES, Ingest
+from hub.ingest.pdfs import POOLS
+from hub.ingest.service import CONCURRENT_BATCHES, Ingest, PdfBounds
 from hub.ops.limits import BodyTimeoutMiddleware, MemberRateLimit
 from hub.ops.logging import configure_logging, install_request_logging
 from hub.settings import HubSettings
@@ -53,6 +54,7 @@ def create_app(
                 identity,
                 settings.hub_id,
                 writers=CONCURRENT_BATCHES.get(engine.dialect.name, 1),
+                pdf_bounds=PdfBounds.of(settings),
             )
             worker = (
                 DeliveryWorker(settings, sessions, identity, transport=push_transport)
@@ -61,11 +63,15 @@ def create_app(
             )
             app.state.hub = HubContext(settings, engine, sessions, identity, ingest, worker)
             sealer = hub_sealer(sessions, identity, settings)
-            async with (
-                eventlog_running(sealer if settings.eventlog_sealer else None),
-                delivery_running(worker),
-            ):
-                yield
+            POOLS.acquire()
+            try:
+                async with (
+                    eventlog_running(sealer if settings.eventlog_sealer else None),
+                    delivery_running(worker),
+                ):
+                    yield
+            finally:
+                POOLS.release()
             ingest.checkers.shutdown(wait=False)
         finally:
             await engine.dispose()

@@ -61,6 +61,21 @@ class HubSettings(StorageSettings):
     min_free_disk_bytes: int = Field(default=100 * 1024 * 1024, ge=0)
     """`/readyz` fails (`disk`) when the data directory has less free space than this."""
 
+    pdf_workers: int = Field(default=2, ge=0)
+    """Worker processes reading principal PDFs (pyHanko holds the GIL: in threads it would
+    stall the event loop); 0 reads them in the ingest's threads instead."""
+
+    pdf_max_seconds: float = Field(default=10.0, gt=0)
+    """The longest a principal PDF's validation may take; past it, VALIDATION_LIMIT_EXCEEDED."""
+
+    pdf_max_decoded_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    """The most bytes a principal PDF's streams may decode to; past it, VALIDATION_LIMIT_EXCEEDED
+    (pyHanko's decode limits: the bound on what a small compressed file expands to)."""
+
+    pdf_max_memory_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)
+    """Each PDF worker process's address space (RLIMIT_AS); a PDF that needs more is
+    VALIDATION_LIMIT_EXCEEDED. 0: no limit."""
+
     directory_ttl_seconds: int = 3600
     """How long a signed directory stays valid (`expires_at - generated_at`)."""
 

@@ -23,7 +23,7 @@ from member_node.context import NodeContext
 from member_node.identity import NodeIdentity
 from member_node.poller import Poller
 from member_node.problems import install_problem_handlers, problem_openapi
-from member_node.receiver import Receiver
+from member_node.receiver import PdfReader, Receiver, read_in_thread
 from member_node.routes_hub import BODY_SCHEMAS
 from member_node.routes_hub import router as hub_router
 from member_node.routes_local import router as local_router
@@ -44,8 +44,10 @@ def create_node_app(
     config: NodeConfig,
     *,
     hub_transport: httpx.AsyncBaseTransport | None = None,
+    pdf_reader: PdfReader = read_in_thread,
 ) -> FastAPI:
-    """Build a node. `hub_transport` lets tests route hub calls in-process."""
+    """Build a node. `hub_transport` lets tests route hub calls in-process; `pdf_reader`
+    reads received principal PDFs (default: in a thread)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,7 +55,7 @@ def create_node_app(
         store = NodeStore(config.database_path)
         client = HubClient(config.hub_url, identity, hub_id=config.hub_id, transport=hub_transport)
         clerk = Clerk(config.clerk, client, store)
-        receiver = Receiver(identity, store, clerk)
+        receiver = Receiver(identity, store, clerk, pdf_reader=pdf_reader)
         poller = (
             Poller(client, receiver, store, interval=config.poll_interval)
             if config.mode == "pull"

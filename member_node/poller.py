@@ -52,7 +52,7 @@ class Poller:
         batch = await self.client.inbox()
         for delivery in batch.deliveries:
             try:
-                accepted = self.receiver.accept(delivery, directory, via="pull")
+                accepted = await self.receiver.accept(delivery, directory, via="pull")
             except DeliveryRefused as exc:
                 log.warning("delivery %s refused: %s", delivery.delivery_id, exc)
                 report.refused += 1

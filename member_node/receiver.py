@@ -5,12 +5,18 @@ receipt against the pinned hub certificate, checks that the package is the
 one the receipt names, verifies every signature itself against the national
 root and the directory's CRL, and only then stores it. The package id is the
 deduplication key: a second delivery of a known package gets the same receipt.
+
+The principal PDF's signatures are validated as the hub validates them
+(`signing.verify`), off the event loop: pyHanko's reading runs in a thread by
+default (an agency's node receives a few documents a minute), or wherever the
+`pdf_reader` given says (the in-process demo hands it to worker processes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +28,18 @@ from member_node.store import NodeStore, ReceivedDocument
 from signing.edxml import EdxmlError, read_hub_export
 from signing.jose import JoseError, sign_compact, verify_compact
 from signing.package import Package, attachment_errors, manifest_digest, package_dict
+from signing.pades.validate import PdfLimits, PdfReading, read_pdf
 from signing.trust import TrustStore
-from signing.verify import verify_package
+from signing.verify import Verdict, principal_pdf, verify_package
 
 RECEIPT_TYPE = "lienthong-delivery-receipt"
 _ACCEPTED = {"03", "04", "05", "06"}
+PdfReader = Callable[[bytes, PdfLimits], Awaitable[PdfReading]]
+"""Reads a principal PDF within limits (`signing.pades.validate.read_pdf`, somewhere)."""
+
+
+async def read_in_thread(data: bytes, limits: PdfLimits) -> PdfReading:
+    return await asyncio.to_thread(read_pdf, data, limits)
 
 
 class DeliveryRefused(ValueError):
@@ -71,14 +84,20 @@ class Receiver:
         clerk: Clerk | None = None,
         *,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        pdf_reader: PdfReader = read_in_thread,
+        pdf_limits: PdfLimits = PdfLimits(),
     ) -> None:
         self.identity = identity
         self.store = store
         self.clerk = clerk
         self._clock = clock
+        self._read_pdf = pdf_reader
+        self._pdf_limits = pdf_limits
         self._trust: tuple[str, TrustStore] | None = None
 
-    def accept(self, delivery: InboxDelivery, directory: Directory | None, *, via: str) -> Accepted:
+    async def accept(
+        self, delivery: InboxDelivery, directory: Directory | None, *, via: str
+    ) -> Accepted:
         """Store `delivery` once and return the signed delivery receipt."""
         if delivery.edxml is not None:
             return self.accept_edxml(
@@ -99,7 +118,7 @@ class Receiver:
         receipt = self._hub_receipt(delivery, package, directory)
         if known is not None:
             return Accepted(known, created=False)
-        verdict = self._verify(delivery, package, directory, receipt)
+        verdict = await self._verify(delivery, package, directory, receipt)
         return self._store(
             package,
             EdxmlDelivery(
@@ -256,7 +275,7 @@ class Receiver:
             )
         return receipt
 
-    def _verify(
+    async def _verify(
         self,
         delivery: InboxDelivery,
         package: Package,
@@ -267,13 +286,29 @@ class Receiver:
             received_at = dt.datetime.fromisoformat(str(receipt.get("received_at")))
         except ValueError:
             received_at = self._clock()
-        verdict = verify_package(
+        verdict = await self.verify(package, directory, received_at, delivery.sender)
+        return {
+            "compliant": verdict.compliant,
+            "violations": list(verdict.violations),
+            "signatures": [f.model_dump(mode="json") for f in verdict.signatures],
+        }
+
+    async def verify(
+        self, package: Package, directory: Directory | None, received_at: dt.datetime, sender: str
+    ) -> Verdict:
+        """The node's own verdict: the principal PDF read by `pdf_reader`, the rest here."""
+        principal = principal_pdf(package)
+        reading = None
+        if principal is not None and principal[1].intact:
+            reading = await self._read_pdf(principal[1].data, self._pdf_limits)
+        return verify_package(
             package,
             self._trust_store(directory),
             received_at=received_at,
-            sender=delivery.sender,
+            sender=sender,
+            pdf_limits=self._pdf_limits,
+            pdf_reading=reading,
         )
-        return {"compliant": verdict.compliant, "violations": list(verdict.violations)}
 
     def _trust_store(self, directory: Directory | None) -> TrustStore:
         """One trust store per directory version (its CRL), reused between deliveries."""

@@ -133,7 +133,7 @@ async def receive(request: Request, context: Context, directory: HubDirectory) -
             accepted = context.receiver.accept_edxml(body, meta, directory, via="push")
         else:
             delivery = _model(InboxDelivery, body)
-            accepted = context.receiver.accept(delivery, directory, via="push")
+            accepted = await context.receiver.accept(delivery, directory, via="push")
     except DeliveryRefused as exc:
         raise NodeProblem(exc.status, exc.code, exc.detail) from exc
     return {"receipt": accepted.receipt, "duplicate": not accepted.created}

@@ -107,11 +107,42 @@ class ReceivedDocument:
             "format": self.format,
             "compliant": self.local_verdict.get("compliant"),
             "violations": self.local_verdict.get("violations", []),
+            "signed_in": signed_in(self.local_verdict.get("signatures", [])),
+            "signatures": [signature_summary(f) for f in self.local_verdict.get("signatures", [])],
             "via": self.via,
             "received_at": self.received_at,
             "recalled_at": self.recalled_at,
             "taken_at": self.taken_at,
         }
+
+
+def signed_in(signatures: list[dict[str, Any]]) -> str | None:
+    """Where a received document is signed: `pdf`, `envelope`, `both`, or None (unsigned)."""
+    sources = {f.get("source", "envelope") != "envelope" for f in signatures}
+    if not sources:
+        return None
+    return "both" if len(sources) == 2 else ("pdf" if True in sources else "envelope")
+
+
+def signature_summary(facts: dict[str, Any]) -> dict[str, Any]:
+    """One signature as the DMS lists it: who, kind, when, where, and whether it holds."""
+    good = (
+        facts.get("signature_valid") is True
+        and facts.get("chain_trusted") is True
+        and facts.get("valid_at_signing_time") is not False
+        and not facts.get("revoked_at_signing_time")
+        and not facts.get("modified_after_signing")
+    )
+    return {
+        "kind": facts.get("kind"),
+        "format": facts.get("format"),
+        "source": facts.get("source", "envelope"),
+        "revision": facts.get("revision"),
+        "subject": facts.get("subject"),
+        "agency_code": facts.get("agency_code"),
+        "signing_time": facts.get("signing_time"),
+        "valid": good,
+    }
 
 
 @dataclass(frozen=True)

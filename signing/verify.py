@@ -47,7 +47,7 @@ from signing.sign import b64url_decode, prev_of
 from signing.trust import TrustStore
 
 if TYPE_CHECKING:
-    from signing.pades.validate import PdfLimits
+    from signing.pades.validate import PdfLimits, PdfReading
 
 KNOWN_CRIT = frozenset({"prev"})
 
@@ -264,6 +264,7 @@ def verify_package(
     clock_skew: dt.timedelta = DEFAULT_CLOCK_SKEW,
     holidays: Collection[dt.date] | None = None,
     pdf_limits: PdfLimits | None = None,
+    pdf_reading: PdfReading | None = None,
 ) -> Verdict:
     """The verdict on `pkg` as received at `received_at` from `sender` (default `pkg.sender`).
 
@@ -274,6 +275,8 @@ def verify_package(
     every appendix would multiply the cost and the untrusted parsing per package.
     A principal PDF that does not match its declared size and SHA-256 is not
     opened either: BAD_SIGNATURE already says the bytes are not the signed ones.
+    `pdf_reading` is the principal PDF already read by `read_pdf` (by a caller
+    that reads PDFs elsewhere, in a worker process): it is judged, not read again.
     """
     if received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
@@ -287,15 +290,10 @@ def verify_package(
     if principal is not None and principal[1].intact:
         # pyHanko is imported on the first PDF, not with this module: every hub and node
         # process imports verification, and most packages carry no signed PDF
-        from signing.pades.validate import PdfLimits, validate_pdf
+        from signing.pades.validate import PdfLimits, judge_reading, read_pdf
 
-        pdf = validate_pdf(
-            principal[1].data,
-            trust,
-            received_at=received_at,
-            attachment=principal[0],
-            limits=pdf_limits or PdfLimits(),
-        )
+        reading = pdf_reading or read_pdf(principal[1].data, pdf_limits or PdfLimits())
+        pdf = judge_reading(reading, trust, received_at=received_at, attachment=principal[0])
         facts += pdf.facts
         document_violations += pdf.violations
     violations: list[Violation] = judge(

@@ -5,8 +5,10 @@ delivery job per accepted recipient are committed in one transaction. Every
 refusal is a `Problem` with a stable code raised before anything is written.
 Parsing, hashing and signature verification are CPU work: done on the event
 loop for a typical package (under a millisecond), in a small pool of threads
-for a large one so the event loop keeps serving; concurrent submissions
-are then committed together (`hub.ingest.batcher`, `hub.ingest.writer`).
+for a large one so the event loop keeps serving. A principal PDF is read in
+between, in worker processes within the hub's bounds (`hub.ingest.pdfs`),
+and judged with the envelope. Concurrent submissions are then committed
+together (`hub.ingest.batcher`, `hub.ingest.writer`).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import asyncio
 import hashlib
 import unicodedata
 import uuid
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect
@@ -27,13 +29,17 @@ from starlette.requests import ClientDisconnect
 from hub.identity import HubIdentity
 from hub.ingest.batcher import GroupCommit
 from hub.ingest.edxml import check_edxml
+from hub.ingest.pdfs import PdfBounds, PdfReader
 from hub.ingest.writer import Accepted, IngestWriter, Submission, result_of
 from hub.tracking import recall
 from registry.db import utcnow
 from registry.problems import Problem
 from signing.package import Package, PackageFormatError, manifest_digest, parse_package
 from signing.trust import TrustStore
-from signing.verify import Verdict, verify_package
+from signing.verify import Verdict, principal_pdf, verify_package
+
+if TYPE_CHECKING:
+    from signing.pades.validate import PdfReading
 
 _FORBIDDEN_NAME_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 INLINE_CHECK_BYTES = 256 * 1024
@@ -78,20 +84,30 @@ def _too_large(limit: int) -> Problem:
     return Problem(413, "payload_too_large", f"the package is larger than {limit} bytes")
 
 
-def check_package(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Checked:
-    """Parse and check a submitted body, then verify its signatures (CPU-bound)."""
-    package = _parse(body)
-    return _checked_package(
-        package,
-        sender,
-        lambda: verify_package(package, trust, received_at=received_at, sender=sender),
-    )
-
-
-def _checked_package(
-    package: Package, sender: str, verdict: Verdict | Callable[[], Verdict]
+def check_package(
+    body: bytes,
+    sender: str,
+    trust: TrustStore,
+    received_at: datetime,
+    *,
+    bounds: PdfBounds | None = None,
 ) -> Checked:
-    """The checks every package passes whatever its wire format; the verdict last."""
+    """Parse and check a submitted body, then verify its signatures (CPU-bound).
+
+    The principal PDF is read here, in the calling thread (within `bounds`).
+    """
+    package, blobs = inspect_package(body, sender)
+    return verify_checked(package, blobs, trust, received_at, bounds=bounds)
+
+
+def inspect_package(body: bytes, sender: str) -> tuple[Package, list[dict[str, Any]]]:
+    """Everything `check_package` refuses a body for: parsed, from `sender`, well addressed,
+    attachments intact. Returns the package and its distinct attachment bodies."""
+    return _inspected(_parse(body), sender)
+
+
+def _inspected(package: Package, sender: str) -> tuple[Package, list[dict[str, Any]]]:
+    """The checks every package passes whatever its wire format."""
     if package.sender != sender:
         raise Problem(
             403,
@@ -99,9 +115,36 @@ def _checked_package(
             f"the package's sender {package.sender} is not the authenticated member {sender}",
         )
     _check_recipients(package)
-    blobs = _check_attachments(package)
-    judged = verdict() if callable(verdict) else verdict
-    return Checked(package, manifest_digest(package), judged, blobs)
+    return package, _check_attachments(package)
+
+
+def verify_checked(
+    package: Package,
+    blobs: list[dict[str, Any]],
+    trust: TrustStore,
+    received_at: datetime,
+    *,
+    bounds: PdfBounds | None = None,
+    reading: PdfReading | None = None,
+) -> Checked:
+    """The verdict on an inspected package; `reading` is its principal PDF already read."""
+    verdict = verify_package(
+        package,
+        trust,
+        received_at=received_at,
+        sender=package.sender,
+        pdf_limits=(bounds or PdfBounds()).limits,
+        pdf_reading=reading,
+    )
+    return Checked(package, manifest_digest(package), verdict, blobs)
+
+
+def pdf_to_read(package: Package) -> bytes | None:
+    """The principal PDF's bytes when verification will open it (intact), else None."""
+    principal = principal_pdf(package)
+    if principal is None or not principal[1].intact:
+        return None
+    return principal[1].data
 
 
 def _parse(body: bytes) -> Package:
@@ -189,11 +232,15 @@ class Ingest:
         *,
         max_batch: int = 64,
         writers: int = 1,
+        pdf_bounds: PdfBounds | None = None,
     ) -> None:
         self.identity = identity
         self.sessions = sessions
         self.checkers = ThreadPoolExecutor(CHECKER_THREADS, thread_name_prefix="ingest-check")
         """Threads for `prepare`; ECDSA verification runs there without holding the GIL."""
+        self.pdf_bounds = pdf_bounds or PdfBounds()
+        self.pdfs = PdfReader(self.pdf_bounds, self.checkers)
+        """Reads principal PDFs in worker processes (`hub.ingest.pdfs`)."""
         self.writer = IngestWriter(sessions, identity, hub_id)
         self.commits: GroupCommit[Submission, Accepted] = GroupCommit(
             self.writer.write_batch,
@@ -209,18 +256,10 @@ class Ingest:
         mapped to the same package; its bytes are stored as received).
         """
         received_at = utcnow()
-        if len(body) <= INLINE_CHECK_BYTES:
-            submission = prepare(body, sender, self.identity.trust, received_at, wire_format)
+        if wire_format == "edxml":
+            submission = await self._edxml(body, sender, received_at)
         else:
-            submission = await asyncio.get_running_loop().run_in_executor(
-                self.checkers,
-                prepare,
-                body,
-                sender,
-                self.identity.trust,
-                received_at,
-                wire_format,
-            )
+            submission = await self._package(body, sender, received_at)
         accepted = await self.commits.submit(submission)
         # a revocation is the sender's recall of the earlier document; done
         # again for a resent revocation, so a crash in between loses nothing
@@ -229,32 +268,79 @@ class Ingest:
             accepted.pushes = True
         return accepted
 
+    async def _package(self, body: bytes, sender: str, received_at: datetime) -> Submission:
+        """A JSON package: checked, its principal PDF read in a worker process, judged."""
+        inline = len(body) <= INLINE_CHECK_BYTES
+        loop = asyncio.get_running_loop()
+        if inline:
+            package, blobs = inspect_package(body, sender)
+        else:
+            package, blobs = await loop.run_in_executor(
+                self.checkers, inspect_package, body, sender
+            )
+        pdf = pdf_to_read(package)
+        reading = await self.pdfs.read(pdf) if pdf is not None else None
+        trust = self.identity.trust
+        if inline:
+            return conclude(package, blobs, trust, received_at, self.pdf_bounds, reading)
+        return await loop.run_in_executor(
+            self.checkers, conclude, package, blobs, trust, received_at, self.pdf_bounds, reading
+        )
+
+    async def _edxml(self, body: bytes, sender: str, received_at: datetime) -> Submission:
+        """An edXML envelope: parsed, validated and verified in the ingest threads."""
+        trust = self.identity.trust
+        if len(body) <= INLINE_CHECK_BYTES:
+            return prepare_edxml(body, sender, trust, received_at)
+        return await asyncio.get_running_loop().run_in_executor(
+            self.checkers, prepare_edxml, body, sender, trust, received_at
+        )
+
 
 def prepare(
     body: bytes,
     sender: str,
     trust: TrustStore,
     received_at: datetime,
+    bounds: PdfBounds | None = None,
     wire_format: str = "json",
 ) -> Submission:
-    """`check_package` (or its edXML twin), then everything the writer needs that is CPU work."""
+    """`check_package` (or its edXML twin), then everything the writer needs that is CPU work
+    (all in this thread)."""
     if wire_format == "edxml":
-        found = check_edxml(body, sender, trust, received_at)
-        checked = _checked_package(found.package, sender, found.verdict)
-        original = hashlib.sha256(body).hexdigest()
-        blobs = [*checked.blobs]
-        if all(blob["sha256"] != original for blob in blobs):
-            blobs.append({"sha256": original, "size": len(body), "content": body})
-        return _submission(
-            sender, checked, received_at, blobs,
-            wire_format="edxml", edxml_document_id=found.document_id, original_sha256=original,
-        )  # fmt: skip
-    checked = check_package(body, sender, trust, received_at)
-    return _submission(sender, checked, received_at, checked.blobs)
+        return prepare_edxml(body, sender, trust, received_at)
+    package, blobs = inspect_package(body, sender)
+    return conclude(package, blobs, trust, received_at, bounds)
+
+
+def prepare_edxml(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Submission:
+    """An edXML envelope checked, mapped and verified; its bytes kept as received."""
+    found = check_edxml(body, sender, trust, received_at)
+    package, blobs = _inspected(found.package, sender)
+    checked = Checked(package, manifest_digest(package), found.verdict, blobs)
+    original = hashlib.sha256(body).hexdigest()
+    if all(blob["sha256"] != original for blob in blobs):
+        blobs = [*blobs, {"sha256": original, "size": len(body), "content": body}]
+    return _submission(
+        checked, received_at, blobs,
+        wire_format="edxml", edxml_document_id=found.document_id, original_sha256=original,
+    )  # fmt: skip
+
+
+def conclude(
+    package: Package,
+    blobs: list[dict[str, Any]],
+    trust: TrustStore,
+    received_at: datetime,
+    bounds: PdfBounds | None = None,
+    reading: PdfReading | None = None,
+) -> Submission:
+    """The verdict on an inspected package and the rest of the writer's CPU work."""
+    checked = verify_checked(package, blobs, trust, received_at, bounds=bounds, reading=reading)
+    return _submission(checked, received_at, checked.blobs)
 
 
 def _submission(
-    sender: str,
     checked: Checked,
     received_at: datetime,
     blobs: list[dict[str, Any]],
@@ -266,7 +352,7 @@ def _submission(
     package = checked.package
     business = package.header.business
     return Submission(
-        sender=sender,
+        sender=package.sender,
         document_id=str(uuid.UUID(package.id)),
         package=package,
         digest=checked.digest,
@@ -306,6 +392,7 @@ async def submit(
 __all__ = [
     "Accepted",
     "Ingest",
+    "PdfBounds",
     "Submission",
     "check_package",
     "read_limited",

@@ -93,7 +93,8 @@ def compliance(
     format: FormatOption = Format.TABLE,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Per sender: documents, signed, valid personal/organisation signatures, compliant."""
+    """Per sender: documents, signed (in the PDF only, on the envelope only, both), valid
+    personal/organisation signatures, compliant."""
     from hub.reports.compliance import compliance_report
     from hub.reports.filters import Grouping
     from hub.reports.render import compliance_csv, table
@@ -118,6 +119,9 @@ def compliance(
                     "org",
                     "compliant",
                     "signed%",
+                    "pdf only",
+                    "envelope only",
+                    "both",
                     "compliant%",
                     "violations",
                 ],
@@ -131,6 +135,9 @@ def compliance(
                         r["org_ok"],
                         r["compliant"],
                         f"{r['signed_share']:.1%}",
+                        r["signed_in"]["pdf_only"],
+                        r["signed_in"]["envelope_only"],
+                        r["signed_in"]["both"],
                         f"{r['compliant_share']:.1%}",
                         " ".join(f"{c}={n}" for c, n in r["violations"].items() if n),
                     ]

@@ -16,7 +16,16 @@ from hub.reports.periods import Piece, split_window
 
 AnySelect = Select[*tuple[Any, ...]]
 
-COUNTS = ("documents", "signed", "personal_ok", "org_ok", "compliant")
+COUNTS = (
+    "documents",
+    "signed",
+    "personal_ok",
+    "org_ok",
+    "compliant",
+    "signed_pdf",
+    "signed_envelope",
+    "signed_both",
+)
 
 
 @dataclass
@@ -30,6 +39,11 @@ class ComplianceRow:
     personal_ok: int = 0
     org_ok: int = 0
     compliant: int = 0
+    signed_pdf: int = 0
+    """Documents whose principal PDF carries a signature (those signed on the envelope too
+    included); `signed_pdf_only` is without them."""
+    signed_envelope: int = 0
+    signed_both: int = 0
     violations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(VIOLATION_CODES, 0))
     updates: int = 0
     """Documents that update an earlier one (edXML business type 2)."""
@@ -38,6 +52,14 @@ class ComplianceRow:
 
     def share(self, count: int) -> float:
         return round(count / self.documents, 4) if self.documents else 0.0
+
+    @property
+    def signed_pdf_only(self) -> int:
+        return self.signed_pdf - self.signed_both
+
+    @property
+    def signed_envelope_only(self) -> int:
+        return self.signed_envelope - self.signed_both
 
     def add(self, other: ComplianceRow) -> None:
         for name in (*COUNTS, "updates", "replacements"):
@@ -58,6 +80,17 @@ class ComplianceRow:
             "personal_ok_share": self.share(self.personal_ok),
             "org_ok_share": self.share(self.org_ok),
             "compliant_share": self.share(self.compliant),
+            "signed_in": {
+                "pdf_only": self.signed_pdf_only,
+                "envelope_only": self.signed_envelope_only,
+                "both": self.signed_both,
+            },
+            "signed_in_share": {
+                "pdf_only": self.share(self.signed_pdf_only),
+                "envelope_only": self.share(self.signed_envelope_only),
+                "both": self.share(self.signed_both),
+            },
+            "signed_pdf_share": self.share(self.signed_pdf),
             "violations": dict(self.violations),
             "updates": self.updates,
             "replacements": self.replacements,
@@ -98,6 +131,9 @@ def counts_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping
         func.sum(c.personal_ok),
         func.sum(c.org_ok),
         func.sum(c.compliant),
+        func.sum(c.signed_pdf),
+        func.sum(c.signed_envelope),
+        func.sum(c.signed_both),
     ).where(c.recipient == recipient)
     if flt.recipient == ALL_RECIPIENTS:
         query = query.where(false())  # not a member: no document was sent to it
@@ -143,6 +179,9 @@ def facts_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping)
         func.sum(f.personal_ok),
         func.sum(f.org_ok),
         func.sum(f.compliant),
+        func.sum(f.signed_pdf),
+        func.sum(f.signed_envelope),
+        func.sum(f.signed_both),
     )
     if flt.recipient is not None:
         query = query.where(f.recipient == flt.recipient)
@@ -171,13 +210,11 @@ def _restricted(
 def _rows(groups: Any) -> list[ComplianceRow]:
     """Fold (key, mask) groups into one row per key."""
     rows: dict[str, ComplianceRow] = {}
-    for key, mask, documents, signed, personal, org, compliant in groups:
+    for key, mask, *sums in groups:
         row = rows.setdefault(str(key), ComplianceRow(key=str(key)))
-        row.documents += int(documents)
-        row.signed += int(signed or 0)
-        row.personal_ok += int(personal or 0)
-        row.org_ok += int(org or 0)
-        row.compliant += int(compliant or 0)
+        for name, value in zip(COUNTS, sums, strict=True):
+            setattr(row, name, getattr(row, name) + int(value or 0))
+        documents = int(sums[0])
         for code in VIOLATION_CODES:
             if int(mask) & bit_of(code):
                 row.violations[code] += int(documents)

@@ -26,7 +26,16 @@ from sqlalchemy.sql.dml import Insert
 from hub.reports.models import ALL_RECIPIENTS, ALL_SENDERS, Grain, ReportCount
 
 KEY = ("recipient", "grain", "day", "sender", "doc_type", "violations")
-COUNTED = ("documents", "signed", "personal_ok", "org_ok", "compliant")
+COUNTED = (
+    "documents",
+    "signed",
+    "personal_ok",
+    "org_ok",
+    "compliant",
+    "signed_pdf",
+    "signed_envelope",
+    "signed_both",
+)
 
 
 def periods(day: date, sender: str) -> list[tuple[Grain, date, str]]:
@@ -126,7 +135,8 @@ _PERIODS_OF_F = ",\n           ".join(
 COUNT_INSERTED_FACTS = f"""
 INSERT INTO report_counts ({", ".join(KEY + COUNTED)})
 SELECT r.recipient, p.grain, p.first, p.sender, f.doc_type, f.violations,
-       count(*), sum(f.signed), sum(f.personal_ok), sum(f.org_ok), sum(f.compliant)
+       count(*), sum(f.signed), sum(f.personal_ok), sum(f.org_ok), sum(f.compliant),
+       sum(f.signed_pdf), sum(f.signed_envelope), sum(f.signed_both)
 FROM inserted AS f
 CROSS JOIN LATERAL (
     VALUES (f.recipient), (CASE WHEN f.lead = 1 THEN '{ALL_RECIPIENTS}' END)
@@ -144,12 +154,16 @@ ON CONFLICT ({", ".join(KEY)}) DO UPDATE SET {_ADDED_SQL}"""
 
 _BACKFILL_PART = """
 SELECT {recipient}, '{grain}', {first}, {sender}, doc_type, violations,
-       count(*), sum(signed), sum(personal_ok), sum(org_ok), sum(compliant)
+       count(*), {sums}
 FROM report_facts {where} GROUP BY {group}doc_type, violations"""
 
 
-def backfill_sql(dialect: str) -> str:
-    """INSERT … SELECT of the counters of every fact recorded so far (migration, bench)."""
+def backfill_sql(dialect: str, counted: tuple[str, ...] = COUNTED) -> str:
+    """INSERT … SELECT of the counters of every fact recorded so far (migration, bench).
+
+    `counted`: the counted columns (`documents` first), for a schema that had fewer.
+    """
+    sums = ", ".join(f"sum({name})" for name in counted[1:])
     parts = []
     for lead in (False, True):
         for grain in Grain:
@@ -159,6 +173,7 @@ def backfill_sql(dialect: str) -> str:
             parts.append(
                 _BACKFILL_PART.format(
                     recipient=f"'{ALL_RECIPIENTS}'" if lead else "recipient",
+                    sums=sums,
                     grain=grain.value,
                     first=first,
                     sender=sender,
@@ -166,5 +181,5 @@ def backfill_sql(dialect: str) -> str:
                     group=("" if lead else "recipient, ") + f"{first}, " + group_sender,
                 )
             )
-    columns = ", ".join(KEY + COUNTED)
+    columns = ", ".join(KEY + counted)
     return f"INSERT INTO report_counts ({columns})" + "\nUNION ALL".join(parts)

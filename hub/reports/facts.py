@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.db.bulk import Inserts, insert_all, sends_arrays
 from hub.reports.counters import COUNT_INSERTED_FACTS, add_to_counters
 from hub.reports.models import ReportFact
-from signing.compliance import SignatureFacts, Violation
+from signing.compliance import ENVELOPE, SignatureFacts, Violation
 from signing.verify import Verdict
 from signing.workdays import VIETNAM_TZ
 
@@ -59,6 +59,8 @@ def fact_rows(
 ) -> list[dict[str, object]]:
     """One row per recipient; the first is the document's `lead` row."""
     signatures = verdict.signatures
+    in_pdf = int(any(f.source != ENVELOPE for f in signatures))
+    on_envelope = int(any(f.source == ENVELOPE for f in signatures))
     common = {
         "document_id": document_id,
         "sender": sender,
@@ -69,6 +71,9 @@ def fact_rows(
         "org_ok": int(any(_good(f, "organization", "organization", sender) for f in signatures)),
         "compliant": int(verdict.compliant),
         "violations": violation_bits(verdict.violations),
+        "signed_pdf": in_pdf,
+        "signed_envelope": on_envelope,
+        "signed_both": in_pdf & on_envelope,
     }
     return [
         {**common, "recipient": recipient, "lead": int(i == 0)}

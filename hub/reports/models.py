@@ -49,6 +49,12 @@ class ReportFact(Base):
     compliant: Mapped[int] = mapped_column(SmallInteger)
     violations: Mapped[int] = mapped_column(Integer)
     """Bit i set when `VIOLATION_CODES[i]` applies."""
+    signed_pdf: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    """1 when the principal PDF carries a signature (PAdES), whatever its worth."""
+    signed_envelope: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    """1 when the envelope carries a signature (JWS, or edXML's XML-DSig)."""
+    signed_both: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    """1 when both do: `signed` = `signed_pdf` + `signed_envelope` - `signed_both`."""
 
 
 ALL_RECIPIENTS = "*"
@@ -101,3 +107,6 @@ class ReportCount(Base):
     personal_ok: Mapped[int] = mapped_column(Integer)
     org_ok: Mapped[int] = mapped_column(Integer)
     compliant: Mapped[int] = mapped_column(Integer)
+    signed_pdf: Mapped[int] = mapped_column(Integer, server_default="0")
+    signed_envelope: Mapped[int] = mapped_column(Integer, server_default="0")
+    signed_both: Mapped[int] = mapped_column(Integer, server_default="0")

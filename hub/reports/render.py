@@ -23,6 +23,12 @@ COMPLIANCE_COLUMNS = [
     "personal_ok_share",
     "org_ok_share",
     "compliant_share",
+    "signed_pdf_only",
+    "signed_envelope_only",
+    "signed_both",
+    "signed_pdf_only_share",
+    "signed_envelope_only_share",
+    "signed_both_share",
     *VIOLATION_CODES,
     "updates",
     "replacements",
@@ -54,8 +60,15 @@ def _csv(columns: list[str], rows: Iterable[dict[str, Any]]) -> str:
 
 
 def compliance_csv(report: ComplianceReport) -> str:
+    nested = {"violations", "signed_in", "signed_in_share"}
+
     def flat(row: dict[str, Any]) -> dict[str, Any]:
-        return {**{k: v for k, v in row.items() if k != "violations"}, **row["violations"]}
+        return {
+            **{k: v for k, v in row.items() if k not in nested},
+            **{f"signed_{k}": v for k, v in row["signed_in"].items()},
+            **{f"signed_{k}_share": v for k, v in row["signed_in_share"].items()},
+            **row["violations"],
+        }
 
     data = report.as_dict()
     return _csv(COMPLIANCE_COLUMNS, [flat(r) for r in [*data["rows"], data["total"]]])

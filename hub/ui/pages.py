@@ -28,6 +28,7 @@ from hub.ui.auth import check_csrf, require_session
 from hub.ui.charts import Bar, share_bars, trend_line
 from hub.ui.render import page
 from hub.ui.session import UiSession
+from hub.ui.signatures import document_problems, panel
 from registry.db import utcnow
 from registry.members import MemberFilter, list_members
 from registry.problems import Problem
@@ -222,8 +223,9 @@ async def trace_page(
             raise Problem(409, "trace_unreadable", str(exc)) from exc
         doc_type = await doc_type_of(db, document_id)
     return page(
-        request, "trace.html", session, trace=trace, events=_timeline(trace), doc_type=doc_type
-    )
+        request, "trace.html", session, trace=trace, events=_timeline(trace), doc_type=doc_type,
+        signatures=panel(trace.verdict), document_problems=document_problems(trace.verdict),
+    )  # fmt: skip
 
 
 @router.get("/registry")

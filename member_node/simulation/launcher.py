@@ -15,9 +15,12 @@ Two placements, one API:
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
+import hashlib
 import sys
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,16 +30,19 @@ from typing import Any, Literal
 import httpx
 
 from hub.app import create_app
+from hub.ingest.pdfs import PdfReader
 from hub.settings import HubSettings
 from member_node.app import create_node_app
 from member_node.client import HubClient
 from member_node.config import NodeConfig
 from member_node.identity import NodeIdentity
+from member_node.receiver import PdfReader as NodePdfReader
 from member_node.simulation.hubgate import HubGate
 from member_node.simulation.nodeconfig import node_config_json
 from member_node.simulation.nodehost import NodeHost
 from member_node.simulation.processes import ChildProcess, free_ports, start_all
 from member_node.simulation.provision import NodeSpec, Provisioned, provision
+from signing.pades.validate import PdfLimits, PdfReading
 
 Placement = Literal["inprocess", "processes"]
 HUB_ORIGIN = "http://hub.sim"
@@ -252,9 +258,11 @@ async def _start_inprocess(
     hub_transport = httpx.ASGITransport(
         app=HubGate(hub_app, hub_concurrency), raise_app_exceptions=False
     )
+    read_pdf = _shared_reader(hub_app.state.hub.ingest.pdfs)
+
     for spec in specs.values():
         config = _node_config(provisioned, spec, HUB_ORIGIN, poll_interval)
-        app = create_node_app(config, hub_transport=hub_transport)
+        app = create_node_app(config, hub_transport=hub_transport, pdf_reader=read_pdf)
         await stack.enter_async_context(app.router.lifespan_context(app))
         host.apps[spec.code] = app
     return Network(
@@ -269,6 +277,26 @@ async def _start_inprocess(
         _host=host,
         hub_app=hub_app,
     )
+
+
+def _shared_reader(hub_pdfs: PdfReader, keep: int = 256) -> NodePdfReader:
+    """How the in-process nodes read the PDFs they receive: in the hub's worker processes
+    (not each in a thread holding this process's one GIL), and once per PDF for all the
+    nodes here. Reading is pyHanko's part only, a function of the bytes: each node still
+    judges the signers with its own trust store and gives its own verdict. With
+    `--processes` every node reads for itself."""
+    readings: OrderedDict[str, asyncio.Task[PdfReading]] = OrderedDict()
+
+    async def read(data: bytes, limits: PdfLimits) -> PdfReading:
+        key = hashlib.sha256(data).hexdigest()
+        reading = readings.get(key)
+        if reading is None:
+            reading = readings[key] = asyncio.ensure_future(hub_pdfs.read(data))
+            while len(readings) > keep:
+                readings.popitem(last=False)
+        return await asyncio.shield(reading)
+
+    return read
 
 
 async def _start_processes(

@@ -18,7 +18,7 @@ from member_node.client import HubClient
 from member_node.errors import HubError
 from member_node.simulation.launcher import Network
 from member_node.simulation.scenario import Offline
-from member_node.simulation.signer import DocumentSigner
+from member_node.simulation.signer import DocumentSigner, SigningAhead
 from member_node.simulation.traffic import PlannedDocument
 from signing.edxml import package_to_edxml, sign_envelope
 from signing.package import Package
@@ -49,6 +49,10 @@ async def play(
     played = Played()
     senders = sorted({doc.sender for doc in plan})
     clients = {code: network.client(code) for code in senders}
+    ahead = SigningAhead(
+        signer, {code: network.provisioned.nodes[code].keys_dir for code in senders}
+    )
+    ahead.start(plan)
     queue: asyncio.Queue[PlannedDocument] = asyncio.Queue()
     for doc in plan:
         queue.put_nowait(doc)
@@ -66,13 +70,13 @@ async def play(
                 return
             if offline is not None and outage is None and doc.index >= (down_at or 0):
                 outage = asyncio.create_task(_outage(network, offline, played, started))
-            await _submit(clients[doc.sender], signer, doc, played, edxml_senders)
+            await _submit(clients[doc.sender], ahead, doc, played, edxml_senders)
             done += 1
             progress(1)
 
     try:
         # The broadcast goes first and alone, as the Prime Minister's decision did.
-        await _submit(clients[plan[0].sender], signer, plan[0], played, edxml_senders)
+        await _submit(clients[plan[0].sender], ahead, plan[0], played, edxml_senders)
         queue.get_nowait()
         done += 1
         progress(1)
@@ -85,6 +89,7 @@ async def play(
             outage.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await outage
+        ahead.close()
         for client in clients.values():
             await client.aclose()
     return played
@@ -108,12 +113,12 @@ def _edxml_of(client: HubClient, package: Package, signing: str) -> bytes:
 
 async def _submit(
     client: HubClient,
-    signer: DocumentSigner,
+    ahead: SigningAhead,
     doc: PlannedDocument,
     played: Played,
     edxml_senders: frozenset[str] = frozenset(),
 ) -> None:
-    package = signer.package(client, doc)
+    package = await ahead.package(doc)
     envelope = None
     if doc.sender in edxml_senders and doc.signing in EDXML_SIGNINGS:
         envelope = _edxml_of(client, package, doc.signing)

@@ -12,8 +12,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-DEFECTS = ("no_personal", "wrong_order", "expired", "revoked", "weak_key", "utc_time")
+DEFECTS = ("no_personal", "wrong_order", "expired", "revoked", "weak_key", "utc_time", "edited")
 """The ways a signed document can be signed wrongly (see scenario.toml)."""
+WHERE = ("pdf", "envelope", "both")
+"""Where a signed document's signatures are: in the PDF, on the envelope, or both."""
+DEFAULT_WHERE = {"pdf": 1.0}
 
 
 class ScenarioError(ValueError):
@@ -24,6 +27,13 @@ class ScenarioError(ValueError):
 class SigningBehaviour:
     signed: float = 1.0
     defects: dict[str, float] = field(default_factory=dict)
+    where: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WHERE))
+    """Shares of the signed documents signed in the PDF, on the envelope, or both."""
+
+    @property
+    def expected_signed_in_pdf(self) -> float:
+        """The share of documents whose PDF carries a signature."""
+        return self.signed * (self.where.get("pdf", 0.0) + self.where.get("both", 0.0))
 
     @property
     def expected_compliant(self) -> float:
@@ -36,6 +46,7 @@ class SigningRule:
     recipient: str | None
     signed: float | None
     defects: dict[str, float] | None
+    where: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,7 @@ class Scenario:
     def behaviour(self, sender: str, recipients: list[str]) -> SigningBehaviour:
         """How `sender` signs a document to `recipients`: the default, then matching rules."""
         signed, defects = self.default.signed, dict(self.default.defects)
+        where = dict(self.default.where)
         for rule in self.rules:
             if rule.sender != sender:
                 continue
@@ -75,7 +87,9 @@ class Scenario:
                 signed = rule.signed
             if rule.defects is not None:
                 defects = {**defects, **rule.defects}
-        return SigningBehaviour(signed, defects)
+            if rule.where is not None:
+                where = dict(rule.where)
+        return SigningBehaviour(signed, defects, where)
 
     def with_documents(self, documents: int) -> Scenario:
         from dataclasses import replace
@@ -163,9 +177,23 @@ def _defects(value: Any, where: str) -> dict[str, float]:
     return shares
 
 
+def _where(value: Any, where: str) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise ScenarioError(f"{where}.where must be a table")
+    unknown = set(value) - set(WHERE)
+    if unknown:
+        raise ScenarioError(f"{where}.where: unknown {sorted(unknown)}; known: {WHERE}")
+    shares = {str(k): _number(value, k, f"{where}.where", 0.0, 1.0) for k in value}
+    if abs(sum(shares.values()) - 1.0) > 1e-9:
+        raise ScenarioError(f"{where}.where must add up to 1")
+    return shares
+
+
 def _behaviour(table: dict[str, Any], where: str) -> SigningBehaviour:
     return SigningBehaviour(
-        _number(table, "signed", where, 0.0, 1.0), _defects(table.get("defects", {}), where)
+        _number(table, "signed", where, 0.0, 1.0),
+        _defects(table.get("defects", {}), where),
+        _where(table.get("where", DEFAULT_WHERE), where),
     )
 
 
@@ -177,4 +205,5 @@ def _rule(entry: Any, where: str) -> SigningRule:
         recipient=str(entry["recipient"]) if "recipient" in entry else None,
         signed=_number(entry, "signed", where, 0.0, 1.0) if "signed" in entry else None,
         defects=_defects(entry["defects"], where) if "defects" in entry else None,
+        where=_where(entry["where"], where) if "where" in entry else None,
     )

@@ -29,6 +29,8 @@ class PlannedDocument:
     kind: Kind
     signing: str
     """`compliant`, `unsigned`, or one of `scenario.DEFECTS`."""
+    where: str = "pdf"
+    """Where a signed document is signed: `pdf`, `envelope` or `both` (`scenario.WHERE`)."""
 
     def header(self) -> dict[str, Any]:
         number = str(self.index + 1)
@@ -129,12 +131,51 @@ def plan_traffic(
         routes.append((sender, tuple(sorted(rng.sample(pool, count))), "exchange"))
     rng.shuffle(routes)
     routes.insert(0, (office, tuple(code for code in codes if code != office), "broadcast"))
+    signings = _signings(scenario, routes, rng)
+    wheres = _wheres(scenario, routes, signings, random.Random(seed + 1))
     return [
-        PlannedDocument(index, sender, recipients, kind, signing)
-        for index, ((sender, recipients, kind), signing) in enumerate(
-            zip(routes, _signings(scenario, routes, rng), strict=True)
+        PlannedDocument(index, sender, recipients, kind, signing, where)
+        for index, ((sender, recipients, kind), signing, where) in enumerate(
+            zip(routes, signings, wheres, strict=True)
         )
     ]
+
+
+def _wheres(
+    scenario: Scenario,
+    routes: list[tuple[str, tuple[str, ...], Kind]],
+    signings: list[str],
+    rng: random.Random,
+) -> list[str]:
+    """Where each signed document is signed, by its behaviour's shares (stratified like the
+    signings, per sender and behaviour); a PDF edited after signing is signed in the PDF;
+    the broadcast is signed in the PDF and on the envelope."""
+    groups: dict[tuple[str, str], tuple[dict[str, float], list[int]]] = {}
+    for index, (sender, recipients, kind) in enumerate(routes):
+        if kind != "broadcast" and signings[index] not in ("unsigned", "edited"):
+            where = scenario.behaviour(sender, list(recipients)).where
+            groups.setdefault((sender, repr(where)), (where, []))[1].append(index)
+    wheres = ["pdf"] * len(routes)
+    wheres[0] = "both"
+    for shares, indexes in groups.values():
+        ways = _systematic(shares, len(indexes), rng)
+        for index, way in zip(indexes, ways, strict=True):
+            wheres[index] = way
+    return wheres
+
+
+def _systematic(shares: dict[str, float], count: int, rng: random.Random) -> list[str]:
+    """`count` draws whose counts follow `shares` within one, in a random order."""
+    start, ways, bound = rng.random(), [], 0.0
+    items = iter(shares.items())
+    way, share = next(items)
+    for point in (start + i for i in range(count)):
+        while point >= bound + share * count and (nxt := next(items, None)) is not None:
+            bound += share * count
+            way, share = nxt
+        ways.append(way)
+    rng.shuffle(ways)
+    return ways
 
 
 def _signings(

@@ -16,6 +16,7 @@ from typing import Any
 from asn1crypto import cms
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, ModificationLevel
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
@@ -44,6 +45,28 @@ class Signer:
     subject: str
     agency_code: str | None
     fingerprints: tuple[str, ...]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # certificates do not pickle; their DER does (a reading may come from another process)
+        ders = tuple(c.public_bytes(Encoding.DER) for c in (self.leaf, *self.intermediates))
+        rest = (self.key_type, self.key_size, self.certificate_kind, self.subject)
+        return (_signer_from_der, (ders, *rest, self.agency_code, self.fingerprints))
+
+
+def _signer_from_der(
+    ders: tuple[bytes, ...],
+    key_type: str | None,
+    key_size: int | None,
+    certificate_kind: str | None,
+    subject: str,
+    agency_code: str | None,
+    fingerprints: tuple[str, ...],
+) -> Signer:
+    leaf, *intermediates = (x509.load_der_x509_certificate(der) for der in ders)
+    return Signer(
+        leaf, tuple(intermediates), key_type, key_size, certificate_kind, subject, agency_code,
+        fingerprints,
+    )  # fmt: skip
 
 
 @dataclass

@@ -58,6 +58,25 @@ class PdfValidation:
     revisions: int | None = None
 
 
+@dataclass(frozen=True)
+class PdfReading:
+    """What pyHanko read from one untrusted PDF, before any trust decision (`read_pdf`).
+
+    Plain, picklable values, so the reading may be done in another process and
+    judged here. `violation` is set when the file as a whole could not be read
+    (UNREADABLE_DOCUMENT) or went past a bound (VALIDATION_LIMIT_EXCEEDED).
+    """
+
+    signatures: list[RawSignature] = field(default_factory=list)
+    revisions: int | None = None
+    errors: list[str] = field(default_factory=list)
+    violation: Violation | None = None
+
+    @classmethod
+    def failed(cls, violation: Violation, reason: str) -> PdfReading:
+        return cls(violation=violation, errors=[reason[:300]])
+
+
 def validate_pdf(
     data: bytes,
     trust: TrustStore,
@@ -73,33 +92,52 @@ def validate_pdf(
     file). Validity and revocation are judged at each signature's `/M` time,
     or at `received_at` when it has no usable one.
     """
+    return judge_reading(
+        read_pdf(data, limits), trust, received_at=received_at, attachment=attachment
+    )
+
+
+def read_pdf(data: bytes, limits: PdfLimits = PdfLimits()) -> PdfReading:
+    """pyHanko's part of `validate_pdf`, under `limits`: never raises.
+
+    The untrusted parsing, and all of the CPU cost; a caller may run it in a
+    worker process and pass the reading to `judge_reading`.
+    """
     if len(data) > limits.max_input_bytes:
-        return _failed(
+        return PdfReading.failed(
             Violation.VALIDATION_LIMIT_EXCEEDED, f"larger than {limits.max_input_bytes} bytes"
         )
     try:
         with deadline(limits.max_seconds):
             raws, revisions, errors = _read(data, limits)
     except LimitExceeded as exc:
-        return _failed(Violation.VALIDATION_LIMIT_EXCEEDED, str(exc))
+        return PdfReading.failed(Violation.VALIDATION_LIMIT_EXCEEDED, str(exc))
     except PdfDecodeLimitError as exc:
-        return _failed(Violation.VALIDATION_LIMIT_EXCEEDED, f"decoding: {exc}"[:300])
+        return PdfReading.failed(Violation.VALIDATION_LIMIT_EXCEEDED, f"decoding: {exc}")
     except MemoryError:
-        return _failed(Violation.VALIDATION_LIMIT_EXCEEDED, "out of memory")
+        return PdfReading.failed(Violation.VALIDATION_LIMIT_EXCEEDED, "out of memory")
     except _Unreadable as exc:
-        return _failed(Violation.UNREADABLE_DOCUMENT, str(exc))
+        return PdfReading.failed(Violation.UNREADABLE_DOCUMENT, str(exc))
+    violation = Violation.VALIDATION_LIMIT_EXCEEDED if errors else None
+    return PdfReading(raws, revisions, errors, violation)
+
+
+def judge_reading(
+    reading: PdfReading, trust: TrustStore, *, received_at: dt.datetime, attachment: int = 0
+) -> PdfValidation:
+    """The facts of a `read_pdf` reading: each signer's chain judged by `trust`."""
     source = f"attachment:{attachment}"
-    facts = _link([_facts(raw, trust, received_at, source) for raw in raws])
-    violations = [Violation.VALIDATION_LIMIT_EXCEEDED] if errors else []
-    return PdfValidation(facts=facts, violations=violations, errors=errors, revisions=revisions)
+    facts = _link([_facts(raw, trust, received_at, source) for raw in reading.signatures])
+    return PdfValidation(
+        facts=facts,
+        violations=[reading.violation] if reading.violation is not None else [],
+        errors=list(reading.errors),
+        revisions=reading.revisions,
+    )
 
 
 class _Unreadable(Exception):
     pass
-
-
-def _failed(violation: Violation, reason: str) -> PdfValidation:
-    return PdfValidation(facts=[], violations=[violation], errors=[reason[:300]])
 
 
 def _read(data: bytes, limits: PdfLimits) -> tuple[list[RawSignature], int, list[str]]:

@@ -50,5 +50,7 @@ def test_compliance_sender_and_trace_pages(live_hub: LiveHub, browser: Any) -> N
     steps = [li.get_attribute("data-what") for li in page.query_selector_all("#timeline li")]
     assert steps[:2] == ["submitted", "verdict"]
     assert page.inner_text("#document-id") in live_hub.scenario.documents[H26]
+    panel = page.inner_text("#signatures")
+    assert "gói tin (envelope, JWS)" in panel or "Không có chữ ký" in panel
     page.screenshot(path=str(ARTIFACTS / "trace.png"), full_page=True)
     page.close()

@@ -77,7 +77,10 @@ async def test_a_push_is_stored_once_and_answered_with_a_signed_receipt(
     document = (await node.http.get(f"/local/documents/{delivery.document_id}")).json()
     assert document["direction"] == "in"
     assert document["package"]["attachments"][0]["name"] == "qd.pdf"
-    assert document["local_verdict"] == {"compliant": True, "violations": []}
+    verdict = document["local_verdict"]
+    assert (verdict["compliant"], verdict["violations"]) == (True, [])
+    assert [f["kind"] for f in verdict["signatures"]] == ["personal", "organization"]
+    assert listing[0]["signed_in"] == "envelope"
 
 
 @pytest.mark.parametrize(
@@ -220,3 +223,33 @@ async def test_openapi_documents_the_push_bodies_json_and_edxml(node: RunningNod
     schemas = spec["components"]["schemas"]
     refs = re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json_module.dumps(spec))
     assert "Package" in refs and all(ref in schemas for ref in refs)
+
+
+async def test_a_pdf_signed_in_the_pdf_is_validated_by_the_node_and_listed(
+    node: RunningNode,
+    sender_client: HubClient,
+    connect: Callable[[Agency], HubClient],
+    pki: PKIFixture,
+) -> None:
+    signed = sender_client.sign_pdf(make_pdf(pages=2))
+    sealed_only = sender_client.sign_pdf(make_pdf(pages=1), personal=False)
+    for pdf in (signed, sealed_only):
+        await sender_client.send(
+            [RECIPIENT], HEADER, [("qd.pdf", "application/pdf", pdf)],
+            personal=False, organization=False,
+        )  # fmt: skip
+    async with connect(node.agency) as client:
+        deliveries = (await client.inbox()).deliveries
+    for delivery in deliveries:
+        pushed = await node.http.post("/v1/inbox", json=body_of(delivery), headers=hub_token(pki))
+        assert pushed.status_code == 200, pushed.text
+    listing = {d["id"]: d for d in (await node.http.get("/local/inbox")).json()["documents"]}
+    both, seal = (listing[d.document_id] for d in deliveries)
+    assert (both["compliant"], both["signed_in"]) == (True, "pdf")
+    assert [(s["kind"], s["source"], s["revision"], s["valid"]) for s in both["signatures"]] == [
+        ("personal", "attachment:0", 1, True),
+        ("organization", "attachment:0", 2, True),
+    ]
+    assert both["signatures"][0]["format"] == "pades"
+    assert seal["violations"] == ["NO_PERSONAL_SIGNATURE"]
+    assert [s["kind"] for s in seal["signatures"]] == ["organization"]
