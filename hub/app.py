@@ -25,8 +25,16 @@ from registry import admin_api, directory
 from registry.db import assert_migrated, create_engine, session_factory
 from registry.member_auth import add_admission_check
 from registry.problems import install_problem_handlers
+from signing.workdays import DEFAULT_CALENDAR, WorkCalendar
 
 __all__ = ["create_app"]
+
+
+def work_calendar(settings: HubSettings) -> WorkCalendar:
+    """The working days LATE_DISPATCH counts: the package's, with the announced changes."""
+    if settings.workdays_file is None:
+        return DEFAULT_CALENDAR
+    return WorkCalendar.load(settings.workdays_file)
 
 
 def create_app(
@@ -53,6 +61,7 @@ def create_app(
                 identity,
                 settings.hub_id,
                 writers=CONCURRENT_BATCHES.get(engine.dialect.name, 1),
+                calendar=work_calendar(settings),
             )
             worker = (
                 DeliveryWorker(settings, sessions, identity, transport=push_transport)

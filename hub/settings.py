@@ -61,6 +61,12 @@ class HubSettings(StorageSettings):
     min_free_disk_bytes: int = Field(default=100 * 1024 * 1024, ge=0)
     """`/readyz` fails (`disk`) when the data directory has less free space than this."""
 
+    workdays_file: Path | None = None
+    """The government's announced changes to the working-day calendar behind LATE_DISPATCH
+    (the exact Tết break, swapped Saturdays, extra days off), one per line:
+    `YYYY-MM-DD off|work [note]`, `#` starts a comment. Read at start-up. Unset: the weekend
+    and Vietnam's public holidays (the `holidays` package, Tết included) only."""
+
     directory_ttl_seconds: int = 3600
     """How long a signed directory stays valid (`expires_at - generated_at`)."""
 

@@ -31,6 +31,7 @@ from registry.problems import Problem
 from signing.package import Package, PackageFormatError, manifest_digest, parse_package
 from signing.trust import TrustStore
 from signing.verify import Verdict, verify_package
+from signing.workdays import DEFAULT_CALENDAR, WorkCalendar
 
 _FORBIDDEN_NAME_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 INLINE_CHECK_BYTES = 256 * 1024
@@ -75,8 +76,15 @@ def _too_large(limit: int) -> Problem:
     return Problem(413, "payload_too_large", f"the package is larger than {limit} bytes")
 
 
-def check_package(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Checked:
-    """Parse and check a submitted body, then verify its signatures (CPU-bound)."""
+def check_package(
+    body: bytes,
+    sender: str,
+    trust: TrustStore,
+    received_at: datetime,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+) -> Checked:
+    """Parse and check a submitted body, then verify its signatures (CPU-bound);
+    `calendar` holds the working days LATE_DISPATCH counts."""
     package = _parse(body)
     if package.sender != sender:
         raise Problem(
@@ -86,7 +94,9 @@ def check_package(body: bytes, sender: str, trust: TrustStore, received_at: date
         )
     _check_recipients(package)
     blobs = _check_attachments(package)
-    verdict = verify_package(package, trust, received_at=received_at, sender=sender)
+    verdict = verify_package(
+        package, trust, received_at=received_at, sender=sender, holidays=calendar
+    )
     return Checked(package, manifest_digest(package), verdict, blobs)
 
 
@@ -175,8 +185,11 @@ class Ingest:
         *,
         max_batch: int = 64,
         writers: int = 1,
+        calendar: WorkCalendar = DEFAULT_CALENDAR,
     ) -> None:
         self.identity = identity
+        self.calendar = calendar
+        """The working days (with the operator's announced changes) LATE_DISPATCH counts."""
         self.checkers = ThreadPoolExecutor(CHECKER_THREADS, thread_name_prefix="ingest-check")
         """Threads for `prepare`; ECDSA verification runs there without holding the GIL."""
         self.writer = IngestWriter(sessions, identity, hub_id)
@@ -191,17 +204,29 @@ class Ingest:
         """Accept `body` from `sender` durably, or raise a `Problem`; idempotent on the id."""
         received_at = utcnow()
         if len(body) <= INLINE_CHECK_BYTES:
-            submission = prepare(body, sender, self.identity.trust, received_at)
+            submission = prepare(body, sender, self.identity.trust, received_at, self.calendar)
         else:
             submission = await asyncio.get_running_loop().run_in_executor(
-                self.checkers, prepare, body, sender, self.identity.trust, received_at
+                self.checkers,
+                prepare,
+                body,
+                sender,
+                self.identity.trust,
+                received_at,
+                self.calendar,
             )
         return await self.commits.submit(submission)
 
 
-def prepare(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Submission:
+def prepare(
+    body: bytes,
+    sender: str,
+    trust: TrustStore,
+    received_at: datetime,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+) -> Submission:
     """`check_package`, then everything the writer needs that is CPU work."""
-    checked = check_package(body, sender, trust, received_at)
+    checked = check_package(body, sender, trust, received_at, calendar)
     package = checked.package
     return Submission(
         sender=sender,
