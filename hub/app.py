@@ -19,6 +19,7 @@ from hub.identity import HubIdentity
 from hub.ingest.service import CONCURRENT_BATCHES, Ingest
 from hub.ops.limits import BodyTimeoutMiddleware, MemberRateLimit
 from hub.ops.logging import configure_logging, install_request_logging
+from hub.retention.purge import running as retention_running
 from hub.settings import HubSettings
 from hub.ui.routes import install_ui
 from registry import admin_api, directory
@@ -73,6 +74,7 @@ def create_app(
             async with (
                 eventlog_running(sealer if settings.eventlog_sealer else None),
                 delivery_running(worker),
+                retention_running(sessions, settings),
             ):
                 yield
             ingest.checkers.shutdown(wait=False)

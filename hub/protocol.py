@@ -248,6 +248,8 @@ class Trace(_Wire):
     manifest_digest: str
     received_at: datetime
     recalled_at: datetime | None = None
+    purged_at: datetime | None = None
+    """When the retention policy removed the attachment bodies (the rest is kept)."""
     verdict: Verdict
     deliveries: list[DeliveryTrace]
 

@@ -127,6 +127,19 @@ class HubSettings(StorageSettings):
     eventlog_registry_grace_seconds: float = 30.0
     """Registry changes older than this are assumed committed when the sealer advances past them."""
 
+    retention_body_days: int | None = Field(default=None, ge=0)
+    """Documents' attachment bodies are purged this many days after receipt (the manifest,
+    verdict, facts, counters, trace and event log stay). Unset: kept forever."""
+
+    retention_metadata_days: int | None = Field(default=None, ge=0)
+    """Documents themselves (metadata, deliveries, statuses, report facts) and the report
+    counters of earlier days are removed this many days after receipt; the event log stays.
+    Unset: kept forever."""
+
+    retention_interval_seconds: float = Field(default=3600.0, ge=0)
+    """How often each hub process applies the retention policy (0: only `lienthong hub
+    purge`)."""
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     """The lowest level logged (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case)."""
 

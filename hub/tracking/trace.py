@@ -76,6 +76,7 @@ async def build_trace(session: AsyncSession, member: str, document_id: str) -> T
         manifest_digest=document.manifest_digest,
         received_at=document.received_at,
         recalled_at=document.recalled_at,
+        purged_at=document.purged_at,
         verdict=Verdict.model_validate_json(document.verdict),
         deliveries=[
             DeliveryTrace(
