@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from hub.alerts.job import AlertJob
+from hub.alerts.job import running as alerts_running
 from hub.api import admin_deliveries, documents, health, inbox, metrics, reports
 from hub.api.deps import install_openapi
 from hub.context import HubContext
@@ -75,6 +77,7 @@ def create_app(
                 eventlog_running(sealer if settings.eventlog_sealer else None),
                 delivery_running(worker),
                 retention_running(sessions, settings),
+                alerts_running(AlertJob(sessions, identity, settings)),
             ):
                 yield
             ingest.checkers.shutdown(wait=False)
