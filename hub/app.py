@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from hub.alerts.job import AlertJob
+from hub.alerts.job import running as alerts_running
 from hub.api import admin_deliveries, documents, health, inbox, metrics, reports
 from hub.api.deps import install_openapi
 from hub.context import HubContext
@@ -20,14 +22,23 @@ from hub.ingest.pdfs import POOLS
 from hub.ingest.service import CONCURRENT_BATCHES, Ingest, PdfBounds
 from hub.ops.limits import BodyTimeoutMiddleware, MemberRateLimit
 from hub.ops.logging import configure_logging, install_request_logging
+from hub.retention.purge import running as retention_running
 from hub.settings import HubSettings
 from hub.ui.routes import install_ui
 from registry import admin_api, directory
 from registry.db import assert_migrated, create_engine, session_factory
 from registry.member_auth import add_admission_check
 from registry.problems import install_problem_handlers
+from signing.workdays import DEFAULT_CALENDAR, WorkCalendar
 
 __all__ = ["create_app"]
+
+
+def work_calendar(settings: HubSettings) -> WorkCalendar:
+    """The working days LATE_DISPATCH counts: the package's, with the announced changes."""
+    if settings.workdays_file is None:
+        return DEFAULT_CALENDAR
+    return WorkCalendar.load(settings.workdays_file)
 
 
 def create_app(
@@ -55,6 +66,7 @@ def create_app(
                 settings.hub_id,
                 writers=CONCURRENT_BATCHES.get(engine.dialect.name, 1),
                 pdf_bounds=PdfBounds.of(settings),
+                calendar=work_calendar(settings),
             )
             worker = (
                 DeliveryWorker(settings, sessions, identity, transport=push_transport)
@@ -68,6 +80,8 @@ def create_app(
                 async with (
                     eventlog_running(sealer if settings.eventlog_sealer else None),
                     delivery_running(worker),
+                    retention_running(sessions, settings),
+                    alerts_running(AlertJob(sessions, identity, settings)),
                 ):
                     yield
             finally:

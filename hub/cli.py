@@ -1,4 +1,5 @@
-"""`lienthong hub ...` (serve, migrate, redrive) and `lienthong log ...` (export, verify)."""
+"""`lienthong hub ...` (serve, migrate, redrive, purge, backup), `lienthong log ...` (export,
+verify)."""
 
 from __future__ import annotations
 
@@ -258,6 +259,92 @@ async def _redrive(
         else:
             typer.echo(f"{count} failed status push(es) requeued")
     return errors
+
+
+@hub_app.command()
+def purge(
+    body_days: Annotated[
+        int | None,
+        typer.Option(help="Purge bodies older than this (default LIENTHONG_RETENTION_BODY_DAYS)."),
+    ] = None,
+    metadata_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Remove documents older than this (default LIENTHONG_RETENTION_METADATA_DAYS)."
+        ),
+    ] = None,
+) -> None:
+    """Apply the retention policy now: purge old bodies, then old metadata and statistics."""
+    import json
+
+    from hub.retention.purge import purge as run_purge
+    from hub.settings import HubSettings
+    from registry.db import NotMigratedError, assert_migrated, create_engine, session_factory
+
+    settings = HubSettings()
+    body_days = body_days if body_days is not None else settings.retention_body_days
+    metadata_days = metadata_days if metadata_days is not None else settings.retention_metadata_days
+    if body_days is None and metadata_days is None:
+        raise fail(
+            "no retention policy: set LIENTHONG_RETENTION_BODY_DAYS or "
+            "LIENTHONG_RETENTION_METADATA_DAYS, or pass --body-days / --metadata-days"
+        )
+
+    async def run() -> dict[str, object]:
+        engine = create_engine(settings.resolved_database_url())
+        try:
+            await assert_migrated(engine)
+            result = await run_purge(
+                session_factory(engine), body_days=body_days, metadata_days=metadata_days
+            )
+            return result.as_dict()
+        finally:
+            await engine.dispose()
+
+    try:
+        typer.echo(json.dumps(asyncio.run(run()), ensure_ascii=False))
+    except NotMigratedError as exc:
+        raise fail(str(exc)) from exc
+
+
+@hub_app.command()
+def backup(
+    out: Annotated[Path, typer.Option("--out", help="The backup file to write.")],
+) -> None:
+    """Copy the embedded SQLite database while the hub runs (SQLite's online backup API).
+
+    PostgreSQL is backed up with `pg_dump` (docs/OPERATIONS.md)."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    from hub.settings import HubSettings
+
+    url = make_url(HubSettings().resolved_database_url())
+    if not url.drivername.startswith("sqlite") or not url.database:
+        raise fail("`hub backup` copies a SQLite database; back PostgreSQL up with pg_dump")
+    source_path = Path(url.database)
+    if not source_path.exists():
+        raise fail(f"no database at {source_path}")
+    if out.exists():
+        raise fail(f"{out} exists; choose a new file")
+    source = sqlite3.connect(source_path)
+    try:
+        target = sqlite3.connect(out)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    check = sqlite3.connect(out)
+    try:
+        ok = check.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        check.close()
+    if ok != "ok":
+        raise fail(f"the copy {out} fails its integrity check: {ok}", code=1)
+    typer.echo(f"backed up {source_path} to {out} ({out.stat().st_size} bytes)")
 
 
 @log_app.command("export")

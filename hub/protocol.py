@@ -294,6 +294,8 @@ class Trace(_Wire):
     """The document this one revokes, updates or replaces (its business type is this one's)."""
     later: list[LinkedDocument] = Field(default_factory=list)
     """Documents that revoke, update or replace this one."""
+    purged_at: datetime | None = None
+    """When the retention policy removed the attachment bodies (the rest is kept)."""
     verdict: Verdict
     deliveries: list[DeliveryTrace]
 

@@ -76,6 +76,12 @@ class HubSettings(StorageSettings):
     """Each PDF worker process's address space (RLIMIT_AS); a PDF that needs more is
     VALIDATION_LIMIT_EXCEEDED. 0: no limit."""
 
+    workdays_file: Path | None = None
+    """The government's announced changes to the working-day calendar behind LATE_DISPATCH
+    (the exact Tết break, swapped Saturdays, extra days off), one per line:
+    `YYYY-MM-DD off|work [note]`, `#` starts a comment. Read at start-up. Unset: the weekend
+    and Vietnam's public holidays (the `holidays` package, Tết included) only."""
+
     directory_ttl_seconds: int = 3600
     """How long a signed directory stays valid (`expires_at - generated_at`)."""
 
@@ -135,6 +141,47 @@ class HubSettings(StorageSettings):
 
     eventlog_registry_grace_seconds: float = 30.0
     """Registry changes older than this are assumed committed when the sealer advances past them."""
+
+    alert_interval_seconds: float = Field(default=60.0, ge=0)
+    """How often each hub process evaluates the alert conditions (0: never in this process).
+    Of several processes, one sends each change (see `alert_webhook_url`)."""
+
+    alert_webhook_url: str | None = None
+    """Each alert that starts or ends is POSTed here as JSON (`hub.alerts.job`). Unset: alerts
+    are only logged and exported as metrics."""
+
+    alert_webhook_attempts: int = Field(default=3, ge=1)
+    """Tries per change (1 s, then 2 s, ... apart); a change never taken is resent next round."""
+
+    alert_webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long the webhook may take to answer one try."""
+
+    alert_endpoint_failing_minutes: int = Field(default=15, ge=1)
+    """A member's push endpoint that has failed every push for this long raises an alert."""
+
+    alert_expiry_days: int = Field(default=30, ge=1)
+    """Certificates (the hub's, the national root, members' current ones) expiring within this
+    many days raise an alert."""
+
+    alert_crl_expiry_days: float = Field(default=2.0, gt=0)
+    """A CRL whose next update is due within this many days raises an alert (CRLs are reissued
+    often: `lienthong pki crl` makes one valid 7 days)."""
+
+    alert_eventlog_lag_seconds: float = Field(default=300.0, gt=0)
+    """An event-log entry left unsealed this long raises an alert (no sealer is keeping up)."""
+
+    retention_body_days: int | None = Field(default=None, ge=0)
+    """Documents' attachment bodies are purged this many days after receipt (the manifest,
+    verdict, facts, counters, trace and event log stay). Unset: kept forever."""
+
+    retention_metadata_days: int | None = Field(default=None, ge=0)
+    """Documents themselves (metadata, deliveries, statuses, report facts) and the report
+    counters of earlier days are removed this many days after receipt; the event log stays.
+    Unset: kept forever."""
+
+    retention_interval_seconds: float = Field(default=3600.0, ge=0)
+    """How often each hub process applies the retention policy (0: only `lienthong hub
+    purge`)."""
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     """The lowest level logged (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case)."""

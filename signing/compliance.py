@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from signing.workdays import dispatch_deadline
+from signing.workdays import Holidays, dispatch_deadline
 
 
 class Violation(StrEnum):
@@ -133,7 +133,7 @@ def judge(
     received_at: dt.datetime,
     attachments_intact: bool = True,
     clock_skew: dt.timedelta = DEFAULT_CLOCK_SKEW,
-    holidays: Collection[dt.date] | None = None,
+    holidays: Holidays | None = None,
     document_violations: Collection[Violation] = (),
 ) -> list[Violation]:
     """The violations of a package, in the order of DESIGN's table, each once.
@@ -179,9 +179,7 @@ def judge(
     return [v for v in _TABLE_ORDER if v in found] if found else []
 
 
-def _late(
-    signed_at: dt.datetime, received_at: dt.datetime, holidays: Collection[dt.date] | None
-) -> bool:
+def _late(signed_at: dt.datetime, received_at: dt.datetime, holidays: Holidays | None) -> bool:
     # The next working day is at least the next calendar day, so nothing
     # received before the end of the day after signing is late: most packages
     # are settled without walking the calendar.

@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ from signing.package import (
 )
 from signing.sign import b64url_decode, prev_of
 from signing.trust import TrustStore
+from signing.workdays import Holidays
 
 if TYPE_CHECKING:
     from signing.pades.validate import PdfLimits, PdfReading
@@ -262,7 +263,7 @@ def verify_package(
     received_at: dt.datetime,
     sender: str | None = None,
     clock_skew: dt.timedelta = DEFAULT_CLOCK_SKEW,
-    holidays: Collection[dt.date] | None = None,
+    holidays: Holidays | None = None,
     pdf_limits: PdfLimits | None = None,
     pdf_reading: PdfReading | None = None,
 ) -> Verdict:

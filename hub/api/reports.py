@@ -94,9 +94,27 @@ def wants_csv(request: Request, format: str | None) -> bool:
     return "text/csv" in request.headers.get("accept", "")
 
 
-def _answer(request: Request, format: str | None, data: dict[str, Any], csv: str) -> Response:
+CSV_BOM = "\ufeff"
+"""Leads every CSV answer: Excel reads a CSV without it in the machine's code page, not
+UTF-8, and garbles the Vietnamese names; other readers skip it (`utf-8-sig`)."""
+
+
+def csv_filename(report: str, flt: ReportFilter) -> str:
+    """`signature-compliance.csv`, with the period when one is given
+    (`delivery_2024-01-01_2024-01-31.csv`); ASCII only, so no header encoding is needed."""
+    period = "_".join(str(day) for day in (flt.since, flt.until) if day is not None)
+    return f"{report}_{period}.csv" if period else f"{report}.csv"
+
+
+def _answer(
+    request: Request, format: str | None, data: dict[str, Any], csv: str, filename: str
+) -> Response:
     if wants_csv(request, format):
-        return Response(csv, media_type="text/csv; charset=utf-8")
+        return Response(
+            CSV_BOM + csv,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
     return JSONResponse(data)
 
 
@@ -118,7 +136,8 @@ async def signature_compliance(
     flt = replace(flt, only_member=member)
     async with context.sessions() as session:
         report = await compliance_report(session, flt, group)
-    return _answer(request, format, report.as_dict(), compliance_csv(report))
+    filename = csv_filename("signature-compliance", flt)
+    return _answer(request, format, report.as_dict(), compliance_csv(report), filename)
 
 
 @router.get(
@@ -138,4 +157,5 @@ async def delivery(
     flt = replace(flt, only_member=member)
     async with context.sessions() as session:
         report = await delivery_report(session, flt)
-    return _answer(request, format, report.as_dict(), delivery_csv(report))
+    filename = csv_filename("delivery", flt)
+    return _answer(request, format, report.as_dict(), delivery_csv(report), filename)

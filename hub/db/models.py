@@ -68,6 +68,8 @@ class Document(Base):
     """0 new, 1 revocation, 2 update, 3 replacement (the package's `header.business.type`)."""
     earlier_id: Mapped[str | None] = mapped_column(String(36))
     """The document this one revokes, updates or replaces (`header.business.document_id`)."""
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the retention policy removed its attachment bodies (`hub.retention`)."""
 
 
 class AttachmentBlob(Base):
@@ -79,6 +81,8 @@ class AttachmentBlob(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    """When a document carrying it was last accepted (refreshed on every reuse): the
+    retention policy removes a body only once no document kept needs it."""
 
 
 class Delivery(Base):
@@ -172,3 +176,19 @@ class StatusCounter(Base):
 
     audience: Mapped[str] = mapped_column(String(13), primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AlertRow(Base):
+    """The last state of one alert the hub notified (`hub.alerts`): whichever hub process
+    first moves it to a new state sends that change, the others see it done."""
+
+    __tablename__ = "alerts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    """The alert and what it is about, e.g. `endpoint_failing:000.00.00.G22`."""
+    alert: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    """`firing` or `resolved`."""
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    summary: Mapped[str] = mapped_column(String(1000))

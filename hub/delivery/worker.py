@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
+import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -49,6 +50,7 @@ from registry.problems import Problem
 from signing.jose import mint_token
 
 log = logging.getLogger(__name__)
+events = structlog.get_logger("lienthong.delivery")
 TOKEN_LIFETIME = 300
 RECORD_RETRY_FIRST_SECONDS = 0.25
 RECORD_RETRY_MAX_SECONDS = 5.0
@@ -225,6 +227,8 @@ class DeliveryWorker:
         )
         if outcome is not None:
             metrics.delivery_attempted(outcome, "push", job.created_at, now)
+        if not result.ok:
+            _log_failed_push(job, "document", outcome, result.detail)
 
     async def _until_recorded(
         self, job: Job, write: Callable[[], Awaitable[T]], *, ok: bool
@@ -367,9 +371,13 @@ class DeliveryWorker:
     async def _send_status(self, job: Job) -> None:
         result = await self._post(job)
         now = utcnow()
-        await self._until_recorded(job, lambda: self._record_status(job, result, now), ok=result.ok)
+        outcome = await self._until_recorded(
+            job, lambda: self._record_status(job, result, now), ok=result.ok
+        )
+        if not result.ok:
+            _log_failed_push(job, "status", outcome, result.detail)
 
-    async def _record_status(self, job: Job, result: Result, now: datetime) -> None:
+    async def _record_status(self, job: Job, result: Result, now: datetime) -> str:
         async with self.sessions() as session:
             row = (
                 await session.execute(
@@ -382,16 +390,19 @@ class DeliveryWorker:
                     .with_for_update()
                 )
             ).scalar_one_or_none()
+            outcome = "delivered" if result.ok else "error"
             if row is not None:
                 row.leased_until = None
                 if result.ok:
                     row.push_state = "sent"
                 elif self.retry.exhausted(job.attempt, job.created_at, now):
                     row.push_state = "failed"
+                    outcome = "failed"
                 else:
                     delay = self.retry.delay(job.attempt, self.rng)
                     row.next_attempt_at = now + timedelta(seconds=delay)
             await session.commit()
+        return outcome
 
     # -- HTTP -----------------------------------------------------------------------
 
@@ -443,6 +454,23 @@ async def running(worker: DeliveryWorker | None) -> AsyncIterator[None]:
         yield
     finally:
         await worker.stop()
+
+
+def _log_failed_push(job: Job, kind: str, outcome: str | None, error: str | None) -> None:
+    """One structured line per push attempt that did not deliver: `error` will be retried,
+    `failed` gave up (an operator redrives it); `unrecorded` when the outcome could not be
+    written (the job is pushed again after its lease)."""
+    ids = {"delivery_id": job.id} if kind == "document" else {"status_id": job.id}
+    events.warning(
+        "push failed",
+        kind=kind,
+        recipient=job.member,
+        **ids,
+        document_id=job.document_id,
+        attempt=job.attempt,
+        outcome=outcome or "unrecorded",
+        error=error,
+    )
 
 
 def _url(endpoint: str | None, path: str) -> str | None:

@@ -30,6 +30,7 @@ from signing.edxml import (
 from signing.package import Package
 from signing.trust import TrustStore
 from signing.verify import Verdict
+from signing.workdays import DEFAULT_CALENDAR, WorkCalendar
 
 EDXML_MEDIA_TYPES = frozenset({"application/xml", "application/edxml+xml", "text/xml"})
 """Request media types read as edXML (`application/edxml+xml` is not registered, SDKs send it)."""
@@ -55,7 +56,13 @@ def edxml_problem(exc: EdxmlError) -> Problem:
     return Problem(_STATUS_BY_CODE.get(exc.code, 422), exc.code, exc.detail)
 
 
-def check_edxml(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> CheckedEdxml:
+def check_edxml(
+    body: bytes,
+    sender: str,
+    trust: TrustStore,
+    received_at: datetime,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+) -> CheckedEdxml:
     """Parse, validate, map and verify an envelope from `sender` (CPU-bound)."""
     try:
         doc = read_edxml(body, trust, received_at=received_at)
@@ -73,7 +80,7 @@ def check_edxml(body: bytes, sender: str, trust: TrustStore, received_at: dateti
             "sender_mismatch",
             f"the envelope's From {doc.package.sender} is not the authenticated member {sender}",
         )
-    verdict = verify_edxml(doc, trust, received_at=received_at, sender=sender)
+    verdict = verify_edxml(doc, trust, received_at=received_at, sender=sender, holidays=calendar)
     return CheckedEdxml(doc.package, verdict, doc.document_id)
 
 

@@ -37,6 +37,7 @@ from registry.problems import Problem
 from signing.package import Package, PackageFormatError, manifest_digest, parse_package
 from signing.trust import TrustStore
 from signing.verify import Verdict, principal_pdf, verify_package
+from signing.workdays import DEFAULT_CALENDAR, WorkCalendar
 
 if TYPE_CHECKING:
     from signing.pades.validate import PdfReading
@@ -91,13 +92,15 @@ def check_package(
     received_at: datetime,
     *,
     bounds: PdfBounds | None = None,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> Checked:
     """Parse and check a submitted body, then verify its signatures (CPU-bound).
 
-    The principal PDF is read here, in the calling thread (within `bounds`).
+    The principal PDF is read here, in the calling thread (within `bounds`);
+    `calendar` holds the working days LATE_DISPATCH counts.
     """
     package, blobs = inspect_package(body, sender)
-    return verify_checked(package, blobs, trust, received_at, bounds=bounds)
+    return verify_checked(package, blobs, trust, received_at, bounds=bounds, calendar=calendar)
 
 
 def inspect_package(body: bytes, sender: str) -> tuple[Package, list[dict[str, Any]]]:
@@ -126,6 +129,7 @@ def verify_checked(
     *,
     bounds: PdfBounds | None = None,
     reading: PdfReading | None = None,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> Checked:
     """The verdict on an inspected package; `reading` is its principal PDF already read."""
     verdict = verify_package(
@@ -133,6 +137,7 @@ def verify_checked(
         trust,
         received_at=received_at,
         sender=package.sender,
+        holidays=calendar,
         pdf_limits=(bounds or PdfBounds()).limits,
         pdf_reading=reading,
     )
@@ -233,8 +238,11 @@ class Ingest:
         max_batch: int = 64,
         writers: int = 1,
         pdf_bounds: PdfBounds | None = None,
+        calendar: WorkCalendar = DEFAULT_CALENDAR,
     ) -> None:
         self.identity = identity
+        self.calendar = calendar
+        """The working days (with the operator's announced changes) LATE_DISPATCH counts."""
         self.sessions = sessions
         self.checkers = ThreadPoolExecutor(CHECKER_THREADS, thread_name_prefix="ingest-check")
         """Threads for `prepare`; ECDSA verification runs there without holding the GIL."""
@@ -281,19 +289,18 @@ class Ingest:
         pdf = pdf_to_read(package)
         reading = await self.pdfs.read(pdf) if pdf is not None else None
         trust = self.identity.trust
+        args = (package, blobs, trust, received_at, self.pdf_bounds, reading, self.calendar)
         if inline:
-            return conclude(package, blobs, trust, received_at, self.pdf_bounds, reading)
-        return await loop.run_in_executor(
-            self.checkers, conclude, package, blobs, trust, received_at, self.pdf_bounds, reading
-        )
+            return conclude(*args)
+        return await loop.run_in_executor(self.checkers, conclude, *args)
 
     async def _edxml(self, body: bytes, sender: str, received_at: datetime) -> Submission:
         """An edXML envelope: parsed, validated and verified in the ingest threads."""
         trust = self.identity.trust
         if len(body) <= INLINE_CHECK_BYTES:
-            return prepare_edxml(body, sender, trust, received_at)
+            return prepare_edxml(body, sender, trust, received_at, self.calendar)
         return await asyncio.get_running_loop().run_in_executor(
-            self.checkers, prepare_edxml, body, sender, trust, received_at
+            self.checkers, prepare_edxml, body, sender, trust, received_at, self.calendar
         )
 
 
@@ -304,18 +311,25 @@ def prepare(
     received_at: datetime,
     bounds: PdfBounds | None = None,
     wire_format: str = "json",
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> Submission:
     """`check_package` (or its edXML twin), then everything the writer needs that is CPU work
     (all in this thread)."""
     if wire_format == "edxml":
-        return prepare_edxml(body, sender, trust, received_at)
+        return prepare_edxml(body, sender, trust, received_at, calendar)
     package, blobs = inspect_package(body, sender)
-    return conclude(package, blobs, trust, received_at, bounds)
+    return conclude(package, blobs, trust, received_at, bounds, calendar=calendar)
 
 
-def prepare_edxml(body: bytes, sender: str, trust: TrustStore, received_at: datetime) -> Submission:
+def prepare_edxml(
+    body: bytes,
+    sender: str,
+    trust: TrustStore,
+    received_at: datetime,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+) -> Submission:
     """An edXML envelope checked, mapped and verified; its bytes kept as received."""
-    found = check_edxml(body, sender, trust, received_at)
+    found = check_edxml(body, sender, trust, received_at, calendar)
     package, blobs = _inspected(found.package, sender)
     checked = Checked(package, manifest_digest(package), found.verdict, blobs)
     original = hashlib.sha256(body).hexdigest()
@@ -334,9 +348,12 @@ def conclude(
     received_at: datetime,
     bounds: PdfBounds | None = None,
     reading: PdfReading | None = None,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> Submission:
     """The verdict on an inspected package and the rest of the writer's CPU work."""
-    checked = verify_checked(package, blobs, trust, received_at, bounds=bounds, reading=reading)
+    checked = verify_checked(
+        package, blobs, trust, received_at, bounds=bounds, reading=reading, calendar=calendar
+    )
     return _submission(checked, received_at, checked.blobs)
 
 

@@ -86,7 +86,13 @@ _DOCUMENTS: Table = Document.__table__  # type: ignore[assignment]
 _BLOBS: Table = AttachmentBlob.__table__  # type: ignore[assignment]
 _DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 _EVENTS: Table = EventLogEntry.__table__  # type: ignore[assignment]
-_BLOBS_IGNORING_DUPLICATES = sqlite.insert(_BLOBS).on_conflict_do_nothing(index_elements=["sha256"])
+_BLOBS_INSERT = sqlite.insert(_BLOBS)
+# A body already stored is not written again, but its `stored_at` moves to now: the
+# retention policy keeps a body as long as some document kept carries it.
+_BLOBS_ON_CONFLICT = "ON CONFLICT (sha256) DO UPDATE SET stored_at = excluded.stored_at"
+_BLOBS_REFRESHING_DUPLICATES = _BLOBS_INSERT.on_conflict_do_update(
+    index_elements=["sha256"], set_={"stored_at": _BLOBS_INSERT.excluded.stored_at}
+)
 _MEMBERS: Table = Member.__table__  # type: ignore[assignment]
 # Core statements built once: an ORM select made for every batch cost more to
 # build and compile than the database took to answer it.
@@ -263,8 +269,8 @@ def _inserts(rows: _Rows) -> list[Inserts]:
         Inserts(
             _BLOBS,
             blobs,
-            on_conflict="ON CONFLICT (sha256) DO NOTHING",
-            fallback=_BLOBS_IGNORING_DUPLICATES,
+            on_conflict=_BLOBS_ON_CONFLICT,
+            fallback=_BLOBS_REFRESHING_DUPLICATES,
         ),
         Inserts(_DELIVERIES, rows.deliveries),
         Inserts(_EVENTS, rows.events),

@@ -117,3 +117,47 @@ def rate_limited(member: str) -> None:
 
 def body_timed_out() -> None:
     BODY_TIMEOUTS.inc()
+
+
+# -- alert conditions (`hub.alerts`): set by each process's alert round ------------------
+
+FAILED_STATUS_PUSHES = Gauge(
+    "lienthong_status_pushes_failed",
+    "Status pushes given up (failed), waiting for a redrive; read by the alert round",
+    registry=REGISTRY,
+)
+ENDPOINT_FAILING = Gauge(
+    "lienthong_endpoint_failing_seconds",
+    "How long each failing member push endpoint has failed every push (failing ones only)",
+    ["member"],
+    registry=REGISTRY,
+)
+CERTIFICATE_EXPIRY = Gauge(
+    "lienthong_certificate_expiry_seconds",
+    "Seconds until the earliest expiry among the hub's certificate (owner=hub), the "
+    "national roots (ca) and the active members' current certificates (member)",
+    ["owner"],
+    registry=REGISTRY,
+)
+CRL_EXPIRY = Gauge(
+    "lienthong_crl_expiry_seconds",
+    "Seconds until the loaded CRL's next update (negative: past it)",
+    registry=REGISTRY,
+)
+EVENTLOG_UNSEALED_AGE = Gauge(
+    "lienthong_eventlog_unsealed_age_seconds",
+    "Age of the oldest event-log entry not yet sealed into the chain (0: none)",
+    registry=REGISTRY,
+)
+ALERTS_FIRING = Gauge(
+    "lienthong_alerts_firing",
+    "Alerts that hold now, by alert",
+    ["alert"],
+    registry=REGISTRY,
+)
+ALERT_NOTIFICATIONS = Counter(
+    "lienthong_alert_notifications",
+    "Alert changes sent to the webhook by this process, by outcome (sent, failed)",
+    ["outcome"],
+    registry=REGISTRY,
+)

@@ -93,6 +93,7 @@ async def build_trace(session: AsyncSession, member: str, document_id: str) -> T
         wire_format=document.wire_format,
         earlier=earlier,
         later=later,
+        purged_at=document.purged_at,
         verdict=Verdict.model_validate_json(document.verdict),
         deliveries=[
             DeliveryTrace(

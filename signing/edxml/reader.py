@@ -18,6 +18,7 @@ from signing.edxml.sign import CARRIED
 from signing.package import Package, attachment_errors, manifest_digest
 from signing.trust import TrustStore
 from signing.verify import Verdict, extract_facts
+from signing.workdays import Holidays
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def verify_edxml(
     sender: str | None = None,
     extra_facts: Collection[SignatureFacts] = (),
     clock_skew: dt.timedelta = DEFAULT_CLOCK_SKEW,
-    holidays: Collection[dt.date] | None = None,
+    holidays: Holidays | None = None,
 ) -> Verdict:
     """The verdict on an edXML document: its envelope signature's facts, with any
     JWS signatures of the package and `extra_facts` (a PDF's), judged together."""

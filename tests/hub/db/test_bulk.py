@@ -11,7 +11,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hub.db.bulk import Inserts, insert_all, insert_rows, update_rows
 from hub.db.models import AttachmentBlob, Delivery, Document
-from hub.ingest.writer import _BLOBS, _BLOBS_IGNORING_DUPLICATES, _DELIVERIES, _DOCUMENTS
+from hub.ingest.writer import (
+    _BLOBS,
+    _BLOBS_ON_CONFLICT,
+    _BLOBS_REFRESHING_DUPLICATES,
+    _DELIVERIES,
+    _DOCUMENTS,
+)
 
 ICT = timezone(timedelta(hours=7))
 
@@ -52,14 +58,19 @@ async def test_no_rows_is_no_statement(db_sessions: Any) -> None:
         assert (await session.scalars(select(Document))).all() == []
 
 
-async def test_on_conflict_keeps_the_first_row(db_sessions: Any) -> None:
+async def test_on_conflict_keeps_the_first_body_and_refreshes_its_time(db_sessions: Any) -> None:
     now = datetime.now(UTC)
-    first = {"sha256": "a" * 64, "size": 3, "content": b"\x00\x01\x02", "stored_at": now}
+    first = {
+        "sha256": "a" * 64,
+        "size": 3,
+        "content": b"\x00\x01\x02",
+        "stored_at": now - timedelta(days=3),
+    }
     async with db_sessions() as session:
         await insert_rows(session, _BLOBS, [first])
         await session.commit()
     again = [
-        {**first, "content": b"other"},
+        {**first, "content": b"other", "stored_at": now},
         {"sha256": "b" * 64, "size": 1, "content": b"\xff", "stored_at": now},
     ]
     async with db_sessions() as session:
@@ -67,15 +78,15 @@ async def test_on_conflict_keeps_the_first_row(db_sessions: Any) -> None:
             session,
             _BLOBS,
             again,
-            on_conflict="ON CONFLICT (sha256) DO NOTHING",
-            fallback=_BLOBS_IGNORING_DUPLICATES,
+            on_conflict=_BLOBS_ON_CONFLICT,
+            fallback=_BLOBS_REFRESHING_DUPLICATES,
         )
         await session.commit()
     async with db_sessions() as session:
         blobs = (await session.scalars(select(AttachmentBlob).order_by("sha256"))).all()
-    assert [(b.sha256, b.content) for b in blobs] == [
-        ("a" * 64, b"\x00\x01\x02"),
-        ("b" * 64, b"\xff"),
+    assert [(b.sha256, b.content, b.stored_at) for b in blobs] == [
+        ("a" * 64, b"\x00\x01\x02", now),
+        ("b" * 64, b"\xff", now),
     ]
 
 

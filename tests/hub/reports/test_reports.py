@@ -87,7 +87,12 @@ async def test_csv_by_accept_header_and_format(
     response = await hub.client.get(COMPLIANCE, headers={**auditor, "Accept": "text/csv"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="signature-compliance.csv"'
+    )
+    # a BOM first, so Excel reads UTF-8 (the Vietnamese names) instead of the local code page
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     by_key = {r["key"]: r for r in rows}
     assert by_key[H26]["documents"] == "3" and by_key[H26]["UNSIGNED"] == "1"
     assert by_key["total"]["documents"] == "5"
@@ -135,9 +140,15 @@ async def test_delivery_per_recipient_and_sender(
     assert rows[H49]["latency_seconds"]["p50"] is None
     senders = {s["sender"]: s for s in report["senders"]}
     assert senders[H26]["documents"] == 3 and senders[H26]["late_dispatch"] == 0
-    csv_text = (
-        await hub.client.get("/v1/reports/delivery", params={"format": "csv"}, headers=auditor)
-    ).text
+    answer = await hub.client.get(
+        "/v1/reports/delivery",
+        params={"format": "csv", "since": "2020-01-01", "until": "2099-12-31"},
+        headers=auditor,
+    )
+    assert answer.headers["content-disposition"] == (
+        'attachment; filename="delivery_2020-01-01_2099-12-31.csv"'
+    )
+    csv_text = answer.content.decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("section,code,name,deliveries")
 
 

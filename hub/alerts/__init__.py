@@ -1,0 +1,1 @@
+"""Alerts: conditions an operator must hear about, logged, exported and sent to a webhook."""

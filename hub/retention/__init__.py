@@ -1,0 +1,2 @@
+"""Retention: documents' bodies and, later, their metadata and statistics are removed on a
+schedule; the event log is never purged and records every purge."""
