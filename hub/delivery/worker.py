@@ -1,16 +1,20 @@
 """The push worker: carries documents to `{endpoint}/v1/inbox` and statuses to `/v1/status`.
 
-Each round claims a batch of due jobs (see `hub.delivery.outbox`), sends them
-concurrently with the hub's own bearer JWT, and records each result: a 2xx
-is delivery (the member's signed delivery receipt, if any, is kept as proof);
-anything else is retried with backoff until the attempts or the age run out,
-then the job is `failed` and waits for an operator's redrive.
+The worker claims due jobs (see `hub.delivery.outbox`) as long as it has
+room for them and sends each as its own task with the hub's own bearer JWT
+(`hub.delivery.fanout`: bounded in total, per member and per destination, so
+no push waits for another). Outcomes are written in batches, one transaction
+for whatever finished meanwhile: a 2xx is delivery (the member's signed
+delivery receipt, if any, is kept as proof); anything else is retried with
+backoff until the attempts or the age run out, then the job is `failed` and
+waits for an operator's redrive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -26,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.models import Delivery, DeliveryAttempt, Document, StatusUpdateRow
+from hub.delivery.fanout import Destinations, FanOut
 from hub.delivery.member_receipts import checked_receipt
 from hub.delivery.outbox import (
     RetryPolicy,
@@ -48,6 +53,13 @@ log = logging.getLogger(__name__)
 TOKEN_LIFETIME = 300
 RECORD_RETRY_FIRST_SECONDS = 0.25
 RECORD_RETRY_MAX_SECONDS = 5.0
+RECORD_BATCH = 256
+"""Outcomes written per transaction at most."""
+MAX_ANSWER_BYTES = 64 * 1024
+"""A member's answer to a push is read up to this (a receipt is a few KB)."""
+DOWN_SECONDS = 2.0
+"""After a push got no answer, the member's pushes already waiting in this process fail
+at once for this long (each still backs off on its own schedule)."""
 T = TypeVar("T")
 
 
@@ -71,6 +83,20 @@ class Result:
     receipt: str | None = None
 
 
+@dataclass
+class Outcome:
+    """What one push came to, waiting to be written."""
+
+    kind: str
+    """`delivery` or `status`."""
+    job: Job
+    result: Result
+    at: datetime
+
+
+_STOP = Outcome("stop", Job("", 0, "", None, datetime.min, {}, ""), Result(False), datetime.min)
+
+
 class DeliveryWorker:
     """Pushes due deliveries and statuses; run one or many per database."""
 
@@ -90,9 +116,17 @@ class DeliveryWorker:
         self.retry = RetryPolicy.from_settings(settings)
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self.rng = rng or random.Random()
-        self._client = httpx.AsyncClient(transport=transport, timeout=settings.push_timeout_seconds)
+        self._destinations = Destinations(
+            connections=settings.push_connections_per_host,
+            timeout=settings.push_timeout_seconds,
+            transport=transport,
+        )
+        self._fanout = FanOut(settings.push_concurrency, settings.push_per_member, self._slot_freed)
         self._tokens: dict[str, tuple[str, float]] = {}
+        self._down: dict[str, tuple[float, str]] = {}
+        self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._wake = asyncio.Event()
+        self._more_waiting = False
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -107,7 +141,7 @@ class DeliveryWorker:
             self._task = asyncio.create_task(self.run(), name=f"delivery-{self.owner}")
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Finish the round in flight, then stop.
+        """Finish the pushes in flight and write their outcomes, then stop.
 
         A stop flag, not cancellation alone: a cancellation that lands inside a
         database call can be swallowed by the driver, and a loop that only
@@ -123,34 +157,232 @@ class DeliveryWorker:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        await self._client.aclose()
+        await self._destinations.aclose()
 
     async def run(self) -> None:
-        """Work until stopped; a failing round is logged and retried at the next poll."""
-        while not self._stopping:
-            try:
-                busy = await self.run_once() >= self.settings.push_batch_size
-            except Exception:
-                log.exception("delivery round failed")
-                busy = False
-            if not busy and not self._stopping:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.delivery_poll_seconds)
+        """Claim and push until stopped; a failing claim is logged and retried at the next poll."""
+        recorder = asyncio.create_task(self._record_forever(), name=f"outcomes-{self.owner}")
+        try:
+            while not self._stopping:
                 self._wake.clear()
+                try:
+                    more = await self._dispatch()
+                except Exception:
+                    log.exception("delivery round failed")
+                    more = False
+                if not more and not self._stopping:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._wake.wait(), self.settings.delivery_poll_seconds
+                        )
+        finally:
+            await self._fanout.drain(self.settings.push_timeout_seconds)
+            await self._outcomes.put(_STOP)
+            with contextlib.suppress(Exception):
+                await recorder
+
+    async def _dispatch(self) -> bool:
+        """Claim as many due jobs as there is room for and start them; whether more may wait."""
+        free = self._fanout.free()
+        if free == 0:
+            return False  # a finishing push wakes the loop
+        limit = min(free, self.settings.push_batch_size)
+        exclude = self._fanout.saturated()
+        statuses = await self._claim_statuses(max(1, limit // 4), exclude)
+        deliveries = await self._claim_deliveries(limit - len(statuses), exclude)
+        for job, send in [*((j, self._send_delivery) for j in deliveries),
+                          *((j, self._send_status) for j in statuses)]:  # fmt: skip
+            self._fanout.start(job.member, functools.partial(send, job))
+        self._more_waiting = len(deliveries) + len(statuses) >= limit or bool(exclude)
+        return len(deliveries) + len(statuses) >= limit
+
+    def _slot_freed(self) -> None:
+        if self._more_waiting:
+            self._wake.set()
 
     async def run_once(self) -> int:
-        """One round: claim and push a batch of documents and one of statuses."""
-        deliveries = await self._claim_deliveries()
-        statuses = await self._claim_statuses()
-        await asyncio.gather(
-            *(self._deliver(job) for job in deliveries),
-            *(self._send_status(job) for job in statuses),
+        """One round, start to end: claim a batch of documents and one of statuses, push
+        them all, write the outcomes. How many jobs it handled."""
+        deliveries = await self._claim_deliveries(self.settings.push_batch_size, [])
+        statuses = await self._claim_statuses(self.settings.push_batch_size, [])
+        outcomes = await asyncio.gather(
+            *(self._push(job, "delivery") for job in deliveries),
+            *(self._push(job, "status") for job in statuses),
         )
+        if outcomes:
+            await self._write(list(outcomes))
         return len(deliveries) + len(statuses)
+
+    async def _send_delivery(self, job: Job) -> None:
+        await self._outcomes.put(await self._push(job, "delivery"))
+
+    async def _send_status(self, job: Job) -> None:
+        await self._outcomes.put(await self._push(job, "status"))
+
+    async def _push(self, job: Job, kind: str) -> Outcome:
+        result = await self._post(job)
+        return Outcome(kind, job, result, utcnow())
+
+    # -- outcomes -----------------------------------------------------------------
+
+    async def _record_forever(self) -> None:
+        """Write outcomes as they come, everything that finished meanwhile in one batch."""
+        while True:
+            first = await self._outcomes.get()
+            batch = [first]
+            while len(batch) < RECORD_BATCH and not self._outcomes.empty():
+                batch.append(self._outcomes.get_nowait())
+            stop = any(o is _STOP for o in batch)
+            batch = [o for o in batch if o is not _STOP]
+            if batch:
+                try:
+                    await self._write(batch)
+                except Exception:
+                    log.exception("writing push outcomes failed")
+            if stop:
+                return
+
+    async def _write(self, batch: list[Outcome]) -> None:
+        """Write `batch` (one transaction, retried until it commits), then count it."""
+        outcomes = await self._until_recorded(batch, lambda: self._record(batch))
+        if outcomes is None:
+            return
+        for item, outcome in zip(batch, outcomes, strict=True):
+            if item.kind == "delivery":
+                metrics.delivery_attempted(outcome, "push", item.job.created_at, item.at)
+
+    async def _until_recorded(
+        self, batch: list[Outcome], write: Callable[[], Awaitable[T]]
+    ) -> T | None:
+        """Run `write` (one transaction) until it commits, with backoff, within the lease.
+
+        What the members answered is known only here: if writing it fails (the
+        database restarting, say), a delivered job would otherwise look queued
+        until its lease ran out and then be pushed again. So the write is
+        retried for as long as the leases are this worker's; past that the jobs
+        are another worker's, which pushes them again (members deduplicate by id).
+        """
+        deadline = time.monotonic() + self.settings.push_lease_seconds * 0.9
+        delay = RECORD_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                return await write()
+            except Exception as exc:
+                if time.monotonic() + delay > deadline:
+                    log.error(
+                        "could not record the outcome of %d pushes (%s); they will be "
+                        "pushed again once their leases run out",
+                        len(batch),
+                        ", ".join(
+                            f"{o.job.id} attempt {o.job.attempt} "
+                            + ("answered 2xx" if o.result.ok else "not delivered")
+                            for o in batch[:10]
+                        ),
+                        exc_info=exc,
+                    )
+                    return None
+                log.warning(
+                    "recording the outcome of %d pushes failed (%s: %s); retrying in %.1f s",
+                    len(batch),
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
+
+    async def _record(self, batch: list[Outcome]) -> list[str]:
+        """Record a batch of outcomes in one transaction; each one's outcome name."""
+        async with self.sessions() as session:
+            deliveries = [o for o in batch if o.kind == "delivery"]
+            statuses = [o for o in batch if o.kind == "status"]
+            names = {}
+            if deliveries:
+                names.update(await self._record_deliveries(session, deliveries))
+            if statuses:
+                await self._record_statuses(session, statuses)
+            await session.commit()
+        return [names.get(id(o), "sent") for o in batch]
+
+    async def _record_deliveries(
+        self, session: AsyncSession, batch: list[Outcome]
+    ) -> dict[int, str]:
+        """Record push outcomes (idempotent: a retried write after a lost commit reply
+        finds its attempts already recorded and adds nothing)."""
+        rows = {
+            d.id: d
+            for d in (
+                await session.execute(
+                    select(Delivery)
+                    .where(
+                        Delivery.id.in_([o.job.id for o in batch]),
+                        Delivery.lease_owner == self.owner,
+                    )
+                    .order_by(Delivery.id)
+                    .with_for_update()
+                )
+            ).scalars()
+        }
+        names: dict[int, str] = {}
+        for item in batch:
+            job, result, now = item.job, item.result, item.at
+            delivery = rows.get(job.id)
+            if delivery is not None and delivery.attempts != job.attempt:
+                delivery = None
+            outcome = "delivered" if result.ok else "error"
+            names[id(item)] = outcome
+            if delivery is None and await _attempt_recorded(session, job):
+                continue
+            receipt, detail = result.receipt, result.detail
+            if result.ok:
+                receipt, refused = await checked_receipt(
+                    session, job.member, job.document_id, job.id, result.receipt
+                )
+                detail = refused or detail
+            if delivery is not None:
+                delivery.leased_until = None
+                delivery.lease_owner = None
+                if result.ok:
+                    delivery.state = "delivered" if delivery.state == "queued" else delivery.state
+                    delivery.delivered_at = delivery.delivered_at or now
+                    delivery.member_receipt = receipt
+                    delivery.last_error = None
+                else:
+                    delivery.last_error = (detail or "")[:1000]
+                    if self.retry.exhausted(job.attempt, job.created_at, now):
+                        outcome = names[id(item)] = "failed"
+                        if delivery.state == "queued":
+                            delivery.state = "failed"
+                    else:
+                        delay = self.retry.delay(job.attempt, self.rng)
+                        delivery.next_attempt_at = now + timedelta(seconds=delay)
+            session.add(
+                DeliveryAttempt(
+                    delivery_id=job.id,
+                    attempt=job.attempt,
+                    started_at=now,
+                    outcome=outcome,
+                    detail=detail[:1000] if detail else None,
+                )
+            )
+            await eventlog.record(
+                session,
+                f"delivery.{outcome}",
+                job.document_id,
+                {
+                    "delivery_id": job.id,
+                    "recipient": job.member,
+                    "attempt": job.attempt,
+                    "detail": detail,
+                },
+            )
+        return names
 
     # -- documents ----------------------------------------------------------------
 
-    async def _claim_deliveries(self) -> list[Job]:
+    async def _claim_deliveries(self, limit: int, exclude: list[str]) -> list[Job]:
+        if limit <= 0:
+            return []
         now = utcnow()
         async with self.sessions() as session:
             ids = await claim_deliveries(
@@ -158,7 +390,8 @@ class DeliveryWorker:
                 self.owner,
                 now,
                 self.settings.push_lease_seconds,
-                self.settings.push_batch_size,
+                limit,
+                exclude=exclude,
             )
             if not ids:
                 await session.commit()
@@ -189,123 +422,15 @@ class DeliveryWorker:
             )
         return jobs
 
-    async def _deliver(self, job: Job) -> None:
-        result = await self._post(job)
-        now = utcnow()
-        outcome = await self._until_recorded(
-            job, lambda: self._record_delivery(job, result, now), ok=result.ok
-        )
-        if outcome is not None:
-            metrics.delivery_attempted(outcome, "push", job.created_at, now)
-
-    async def _until_recorded(
-        self, job: Job, write: Callable[[], Awaitable[T]], *, ok: bool
-    ) -> T | None:
-        """Run `write` (one transaction) until it commits, with backoff, within the lease.
-
-        What the member answered is known only here: if writing it fails (the
-        database restarting, say), a delivered job would otherwise look queued
-        until its lease ran out and then be pushed again. So the write is
-        retried for as long as the lease is this worker's; past that the job
-        is another worker's, which pushes it again (members deduplicate by id).
-        """
-        deadline = time.monotonic() + self.settings.push_lease_seconds * 0.9
-        delay = RECORD_RETRY_FIRST_SECONDS
-        while True:
-            try:
-                return await write()
-            except Exception as exc:
-                if time.monotonic() + delay > deadline:
-                    log.error(
-                        "could not record the outcome of push %s (attempt %d, %s); "
-                        "it will be pushed again once its lease runs out",
-                        job.id,
-                        job.attempt,
-                        "answered 2xx" if ok else "not delivered",
-                        exc_info=exc,
-                    )
-                    return None
-                log.warning(
-                    "recording the outcome of push %s failed (%s: %s); retrying in %.1f s",
-                    job.id,
-                    type(exc).__name__,
-                    exc,
-                    delay,
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
-
-    async def _record_delivery(self, job: Job, result: Result, now: datetime) -> str:
-        """Record one push's outcome (idempotent: a retried write after a lost commit reply
-        finds its attempt already recorded and adds nothing)."""
-        async with self.sessions() as session:
-            delivery = (
-                await session.execute(
-                    select(Delivery)
-                    .where(
-                        Delivery.id == job.id,
-                        Delivery.lease_owner == self.owner,
-                        Delivery.attempts == job.attempt,
-                    )
-                    .with_for_update()
-                )
-            ).scalar_one_or_none()
-            outcome = "delivered" if result.ok else "error"
-            if delivery is None and await _attempt_recorded(session, job):
-                await session.rollback()
-                return outcome
-            receipt, detail = result.receipt, result.detail
-            if result.ok:
-                receipt, detail = await checked_receipt(
-                    session, job.member, job.document_id, job.id, result.receipt
-                )
-            if delivery is not None:
-                delivery.leased_until = None
-                delivery.lease_owner = None
-                if result.ok:
-                    delivery.state = "delivered" if delivery.state == "queued" else delivery.state
-                    delivery.delivered_at = delivery.delivered_at or now
-                    delivery.member_receipt = receipt
-                    delivery.last_error = None
-                else:
-                    delivery.last_error = (detail or "")[:1000]
-                    if self.retry.exhausted(job.attempt, job.created_at, now):
-                        outcome = "failed"
-                        if delivery.state == "queued":
-                            delivery.state = "failed"
-                    else:
-                        delay = self.retry.delay(job.attempt, self.rng)
-                        delivery.next_attempt_at = now + timedelta(seconds=delay)
-            session.add(
-                DeliveryAttempt(
-                    delivery_id=job.id,
-                    attempt=job.attempt,
-                    started_at=now,
-                    outcome=outcome,
-                    detail=detail[:1000] if detail else None,
-                )
-            )
-            await eventlog.record(
-                session,
-                f"delivery.{outcome}",
-                job.document_id,
-                {
-                    "delivery_id": job.id,
-                    "recipient": job.member,
-                    "attempt": job.attempt,
-                    "detail": detail,
-                },
-            )
-            await session.commit()
-        return outcome
-
     # -- statuses -----------------------------------------------------------------
 
-    async def _claim_statuses(self) -> list[Job]:
+    async def _claim_statuses(self, limit: int, exclude: list[str]) -> list[Job]:
+        if limit <= 0:
+            return []
         now = utcnow()
         async with self.sessions() as session:
             ids = await claim_status_pushes(
-                session, now, self.settings.push_lease_seconds, self.settings.push_batch_size
+                session, now, self.settings.push_lease_seconds, limit, exclude=exclude
             )
             if not ids:
                 await session.commit()
@@ -331,34 +456,34 @@ class DeliveryWorker:
             for row, endpoint in rows
         ]
 
-    async def _send_status(self, job: Job) -> None:
-        result = await self._post(job)
-        now = utcnow()
-        await self._until_recorded(job, lambda: self._record_status(job, result, now), ok=result.ok)
-
-    async def _record_status(self, job: Job, result: Result, now: datetime) -> None:
-        async with self.sessions() as session:
-            row = (
+    async def _record_statuses(self, session: AsyncSession, batch: list[Outcome]) -> None:
+        rows = {
+            str(row.id): row
+            for row in (
                 await session.execute(
                     select(StatusUpdateRow)
                     .where(
-                        StatusUpdateRow.id == int(job.id),
-                        StatusUpdateRow.push_attempts == job.attempt,
+                        StatusUpdateRow.id.in_([int(o.job.id) for o in batch]),
                         StatusUpdateRow.push_state == "pending",
                     )
+                    .order_by(StatusUpdateRow.id)
                     .with_for_update()
                 )
-            ).scalar_one_or_none()
-            if row is not None:
-                row.leased_until = None
-                if result.ok:
-                    row.push_state = "sent"
-                elif self.retry.exhausted(job.attempt, job.created_at, now):
-                    row.push_state = "failed"
-                else:
-                    delay = self.retry.delay(job.attempt, self.rng)
-                    row.next_attempt_at = now + timedelta(seconds=delay)
-            await session.commit()
+            ).scalars()
+        }
+        for item in batch:
+            job, result, now = item.job, item.result, item.at
+            row = rows.get(job.id)
+            if row is None or row.push_attempts != job.attempt:
+                continue
+            row.leased_until = None
+            if result.ok:
+                row.push_state = "sent"
+            elif self.retry.exhausted(job.attempt, job.created_at, now):
+                row.push_state = "failed"
+            else:
+                delay = self.retry.delay(job.attempt, self.rng)
+                row.next_attempt_at = now + timedelta(seconds=delay)
 
     # -- HTTP -----------------------------------------------------------------------
 
@@ -377,23 +502,60 @@ class DeliveryWorker:
         return token
 
     async def _post(self, job: Job) -> Result:
+        """POST the job to its member, bounded: `push_timeout_seconds` from the moment a
+        connection to its destination is free, redirects not followed, at most
+        `MAX_ANSWER_BYTES` of the answer read."""
         if job.url is None:
             return Result(False, f"{job.member} has no push endpoint registered")
+        down = self._down.get(job.member)
+        if down is not None:
+            if down[0] > time.monotonic():
+                return Result(False, f"not sent: the endpoint failed just before ({down[1]})")
+            del self._down[job.member]
+        destination = self._destinations.get(job.url)
+        destination.users += 1
         try:
-            response = await self._client.post(
-                job.url,
-                json=job.body,
-                headers={"Authorization": f"Bearer {self._token(job.member)}"},
-            )
+            async with destination.gate:
+                return await self._exchange(destination.client, job)
+        finally:
+            destination.users -= 1
+
+    async def _exchange(self, client: httpx.AsyncClient, job: Job) -> Result:
+        assert job.url is not None
+        timeout = self.settings.push_timeout_seconds
+        try:
+            async with asyncio.timeout(timeout):
+                async with client.stream(
+                    "POST",
+                    job.url,
+                    json=job.body,
+                    headers={"Authorization": f"Bearer {self._token(job.member)}"},
+                ) as response:
+                    content, complete = await _read_at_most(response, MAX_ANSWER_BYTES)
+        except TimeoutError:
+            return self._unreachable(job, f"no answer within {timeout:g} s")
         except httpx.HTTPError as exc:
-            return Result(False, f"{type(exc).__name__}: {exc}"[:1000])
+            return self._unreachable(job, f"{type(exc).__name__}: {exc}"[:1000])
         if not response.is_success:
-            return Result(False, f"HTTP {response.status_code}: {response.text[:300]}")
+            if response.is_redirect:
+                where = response.headers.get("location", "")[:200]
+                return Result(False, f"HTTP {response.status_code} to {where} (not followed)")
+            return Result(
+                False, f"HTTP {response.status_code}: {content[:300].decode(errors='replace')}"
+            )
+        if not complete:
+            return Result(True, f"answer over {MAX_ANSWER_BYTES} bytes: its receipt not read")
         try:
-            answer = PushAnswer.model_validate_json(response.content or b"{}")
+            answer = PushAnswer.model_validate_json(content or b"{}")
         except ValueError:
             answer = PushAnswer()
         return Result(True, None, answer.receipt)
+
+    def _unreachable(self, job: Job, detail: str) -> Result:
+        """A push that got no answer: the member's other pushes queued behind it in this
+        process fail at once for a moment instead of each waiting out its timeout."""
+        self._down[job.member] = (time.monotonic() + DOWN_SECONDS, detail[:200])
+        return Result(False, detail)
 
 
 @asynccontextmanager
@@ -407,6 +569,18 @@ async def running(worker: DeliveryWorker | None) -> AsyncIterator[None]:
         yield
     finally:
         await worker.stop()
+
+
+async def _read_at_most(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """The answer's first `limit` bytes, and whether that was all of it."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks)[:limit], False
+    return b"".join(chunks), True
 
 
 def _url(endpoint: str | None, path: str) -> str | None:
