@@ -6,12 +6,9 @@ slowest recipient: the worker claims more jobs as soon as a slot frees, and a
 member whose pushes hang (a dead endpoint) is left out of the next claims
 instead of filling the slots (its own jobs time out and back off alone).
 
-`Destinations` holds one HTTP client per origin (scheme, host, port), each with
-a small pool of kept-alive connections and a FIFO slot gate of the same size,
-so a push waits for a connection of its own destination only, and the timeout
-of a push counts from the moment it has one. One client per origin rather
-than one shared client: httpx's pool scans its connections on every request,
-which degrades with hundreds of them in one pool (encode/httpx#3215).
+`Destinations` sends them: a FIFO gate per origin (scheme, host, port) of as
+many slots as kept-alive connections, so a push waits for a connection of its
+own destination only, and its timeout counts from the moment it has one.
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
 
 log = logging.getLogger(__name__)
@@ -95,16 +93,30 @@ class FanOut:
 
 
 @dataclass
-class Destination:
-    """One origin's client and the gate that bounds its requests in flight."""
+class Answer:
+    """What an endpoint answered: the status, where a redirect pointed, the first bytes."""
 
-    client: httpx.AsyncClient
-    gate: asyncio.Semaphore
-    users: int = field(default=0)
+    status: int
+    location: str
+    content: bytes
+    complete: bool
+    """Whether `content` is the whole body (not cut at the limit)."""
+
+
+class SendError(Exception):
+    """No answer: the connection failed, broke or took too long."""
 
 
 class Destinations:
-    """HTTP clients per origin, kept alive; the least recently used idle ones are closed."""
+    """Sends pushes: a FIFO gate per origin (scheme, host, port) bounds the requests in
+    flight there to `connections`, and the connections are kept alive.
+
+    On the network the requests go through one aiohttp session (its pool is keyed by
+    host: no scan of other hosts' connections). Measured on the development machine
+    against the same loopback receiver, aiohttp answered a 12 KB POST in 0.16-0.21 ms
+    where httpx took 0.8-2.4 ms, so httpx is kept only for a `transport` handed in (the
+    simulation's and the tests' in-process members), one client per origin.
+    """
 
     def __init__(
         self,
@@ -112,70 +124,131 @@ class Destinations:
         connections: int,
         timeout: float,
         transport: httpx.AsyncBaseTransport | None = None,
-        max_idle_origins: int = 1024,
+        max_origins: int = 1024,
     ) -> None:
         self.connections = max(1, connections)
         self.timeout = timeout
         self.transport = transport
-        self.max_idle_origins = max_idle_origins
-        self._by_origin: OrderedDict[str, Destination] = OrderedDict()
-        self._closing: set[asyncio.Task[None]] = set()
+        self.max_origins = max_origins
+        self._gates: OrderedDict[str, _Gate] = OrderedDict()
+        self._session: aiohttp.ClientSession | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}
 
-    def get(self, url: str) -> Destination:
+    async def post(self, url: str, body: bytes, headers: dict[str, str], max_bytes: int) -> Answer:
+        """POST `body`, waiting for a free slot of the destination first, then at most
+        `timeout` seconds for all of the exchange; raises `SendError`."""
         origin = _origin(url)
-        found = self._by_origin.get(origin)
-        if found is None:
-            found = Destination(self._client(), asyncio.Semaphore(self.connections))
-            self._by_origin[origin] = found
-            self._evict()
+        gate = self._gate(origin)
+        gate.users += 1
+        try:
+            async with gate.slots:
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        if self.transport is None:
+                            return await self._aiohttp(url, body, headers, max_bytes)
+                        return await self._httpx(origin, url, body, headers, max_bytes)
+                except TimeoutError as exc:
+                    raise SendError(f"no answer within {self.timeout:g} s") from exc
+                except (aiohttp.ClientError, httpx.HTTPError, OSError) as exc:
+                    raise SendError(f"{type(exc).__name__}: {exc}"[:1000]) from exc
+        finally:
+            gate.users -= 1
+
+    def _gate(self, origin: str) -> _Gate:
+        gate = self._gates.get(origin)
+        if gate is None:
+            gate = self._gates[origin] = _Gate(asyncio.Semaphore(self.connections))
+            self._forget_idle()
         else:
-            self._by_origin.move_to_end(origin)
-        return found
+            self._gates.move_to_end(origin)
+        return gate
 
-    def _client(self) -> httpx.AsyncClient:
-        limits = httpx.Limits(
-            max_connections=self.connections,
-            max_keepalive_connections=self.connections,
-            keepalive_expiry=30.0,
-        )
-        return httpx.AsyncClient(
-            transport=self.transport,
-            timeout=httpx.Timeout(self.timeout),
-            limits=limits,
-            follow_redirects=False,
-            trust_env=False,
-        )
-
-    def _evict(self) -> None:
-        excess = len(self._by_origin) - self.max_idle_origins
-        for origin in list(self._by_origin):
+    def _forget_idle(self) -> None:
+        excess = len(self._gates) - self.max_origins
+        for origin in list(self._gates):
             if excess <= 0:
                 break
-            destination = self._by_origin[origin]
-            if destination.users == 0:
-                del self._by_origin[origin]
-                self._close_later(destination.client)
+            if self._gates[origin].users == 0:
+                del self._gates[origin]
+                client = self._clients.pop(origin, None)
+                if client is not None:
+                    task = asyncio.ensure_future(client.aclose())
+                    task.add_done_callback(lambda t: t.exception())
                 excess -= 1
 
-    def _close_later(self, client: httpx.AsyncClient) -> None:
-        if self.transport is not None:  # a shared transport outlives each client
-            return
-        task = asyncio.ensure_future(client.aclose())
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+    async def _aiohttp(
+        self, url: str, body: bytes, headers: dict[str, str], max_bytes: int
+    ) -> Answer:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=0, limit_per_host=self.connections, keepalive_timeout=30.0
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector, auto_decompress=False, trust_env=False
+            )
+        async with self._session.post(
+            url, data=body, headers=headers, allow_redirects=False
+        ) as response:
+            content = await response.content.read(max_bytes + 1)
+            return Answer(
+                response.status,
+                response.headers.get("Location", ""),
+                content[:max_bytes],
+                len(content) <= max_bytes,
+            )
+
+    async def _httpx(
+        self, origin: str, url: str, body: bytes, headers: dict[str, str], max_bytes: int
+    ) -> Answer:
+        client = self._clients.get(origin)
+        if client is None:
+            limits = httpx.Limits(
+                max_connections=self.connections, max_keepalive_connections=self.connections
+            )
+            client = self._clients[origin] = httpx.AsyncClient(
+                transport=self.transport,
+                timeout=httpx.Timeout(self.timeout),
+                limits=limits,
+                follow_redirects=False,
+                trust_env=False,
+            )
+        async with client.stream("POST", url, content=body, headers=headers) as response:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > max_bytes:
+                    break
+            content = b"".join(chunks)
+            return Answer(
+                response.status_code,
+                response.headers.get("location", ""),
+                content[:max_bytes],
+                len(content) <= max_bytes,
+            )
 
     async def aclose(self) -> None:
-        clients = [d.client for d in self._by_origin.values()]
-        self._by_origin.clear()
-        if self.transport is None:
+        session, self._session = self._session, None
+        if session is not None:
+            with contextlib.suppress(Exception):
+                await session.close()
+        clients = list(self._clients.values())
+        self._clients.clear()
+        self._gates.clear()
+        if self.transport is not None:  # the clients share it: close it once
+            with contextlib.suppress(Exception):
+                await self.transport.aclose()
+        elif clients:
             for client in clients:
                 with contextlib.suppress(Exception):
                     await client.aclose()
-        else:
-            with contextlib.suppress(Exception):
-                await self.transport.aclose()
-        if self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+@dataclass
+class _Gate:
+    slots: asyncio.Semaphore
+    users: int = field(default=0)
 
 
 def _origin(url: str) -> str:

@@ -26,11 +26,12 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.models import Delivery, DeliveryAttempt, Document, StatusUpdateRow
-from hub.delivery.fanout import Destinations, FanOut
+from hub.delivery.fanout import Destinations, FanOut, SendError
 from hub.delivery.member_receipts import checked_receipt
 from hub.delivery.outbox import (
     RetryPolicy,
@@ -512,44 +513,29 @@ class DeliveryWorker:
             if down[0] > time.monotonic():
                 return Result(False, f"not sent: the endpoint failed just before ({down[1]})")
             del self._down[job.member]
-        destination = self._destinations.get(job.url)
-        destination.users += 1
+        headers = {
+            "Authorization": f"Bearer {self._token(job.member)}",
+            "Content-Type": "application/json",
+        }
         try:
-            async with destination.gate:
-                return await self._exchange(destination.client, job)
-        finally:
-            destination.users -= 1
-
-    async def _exchange(self, client: httpx.AsyncClient, job: Job) -> Result:
-        assert job.url is not None
-        timeout = self.settings.push_timeout_seconds
-        try:
-            async with asyncio.timeout(timeout):
-                async with client.stream(
-                    "POST",
-                    job.url,
-                    json=job.body,
-                    headers={"Authorization": f"Bearer {self._token(job.member)}"},
-                ) as response:
-                    content, complete = await _read_at_most(response, MAX_ANSWER_BYTES)
-        except TimeoutError:
-            return self._unreachable(job, f"no answer within {timeout:g} s")
-        except httpx.HTTPError as exc:
-            return self._unreachable(job, f"{type(exc).__name__}: {exc}"[:1000])
-        if not response.is_success:
-            if response.is_redirect:
-                where = response.headers.get("location", "")[:200]
-                return Result(False, f"HTTP {response.status_code} to {where} (not followed)")
-            return Result(
-                False, f"HTTP {response.status_code}: {content[:300].decode(errors='replace')}"
+            answer = await self._destinations.post(
+                job.url, orjson.dumps(job.body), headers, MAX_ANSWER_BYTES
             )
-        if not complete:
+        except SendError as exc:
+            return self._unreachable(job, str(exc))
+        if not 200 <= answer.status < 300:
+            if 300 <= answer.status < 400:
+                where = answer.location[:200]
+                return Result(False, f"HTTP {answer.status} to {where} (not followed)")
+            text = answer.content[:300].decode(errors="replace")
+            return Result(False, f"HTTP {answer.status}: {text}")
+        if not answer.complete:
             return Result(True, f"answer over {MAX_ANSWER_BYTES} bytes: its receipt not read")
         try:
-            answer = PushAnswer.model_validate_json(content or b"{}")
+            parsed = PushAnswer.model_validate_json(answer.content or b"{}")
         except ValueError:
-            answer = PushAnswer()
-        return Result(True, None, answer.receipt)
+            parsed = PushAnswer()
+        return Result(True, None, parsed.receipt)
 
     def _unreachable(self, job: Job, detail: str) -> Result:
         """A push that got no answer: the member's other pushes queued behind it in this
@@ -569,18 +555,6 @@ async def running(worker: DeliveryWorker | None) -> AsyncIterator[None]:
         yield
     finally:
         await worker.stop()
-
-
-async def _read_at_most(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    """The answer's first `limit` bytes, and whether that was all of it."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            return b"".join(chunks)[:limit], False
-    return b"".join(chunks), True
 
 
 def _url(endpoint: str | None, path: str) -> str | None:
