@@ -10,6 +10,9 @@ from fastapi import FastAPI
 
 from hub.api import admin_deliveries, documents, health, inbox, metrics, reports
 from hub.context import HubContext
+from hub.db.notify import bind_bus
+from hub.delivery.arrivals import Arrivals
+from hub.delivery.arrivals import running as arrivals_running
 from hub.delivery.worker import DeliveryWorker
 from hub.delivery.worker import running as delivery_running
 from hub.eventlog.sealer import hub_sealer
@@ -58,11 +61,16 @@ def create_app(
                 if settings.delivery_worker
                 else None
             )
-            app.state.hub = HubContext(settings, engine, sessions, identity, ingest, worker)
+            arrivals = Arrivals()
+            bind_bus(sessions, arrivals.announce)
+            app.state.hub = HubContext(
+                settings, engine, sessions, identity, ingest, worker, arrivals
+            )
             sealer = hub_sealer(sessions, identity, settings)
             async with (
                 eventlog_running(sealer if settings.eventlog_sealer else None),
                 delivery_running(worker),
+                arrivals_running(arrivals, engine),
             ):
                 yield
             ingest.checkers.shutdown(wait=False)

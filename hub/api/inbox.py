@@ -7,12 +7,18 @@ from fastapi.responses import JSONResponse
 
 from hub.api.deps import problems
 from hub.context import HubContext, hub_context
+from hub.db.notify import inbox_key, status_key
 from hub.delivery import inbox
+from hub.delivery.arrivals import MAX_WAIT_SECONDS
 from hub.protocol import AckRequest, DeliveryRef, InboxBatch, StatusUpdatesPage
 from hub.tracking import statuses
 from registry.member_auth import AuthenticatedMember, authenticated_member
 
 router = APIRouter(prefix="/v1", tags=["inbox"])
+WAIT = (
+    "Seconds (at most 60) to hold the answer while there is nothing to return: it comes as "
+    "soon as something arrives, or empty when the time is up (long poll). 0: answer at once."
+)
 
 
 @router.get(
@@ -23,15 +29,22 @@ router = APIRouter(prefix="/v1", tags=["inbox"])
 )
 async def get_inbox(
     limit: int = Query(10, ge=1, le=1000),
+    wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS, description=WAIT),
     member: AuthenticatedMember = Depends(authenticated_member),
     context: HubContext = Depends(hub_context),
 ) -> JSONResponse:
-    """Up to `limit` deliveries, leased; acknowledge each or it comes back after the lease."""
-    batch = await inbox.lease_inbox(
-        context.sessions,
-        member.code,
-        min(limit, context.settings.inbox_max_batch),
-        context.settings.inbox_lease_seconds,
+    """Up to `limit` deliveries, leased; acknowledge each or it comes back after the lease.
+    With `wait`, an empty inbox holds the answer until a delivery arrives (long poll)."""
+    batch = await context.arrivals.poll(
+        inbox_key(member.code),
+        wait,
+        lambda: inbox.lease_inbox(
+            context.sessions,
+            member.code,
+            min(limit, context.settings.inbox_max_batch),
+            context.settings.inbox_lease_seconds,
+        ),
+        lambda found: not found.deliveries,
     )
     # exclude_unset keeps each package exactly as the sender gave it (its manifest).
     return JSONResponse(batch.model_dump(mode="json", exclude_unset=True))
@@ -63,10 +76,17 @@ async def ack(
 async def status_updates(
     after: int = Query(0, ge=0, description="The last cursor already read"),
     limit: int = Query(100, ge=1, le=1000),
+    wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS, description=WAIT),
     member: AuthenticatedMember = Depends(authenticated_member),
     context: HubContext = Depends(hub_context),
 ) -> StatusUpdatesPage:
-    """Recipients' statuses about your documents and recalls (13) of documents sent to you."""
-    return await statuses.status_updates(
-        context.sessions, member.code, after, min(limit, context.settings.inbox_max_batch)
+    """Recipients' statuses about your documents and recalls (13) of documents sent to you.
+    With `wait`, an empty page holds the answer until a status arrives (long poll)."""
+    return await context.arrivals.poll(
+        status_key(member.code),
+        wait,
+        lambda: statuses.status_updates(
+            context.sessions, member.code, after, min(limit, context.settings.inbox_max_batch)
+        ),
+        lambda found: not found.updates,
     )
