@@ -19,7 +19,13 @@ aiohttp session are printed too: the hub's own overhead is the ratio to that one
 `--hub-source DIR` runs the hub from another checkout (e.g. `git archive` of an older
 commit) to compare before and after on the same machine in the same run.
 
-Run: `.venv/bin/python -m bench.delivery [--rounds 10] [--hub-source DIR]`.
+Second part, on the same hub: submissions paced at `--idle-rate` per second for
+`--idle-seconds` (each to 3 push members), alone, then with `--idle-polls` (2,000) long
+polls (`GET /v1/inbox?wait=60`, 20 members with nothing to receive) held open by the
+bench, then alone again: the submit latency p50/p99 without (before and after pooled)
+and with, and their ratio.
+
+Run: `.venv/bin/python -m bench.delivery [--rounds 10] [--hub-source DIR] [--idle-polls N]`.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ HEADER = {
     "signer": {"name": "Phạm Minh Chính", "position": "Thủ tướng"},
 }
 ATTACHMENT_BYTES = 4 * 1024
+IDLE_MEMBERS = 20
 
 
 # -- the stub receiver ------------------------------------------------------------------
@@ -140,7 +147,18 @@ def make_pki(pki: Path) -> CertificateAuthority:
     (pki / "crl.pem").write_bytes(ca.crl().public_bytes(Encoding.PEM))
     ca.issue("organization", SENDER, "Văn phòng Chính phủ").save(pki / "sender.org")
     ca.issue("official", SENDER, "Phạm Minh Chính", title="Thủ tướng").save(pki / "sender.off")
+    for code in idle_members():
+        ca.issue("organization", code, f"Agency {code}").save(pki / f"idle-{code}")
     return ca
+
+
+def national_recipients() -> list[str]:
+    return [u.code for u in load_national_units() if u.code != SENDER][:93]
+
+
+def idle_members() -> list[str]:
+    """The members whose idle long polls the second part holds open (nothing reaches them)."""
+    return national_recipients()[:IDLE_MEMBERS]
 
 
 async def prepare_database(
@@ -162,6 +180,9 @@ async def prepare_database(
                     code=code, name=code, delivery_mode="push", endpoint=f"{stub}/m/{code}"
                 )
                 await create_member(session, member, actor="bench")
+            for code in idle_members():
+                pem = (pki / f"idle-{code}.crt").read_bytes()
+                await add_certificate(session, code, pem, roots=[ca.certificate], actor="bench")
     finally:
         await engine.dispose()
 
@@ -285,6 +306,9 @@ def main() -> None:
     parser.add_argument("--postgres-url", help="a PostgreSQL server to create the database on")
     parser.add_argument("--hub-source", help="run the hub from this checkout instead")
     parser.add_argument("--connections", type=int, default=16, help="per destination")
+    parser.add_argument("--idle-polls", type=int, default=2000, help="0: skip that part")
+    parser.add_argument("--idle-rate", type=int, default=50, help="submissions/s meanwhile")
+    parser.add_argument("--idle-seconds", type=int, default=10)
     parser.add_argument("--serve-stub", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_stub:
@@ -303,7 +327,7 @@ def main() -> None:
 def run(tmp: Path, args: argparse.Namespace, database_url: str) -> None:
     print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
           f"{os.getloadavg()[2]:.2f} (2 cores shared)")  # fmt: skip
-    recipients = [u.code for u in load_national_units() if u.code != SENDER][:93]
+    recipients = national_recipients()
     pki = tmp / "pki"
     ca = make_pki(pki)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -334,8 +358,23 @@ def run(tmp: Path, args: argparse.Namespace, database_url: str) -> None:
             SENDER,
             HUB_ID,
         )
+        paced = signed_bodies(pki, recipients[-3:], 3 * args.idle_rate * args.idle_seconds)
+        idle_tokens = [
+            mint_token(
+                load_private_key(pki / f"idle-{code}.key"),
+                load_certificate(pki / f"idle-{code}.crt"),
+                code,
+                HUB_ID,
+            )
+            for code in idle_members()
+        ]
         with server(command, hub_env, port) as hub:
             found = asyncio.run(broadcast_rounds(hub, database_url, token, bodies, 93))
+            idle = (
+                asyncio.run(idle_poll_phases(hub, token, paced, idle_tokens, args))
+                if args.idle_polls
+                else None
+            )
         found = found[1:]  # the first round warms the hub up: not counted
         push_body = json.dumps(
             {"delivery_id": "x" * 36, "package": json.loads(bodies[0]), "receipt": "r" * 700}
@@ -369,8 +408,98 @@ def run(tmp: Path, args: argparse.Namespace, database_url: str) -> None:
     print(f"  ratio last-delivered p50 / baseline p50: {statistics.median(last) / base_p50:.2f}"
           f"   (target <= 1.5, and under 1 s); / plain aiohttp p50: "
           f"{statistics.median(last) / aio_p50:.2f}")  # fmt: skip
+    if idle is not None:
+        without, with_polls, held = idle
+        print(f"\nsubmissions paced at {args.idle_rate}/s for {args.idle_seconds} s (3 push "
+              f"recipients each): before, with {args.idle_polls} idle long polls open "
+              f"({held} at the end), after (before and after pooled as 'without')")  # fmt: skip
+        for name, lat in (("without idle polls", without), ("with idle polls", with_polls)):
+            print(f"  {name:<20} p50 {_pct(lat, 50) * 1000:6.1f} ms  p99 "
+                  f"{_pct(lat, 99) * 1000:6.1f} ms  ({len(lat)} answered 202)")  # fmt: skip
+        print(f"  ratio with/without: p50 {_pct(with_polls, 50) / _pct(without, 50):.2f}  "
+              f"p99 {_pct(with_polls, 99) / _pct(without, 99):.2f}")  # fmt: skip
     print(f"load after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     subprocess.run(["uptime"], check=False)
+
+
+def _pct(values: list[float], pct: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+
+
+async def paced_submits(hub: str, token: str, bodies: list[bytes], rate: int) -> list[float]:
+    """POST `bodies` at `rate` per second (open loop); the latency of each 202."""
+    import aiohttp
+
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+
+        async def one(body: bytes) -> None:
+            started = time.perf_counter()
+            async with session.post(f"{hub}/v1/documents", data=body, headers=headers) as answer:
+                await answer.read()
+                if answer.status == 202:
+                    latencies.append(time.perf_counter() - started)
+
+        start = time.perf_counter()
+        tasks = []
+        for i, body in enumerate(bodies):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(body)))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+async def idle_poll_phases(
+    hub: str, token: str, bodies: list[bytes], idle_tokens: list[str], args: argparse.Namespace
+) -> tuple[list[float], list[float], int]:
+    """Paced submissions, then the same with `args.idle_polls` long polls held open."""
+    import aiohttp
+
+    third = len(bodies) // 3
+    before = await paced_submits(hub, token, bodies[:third], args.idle_rate)
+    stop = asyncio.Event()
+    open_now = 0
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=90)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def poll(n: int) -> None:
+            nonlocal open_now
+            headers = {"Authorization": f"Bearer {idle_tokens[n % len(idle_tokens)]}"}
+            while not stop.is_set():
+                open_now += 1
+                try:
+                    async with session.get(f"{hub}/v1/inbox?wait=60", headers=headers) as answer:
+                        await answer.read()
+                except aiohttp.ClientError:
+                    await asyncio.sleep(1)
+                finally:
+                    open_now -= 1
+
+        polls = [asyncio.create_task(poll(n)) for n in range(args.idle_polls)]
+        started = time.perf_counter()
+        waiting = 0
+        while waiting < args.idle_polls and time.perf_counter() - started < 120:
+            await asyncio.sleep(0.5)
+            async with session.get(f"{hub}/metrics") as scrape:
+                for line in (await scrape.text()).splitlines():
+                    if line.startswith("lienthong_long_polls_waiting "):
+                        waiting = int(float(line.split()[1]))
+        print(f"  {waiting} idle long polls waiting in the hub after "
+              f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+        with_polls = await paced_submits(hub, token, bodies[third : 2 * third], args.idle_rate)
+        held = open_now
+        stop.set()
+        for task in polls:
+            task.cancel()
+        await asyncio.gather(*polls, return_exceptions=True)
+    await asyncio.sleep(2)
+    after = await paced_submits(hub, token, bodies[2 * third :], args.idle_rate)
+    return before + after, with_polls, held
 
 
 if __name__ == "__main__":
