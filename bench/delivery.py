@@ -25,6 +25,12 @@ polls (`GET /v1/inbox?wait=60`, 20 members with nothing to receive) held open by
 bench, then alone again: the submit latency p50/p99 without (before and after pooled)
 and with, and their ratio.
 
+Third part, sustained: `--sustained-rate` (300) documents/s for `--sustained-seconds` (30),
+each to 3 recipients: first to three pull members nobody reads (the load without delivery
+work), then to one push member and two pull members whose inboxes the bench long-polls and
+acknowledges: both phases' submit p50/p99 and their ratio, and the second's delivery lag
+(receipt to `delivered_at`) p50/p99.
+
 Run: `.venv/bin/python -m bench.delivery [--rounds 10] [--hub-source DIR] [--idle-polls N]`.
 """
 
@@ -44,6 +50,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from sqlalchemy import bindparam
 
 from bench.ingest import create_pg_database, free_port
 from registry.national import load_national_units
@@ -147,13 +154,27 @@ def make_pki(pki: Path) -> CertificateAuthority:
     (pki / "crl.pem").write_bytes(ca.crl().public_bytes(Encoding.PEM))
     ca.issue("organization", SENDER, "Văn phòng Chính phủ").save(pki / "sender.org")
     ca.issue("official", SENDER, "Phạm Minh Chính", title="Thủ tướng").save(pki / "sender.off")
-    for code in idle_members():
+    for code in idle_members() + pulled_members():
         ca.issue("organization", code, f"Agency {code}").save(pki / f"idle-{code}")
     return ca
 
 
 def national_recipients() -> list[str]:
     return [u.code for u in load_national_units() if u.code != SENDER][:93]
+
+
+def pulled_members() -> list[str]:
+    """Two pull members whose inboxes the sustained part long-polls and acknowledges."""
+    from registry.codes import AgencyCode
+
+    return [str(AgencyCode.parse(SENDER).child(n)) for n in (1, 2)]
+
+
+def unread_members() -> list[str]:
+    """Three pull members nobody reads: the sustained part's load without delivery work."""
+    from registry.codes import AgencyCode
+
+    return [str(AgencyCode.parse(SENDER).child(n)) for n in (3, 4, 5)]
 
 
 def idle_members() -> list[str]:
@@ -180,7 +201,10 @@ async def prepare_database(
                     code=code, name=code, delivery_mode="push", endpoint=f"{stub}/m/{code}"
                 )
                 await create_member(session, member, actor="bench")
-            for code in idle_members():
+            for code in pulled_members() + unread_members():
+                member = MemberInput(code=code, name=code, kind="department", parent=SENDER)
+                await create_member(session, member, actor="bench")
+            for code in idle_members() + pulled_members():
                 pem = (pki / f"idle-{code}.crt").read_bytes()
                 await add_certificate(session, code, pem, roots=[ca.certificate], actor="bench")
     finally:
@@ -309,6 +333,8 @@ def main() -> None:
     parser.add_argument("--idle-polls", type=int, default=2000, help="0: skip that part")
     parser.add_argument("--idle-rate", type=int, default=50, help="submissions/s meanwhile")
     parser.add_argument("--idle-seconds", type=int, default=10)
+    parser.add_argument("--sustained-rate", type=int, default=300, help="0: skip that part")
+    parser.add_argument("--sustained-seconds", type=int, default=30)
     parser.add_argument("--serve-stub", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_stub:
@@ -368,8 +394,29 @@ def run(tmp: Path, args: argparse.Namespace, database_url: str) -> None:
             )
             for code in idle_members()
         ]
+        count = args.sustained_rate * args.sustained_seconds
+        mixed = [recipients[-1], *pulled_members()]
+        sustained_bodies = (
+            (signed_bodies(pki, unread_members(), count), signed_bodies(pki, mixed, count))
+            if count
+            else None
+        )
+        pull_tokens = [
+            mint_token(
+                load_private_key(pki / f"idle-{code}.key"),
+                load_certificate(pki / f"idle-{code}.crt"),
+                code,
+                HUB_ID,
+            )
+            for code in pulled_members()
+        ]
         with server(command, hub_env, port) as hub:
             found = asyncio.run(broadcast_rounds(hub, database_url, token, bodies, 93))
+            sustained = None
+            if sustained_bodies is not None:
+                sustained = asyncio.run(
+                    sustained_phases(hub, database_url, token, sustained_bodies, pull_tokens, args)
+                )
             idle = (
                 asyncio.run(idle_poll_phases(hub, token, paced, idle_tokens, args))
                 if args.idle_polls
@@ -418,8 +465,94 @@ def run(tmp: Path, args: argparse.Namespace, database_url: str) -> None:
                   f"{_pct(lat, 99) * 1000:6.1f} ms  ({len(lat)} answered 202)")  # fmt: skip
         print(f"  ratio with/without: p50 {_pct(with_polls, 50) / _pct(without, 50):.2f}  "
               f"p99 {_pct(with_polls, 99) / _pct(without, 99):.2f}")  # fmt: skip
+    if sustained is not None:
+        (quiet_lat, quiet_rate), (busy_lat, busy_rate, lags, undelivered) = sustained
+        print(f"\nsustained: {args.sustained_rate} documents/s asked for "
+              f"{args.sustained_seconds} s, to 3 recipients each")  # fmt: skip
+        print(f"  without delivery work (3 pull members nobody reads): {quiet_rate:.0f}/s "
+              f"answered, submit p50 {_pct(quiet_lat, 50) * 1000:.1f} ms "
+              f"p99 {_pct(quiet_lat, 99) * 1000:.1f} ms")  # fmt: skip
+        print(f"  with delivery (1 push, 2 pull long-polled and acknowledged): {busy_rate:.0f}/s "
+              f"answered, submit p50 {_pct(busy_lat, 50) * 1000:.1f} ms "
+              f"p99 {_pct(busy_lat, 99) * 1000:.1f} ms")  # fmt: skip
+        print(f"  submit p99 with/without: {_pct(busy_lat, 99) / _pct(quiet_lat, 99):.2f} "
+              f"(target 0.8-1.2)")  # fmt: skip
+        if lags:
+            print(f"  delivery lag (receipt -> delivered): p50 {_pct(lags, 50) * 1000:.0f} ms "
+                  f"p99 {_pct(lags, 99) * 1000:.0f} ms max {max(lags) * 1000:.0f} ms "
+                  f"({len(lags)} delivered, {undelivered} not within 60 s; target p99 < 1 s)"
+                  )  # fmt: skip
     print(f"load after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     subprocess.run(["uptime"], check=False)
+
+
+async def sustained_phases(
+    hub: str,
+    database_url: str,
+    token: str,
+    bodies: tuple[list[bytes], list[bytes]],
+    pull_tokens: list[str],
+    args: argparse.Namespace,
+) -> tuple[tuple[list[float], float], tuple[list[float], float, list[float], int]]:
+    """The paced load to members nobody reads, then to one push and two long-polled pull
+    members; submit latencies, answered rates, and the delivery lags of the second."""
+    import aiohttp
+    from sqlalchemy import text
+
+    from registry.db import create_engine
+
+    rate = args.sustained_rate
+    started = time.perf_counter()
+    quiet = await paced_submits(hub, token, bodies[0], rate)
+    quiet_rate = len(quiet) / (time.perf_counter() - started)
+    stop = asyncio.Event()
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=90)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+
+        async def consume(member_token: str) -> None:
+            headers = {"Authorization": f"Bearer {member_token}"}
+            while not stop.is_set():
+                try:
+                    async with session.get(
+                        f"{hub}/v1/inbox?wait=20&limit=100", headers=headers
+                    ) as answer:
+                        batch = await answer.json()
+                    for item in batch.get("deliveries", []):
+                        async with session.post(
+                            f"{hub}/v1/inbox/{item['delivery_id']}/ack", headers=headers
+                        ) as acked:
+                            await acked.read()
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.5)
+
+        consumers = [asyncio.create_task(consume(t)) for t in pull_tokens]
+        await asyncio.sleep(1)
+        started = time.perf_counter()
+        busy = await paced_submits(hub, token, bodies[1], rate)
+        busy_rate = len(busy) / (time.perf_counter() - started)
+        ids = [json.loads(body)["id"] for body in bodies[1]]
+        engine = create_engine(database_url)
+        query = text(
+            "SELECT d.delivered_at, o.received_at FROM deliveries d "
+            "JOIN documents o ON o.id = d.document_id WHERE d.document_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        deadline = time.monotonic() + 60
+        try:
+            while True:
+                async with engine.connect() as connection:
+                    rows = (await connection.execute(query, {"ids": ids})).all()
+                waiting = sum(1 for r in rows if r.delivered_at is None)
+                if waiting == 0 or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(1)
+        finally:
+            await engine.dispose()
+        stop.set()
+        for task in consumers:
+            task.cancel()
+        await asyncio.gather(*consumers, return_exceptions=True)
+    lags = [(r.delivered_at - r.received_at).total_seconds() for r in rows if r.delivered_at]
+    return (quiet, quiet_rate), (busy, busy_rate, lags, waiting)
 
 
 def _pct(values: list[float], pct: int) -> float:

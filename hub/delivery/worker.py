@@ -177,10 +177,14 @@ class DeliveryWorker:
                             self._wake.wait(), self.settings.delivery_poll_seconds
                         )
         finally:
-            await self._fanout.drain(self.settings.push_timeout_seconds)
-            await self._outcomes.put(_STOP)
-            with contextlib.suppress(Exception):
-                await recorder
+            try:
+                await self._fanout.drain(self.settings.push_timeout_seconds)
+                await self._outcomes.put(_STOP)
+                with contextlib.suppress(Exception):
+                    await recorder
+            finally:
+                if not recorder.done():  # cancelled meanwhile: what is unwritten is re-pushed
+                    recorder.cancel()
 
     async def _dispatch(self) -> bool:
         """Claim as many due jobs as there is room for and start them; whether more may wait."""
@@ -189,8 +193,7 @@ class DeliveryWorker:
             return False  # a finishing push wakes the loop
         limit = min(free, self.settings.push_batch_size)
         exclude = self._fanout.saturated()
-        statuses = await self._claim_statuses(max(1, limit // 4), exclude)
-        deliveries = await self._claim_deliveries(limit - len(statuses), exclude)
+        statuses, deliveries = await self._claim(max(1, limit // 4), limit, exclude)
         for job, send in [*((j, self._send_delivery) for j in deliveries),
                           *((j, self._send_status) for j in statuses)]:  # fmt: skip
             self._fanout.start(job.member, functools.partial(send, job))
@@ -204,8 +207,8 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """One round, start to end: claim a batch of documents and one of statuses, push
         them all, write the outcomes. How many jobs it handled."""
-        deliveries = await self._claim_deliveries(self.settings.push_batch_size, [])
-        statuses = await self._claim_statuses(self.settings.push_batch_size, [])
+        batch = self.settings.push_batch_size
+        statuses, deliveries = await self._claim(batch, 2 * batch, [])
         outcomes = await asyncio.gather(
             *(self._push(job, "delivery") for job in deliveries),
             *(self._push(job, "status") for job in statuses),
@@ -379,34 +382,46 @@ class DeliveryWorker:
             )
         return names
 
+    async def _claim(
+        self, statuses: int, total: int, exclude: list[str]
+    ) -> tuple[list[Job], list[Job]]:
+        """Claim up to `statuses` due status pushes, then documents up to `total` jobs in
+        all, in one transaction (on SQLite each transaction waits for the one writer)."""
+        async with self.sessions() as session:
+            claimed = await self._claim_statuses(session, statuses, exclude)
+            documents = await self._claim_deliveries(
+                session, min(total - len(claimed), self.settings.push_batch_size), exclude
+            )
+            await session.commit()
+        return claimed, documents
+
     # -- documents ----------------------------------------------------------------
 
-    async def _claim_deliveries(self, limit: int, exclude: list[str]) -> list[Job]:
+    async def _claim_deliveries(
+        self, session: AsyncSession, limit: int, exclude: list[str]
+    ) -> list[Job]:
+        """Claim up to `limit` due documents in the caller's transaction."""
         if limit <= 0:
             return []
-        now = utcnow()
-        async with self.sessions() as session:
-            ids = await claim_deliveries(
-                session,
-                self.owner,
-                now,
-                self.settings.push_lease_seconds,
-                limit,
-                exclude=exclude,
+        ids = await claim_deliveries(
+            session,
+            self.owner,
+            utcnow(),
+            self.settings.push_lease_seconds,
+            limit,
+            exclude=exclude,
+        )
+        if not ids:
+            return []
+        rows = (
+            await session.execute(
+                select(Delivery, Document, Member.endpoint)
+                .join(Document, Document.id == Delivery.document_id)
+                .join(Member, Member.code == Delivery.recipient)
+                .where(Delivery.id.in_(ids))
             )
-            if not ids:
-                await session.commit()
-                return []
-            rows = (
-                await session.execute(
-                    select(Delivery, Document, Member.endpoint)
-                    .join(Document, Document.id == Delivery.document_id)
-                    .join(Member, Member.code == Delivery.recipient)
-                    .where(Delivery.id.in_(ids))
-                )
-            ).all()
-            packages = await load_packages(session, {doc.id: doc.package for _, doc, _ in rows})
-            await session.commit()
+        ).all()
+        packages = await load_packages(session, {doc.id: doc.package for _, doc, _ in rows})
         jobs = []
         for delivery, document, endpoint in rows:
             message = inbox_delivery(delivery, document, packages[document.id])
@@ -425,25 +440,24 @@ class DeliveryWorker:
 
     # -- statuses -----------------------------------------------------------------
 
-    async def _claim_statuses(self, limit: int, exclude: list[str]) -> list[Job]:
+    async def _claim_statuses(
+        self, session: AsyncSession, limit: int, exclude: list[str]
+    ) -> list[Job]:
+        """Claim up to `limit` due status pushes in the caller's transaction."""
         if limit <= 0:
             return []
-        now = utcnow()
-        async with self.sessions() as session:
-            ids = await claim_status_pushes(
-                session, now, self.settings.push_lease_seconds, limit, exclude=exclude
+        ids = await claim_status_pushes(
+            session, utcnow(), self.settings.push_lease_seconds, limit, exclude=exclude
+        )
+        if not ids:
+            return []
+        rows = (
+            await session.execute(
+                select(StatusUpdateRow, Member.endpoint)
+                .join(Member, Member.code == StatusUpdateRow.audience)
+                .where(StatusUpdateRow.id.in_(ids))
             )
-            if not ids:
-                await session.commit()
-                return []
-            rows = (
-                await session.execute(
-                    select(StatusUpdateRow, Member.endpoint)
-                    .join(Member, Member.code == StatusUpdateRow.audience)
-                    .where(StatusUpdateRow.id.in_(ids))
-                )
-            ).all()
-            await session.commit()
+        ).all()
         return [
             Job(
                 id=str(row.id),
