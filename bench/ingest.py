@@ -14,7 +14,9 @@ Each hub is warmed up first (2 s at 100/s, not counted); the paced run comes
 next, so it measures a hub in its steady state rather than one still catching up
 (sealing, vacuuming) after the saturated runs that follow it.
 
-Run: `.venv/bin/python -m bench.ingest [--duration 8] [--no-postgres] [--workers N]`.
+Run: `.venv/bin/python -m bench.ingest [--duration 8] [--no-postgres] [--workers 1,2,4]`
+(with several counts, the PostgreSQL hub runs once per count and the scaling ratios
+against one worker are printed).
 """
 
 from __future__ import annotations
@@ -262,7 +264,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rate", type=int, default=700, help="the paced run's requests/s")
     parser.add_argument(
-        "--workers", type=int, default=1, help="hub worker processes (the targets are for 1)"
+        "--workers",
+        default="1",
+        help="hub worker processes, or a list run one after the other: 1,2,4 (the targets "
+        "are for 1; SQLite runs with the first count only: it has one writer)",
     )
     parser.add_argument("--pool", type=int, default=0, help="packages per run (default: enough)")
     parser.add_argument("--postgres-url", help="a PostgreSQL server to create the database on")
@@ -309,25 +314,42 @@ def run_all(tmp: Path, args: argparse.Namespace) -> None:
             tokens = tokens_file(pki, tmp / "tokens.txt")
             numbers = wrk(url, script, pool, tokens, args, 0)
             runs.append(measure("bare", recipients, 0, numbers))
+    counts = [int(n) for n in str(args.workers).split(",")]
     for kind, url in databases(tmp, args):
         asyncio.run(prepare_database(url, pki, ca))
-        hub_env = dict(env, LIENTHONG_DATABASE_URL=url, LIENTHONG_PKI_DIR=str(pki),
-                       LIENTHONG_DATA_DIR=str(tmp / kind), LIENTHONG_HUB_ID=HUB_ID,
-                       LIENTHONG_LOG_LEVEL="WARNING")  # fmt: skip
-        port = free_port()
-        command = [sys.executable, "-m", "lienthong", "hub", "serve", "--port", str(port),
-                   "--workers", str(args.workers), "--log-level", "warning"]  # fmt: skip
-        target = f"hub/{kind}" if args.workers == 1 else f"hub/{kind} x{args.workers}"
-        with server(command, hub_env, port) as url_:
-            tokens = tokens_file(pki, tmp / "tokens.txt")
-            warm_up = argparse.Namespace(**{**vars(args), "duration": WARM_UP_SECONDS})
-            wrk(url_, script, warm_pools[kind], tokens, warm_up, WARM_UP_RATE)
-            for recipients, pool in [(3, paced_pool), *pools.items()]:
-                rate = args.rate if pool == paced_pool else 0
+        for workers in counts if kind == "postgresql" else counts[:1]:
+            hub_env = dict(env, LIENTHONG_DATABASE_URL=url, LIENTHONG_PKI_DIR=str(pki),
+                           LIENTHONG_DATA_DIR=str(tmp / kind), LIENTHONG_HUB_ID=HUB_ID,
+                           LIENTHONG_LOG_LEVEL="WARNING")  # fmt: skip
+            port = free_port()
+            command = [sys.executable, "-m", "lienthong", "hub", "serve", "--port", str(port),
+                       "--workers", str(workers), "--log-level", "warning"]  # fmt: skip
+            target = f"hub/{kind}" if workers == 1 else f"hub/{kind} x{workers}"
+            with server(command, hub_env, port) as url_:
                 tokens = tokens_file(pki, tmp / "tokens.txt")
-                numbers = wrk(url_, script, pool, tokens, args, rate)
-                runs.append(measure(target, recipients, rate, numbers))
+                warm_up = argparse.Namespace(**{**vars(args), "duration": WARM_UP_SECONDS})
+                wrk(url_, script, warm_pools[kind], tokens, warm_up, WARM_UP_RATE)
+                for recipients, pool in [(3, paced_pool), *pools.items()]:
+                    rate = args.rate if pool == paced_pool else 0
+                    tokens = tokens_file(pki, tmp / "tokens.txt")
+                    numbers = wrk(url_, script, pool, tokens, args, rate)
+                    runs.append(measure(target, recipients, rate, numbers))
     report(runs, verify_s)
+    scaling(runs)
+    print(f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores shared)")
+
+
+def scaling(runs: list[Run]) -> None:
+    """Accepted/s of each PostgreSQL worker count against one worker (saturated runs)."""
+    single = {r.recipients: r for r in runs if r.target == "hub/postgresql" and not r.paced}
+    many = [r for r in runs if r.target.startswith("hub/postgresql x") and not r.paced]
+    if not single or not many:
+        return
+    print("\nscaling on PostgreSQL (accepted/s against one worker, same run):")
+    for run in many:
+        base = single[run.recipients].accepted_per_second
+        print(f"  {run.target:<20} to {run.recipients}: {run.accepted_per_second:7.0f}/s "
+              f"= {run.accepted_per_second / base:.2f} x one worker ({base:.0f}/s)")  # fmt: skip
 
 
 def databases(tmp: Path, args: argparse.Namespace) -> Iterator[tuple[str, str]]:

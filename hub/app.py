@@ -13,6 +13,9 @@ from hub.alerts.job import running as alerts_running
 from hub.api import admin_deliveries, documents, health, inbox, metrics, reports
 from hub.api.deps import install_openapi
 from hub.context import HubContext
+from hub.db.notify import bind_bus
+from hub.delivery.arrivals import Arrivals
+from hub.delivery.arrivals import running as arrivals_running
 from hub.delivery.worker import DeliveryWorker
 from hub.delivery.worker import running as delivery_running
 from hub.eventlog.sealer import hub_sealer
@@ -73,13 +76,18 @@ def create_app(
                 if settings.delivery_worker
                 else None
             )
-            app.state.hub = HubContext(settings, engine, sessions, identity, ingest, worker)
+            arrivals = Arrivals()
+            bind_bus(sessions, arrivals.announce)
+            app.state.hub = HubContext(
+                settings, engine, sessions, identity, ingest, worker, arrivals
+            )
             sealer = hub_sealer(sessions, identity, settings)
             POOLS.acquire()
             try:
                 async with (
                     eventlog_running(sealer if settings.eventlog_sealer else None),
                     delivery_running(worker),
+                    arrivals_running(arrivals, engine),
                     retention_running(sessions, settings),
                     alerts_running(AlertJob(sessions, identity, settings)),
                 ):

@@ -8,11 +8,12 @@ identity, settings) as plain arguments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from hub.delivery.arrivals import Arrivals
 from hub.delivery.worker import DeliveryWorker
 from hub.identity import HubIdentity
 from hub.ingest.service import Ingest
@@ -33,6 +34,8 @@ class HubContext:
     """The submission service: it holds the group commit that batches concurrent submits."""
     delivery_worker: DeliveryWorker | None = None
     """This process's push worker, when `settings.delivery_worker` runs one."""
+    arrivals: Arrivals = field(default_factory=Arrivals)
+    """The long polls waiting in this process (`GET /v1/inbox?wait=`), woken by commits."""
 
     def wake_delivery(self) -> None:
         """Tell this process's push worker that new jobs are committed (no-op without one)."""

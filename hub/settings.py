@@ -106,14 +106,24 @@ class HubSettings(StorageSettings):
     push_backoff_max_seconds: float = 600.0
     """The longest wait between two attempts."""
 
-    push_timeout_seconds: float = 15.0
-    """How long a member endpoint may take to answer a push."""
+    push_timeout_seconds: float = Field(default=15.0, gt=0)
+    """How long a member endpoint may take to answer a push, all of it (connecting, sending,
+    the answer), counted once a connection to it is free; redirects are not followed."""
 
     push_lease_seconds: int = 120
     """A claimed push job is another worker's to take over after this long (a crashed worker)."""
 
-    push_batch_size: int = 64
-    """Jobs claimed per round; also the number of pushes in flight at once."""
+    push_batch_size: int = Field(default=64, ge=1)
+    """Jobs claimed at most per query (the worker claims again at once while more wait)."""
+
+    push_concurrency: int = Field(default=256, ge=1)
+    """Pushes in flight at once in one process; each is its own task, none waits for another."""
+
+    push_per_member: int = Field(default=8, ge=1)
+    """Pushes in flight at once to one member; its further due jobs wait in the queue."""
+
+    push_connections_per_host: int = Field(default=16, ge=1)
+    """Kept-alive connections (and requests in flight) per destination (scheme, host, port)."""
 
     delivery_poll_seconds: float = 1.0
     """How often an idle worker looks for due jobs (new submissions wake it at once)."""

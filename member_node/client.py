@@ -71,6 +71,10 @@ File = tuple[str, str, bytes]
 """An attachment: (name, media type, content)."""
 
 
+DEFAULT_WAIT = 20.0
+"""Seconds `inbox()` and `status_updates()` let the hub hold an empty answer (long poll)."""
+
+
 class HubClient:
     """An authenticated connection from one member to the hub."""
 
@@ -338,10 +342,18 @@ class HubClient:
 
     # -- pull members ------------------------------------------------------------
 
-    async def inbox(self, limit: int | None = None) -> InboxBatch:
-        """`GET /v1/inbox`: a leased batch; acknowledge each before its lease ends."""
-        params = {"limit": limit} if limit is not None else None
-        return _model(InboxBatch, await self._send("GET", "/v1/inbox", params=params))
+    async def inbox(self, limit: int | None = None, *, wait: float = DEFAULT_WAIT) -> InboxBatch:
+        """`GET /v1/inbox`: a leased batch; acknowledge each before its lease ends.
+
+        While the inbox is empty the hub holds the answer up to `wait` seconds (at
+        most 60) and answers as soon as a delivery arrives; `wait=0` answers at once."""
+        params: dict[str, float] = {"wait": wait} if wait > 0 else {}
+        if limit is not None:
+            params["limit"] = limit
+        response = await self._send(
+            "GET", "/v1/inbox", params=params or None, timeout=self._timeout_with(wait)
+        )
+        return _model(InboxBatch, response)
 
     async def ack(self, delivery_id: str, receipt: str | None = None) -> DeliveryRef:
         """`POST /v1/inbox/{delivery_id}/ack`, with the node's signed delivery receipt."""
@@ -350,16 +362,30 @@ class HubClient:
         return _model(DeliveryRef, response)
 
     async def status_updates(
-        self, after: int | None = None, limit: int | None = None
+        self, after: int | None = None, limit: int | None = None, *, wait: float = DEFAULT_WAIT
     ) -> StatusUpdatesPage:
-        """`GET /v1/status-updates`: statuses about this member's documents, by cursor."""
-        params: dict[str, int] = {}
+        """`GET /v1/status-updates`: statuses about this member's documents, by cursor.
+
+        With nothing new the hub holds the answer up to `wait` seconds (long poll, at
+        most 60); `wait=0` answers at once."""
+        params: dict[str, float] = {"wait": wait} if wait > 0 else {}
         if after is not None:
             params["after"] = after
         if limit is not None:
             params["limit"] = limit
-        response = await self._send("GET", "/v1/status-updates", params=params or None)
+        response = await self._send(
+            "GET",
+            "/v1/status-updates",
+            params=params or None,
+            timeout=self._timeout_with(wait),
+        )
         return _model(StatusUpdatesPage, response)
+
+    def _timeout_with(self, wait: float) -> httpx.Timeout:
+        """The client's timeouts, with the read timeout lengthened by a long poll's wait."""
+        base = self._http.timeout
+        read = None if base.read is None else base.read + max(wait, 0.0)
+        return httpx.Timeout(base.connect, read=read, write=base.write, pool=base.pool)
 
     # -- transport ---------------------------------------------------------------
 

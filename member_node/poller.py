@@ -1,6 +1,9 @@
 """Pull mode: fetch the leased inbox and the status stream from the hub, and acknowledge.
 
-A pull member is not reachable by the hub, so it asks. Each delivery goes
+A pull member is not reachable by the hub, so it asks: `run` keeps two long
+polls open (`GET /v1/inbox?wait=` and `GET /v1/status-updates?wait=`), each
+answered by the hub as soon as something arrives, so a pull member receives as
+fast as a push member; `interval` is only the pause after a failed call. Each delivery goes
 through the same `Receiver` as a push; it is acknowledged with the node's
 signed delivery receipt. A delivery the node refuses is left unacknowledged:
 its lease ends and the hub shows it to operators. An acknowledgement the hub
@@ -12,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from member_node.client import HubClient
+from member_node.client import DEFAULT_WAIT, HubClient
 from member_node.errors import HubError
 from member_node.receiver import DeliveryRefused, Receiver
 from member_node.store import NodeStore
@@ -34,22 +39,38 @@ class PollReport:
 
 class Poller:
     def __init__(
-        self, client: HubClient, receiver: Receiver, store: NodeStore, *, interval: float = 2.0
+        self,
+        client: HubClient,
+        receiver: Receiver,
+        store: NodeStore,
+        *,
+        interval: float = 2.0,
+        wait: float = DEFAULT_WAIT,
     ) -> None:
         self.client = client
+        self.wait = wait
         self.receiver = receiver
         self.store = store
         self.interval = interval
         self._unacked: dict[str, str] = {}
         """delivery id -> our receipt, for acknowledgements the hub did not take yet."""
 
-    async def poll_once(self) -> PollReport:
+    async def poll_once(self, wait: float = 0.0) -> PollReport:
         """One round: the inbox (acknowledging each), then the status updates."""
         report = PollReport()
-        directory = await self.client.directory()
+        await self.receive_once(report, wait)
+        await self.statuses_once(report, wait)
+        report.unacknowledged = len(self._unacked)
+        return report
+
+    async def receive_once(self, report: PollReport, wait: float) -> None:
+        """Lease the inbox (the hub holds an empty answer up to `wait` s), accept, ack."""
         for delivery_id, receipt in list(self._unacked.items()):
             await self._ack(delivery_id, receipt)
-        batch = await self.client.inbox()
+        batch = await self.client.inbox(wait=wait)
+        if not batch.deliveries:
+            return
+        directory = await self.client.directory()
         for delivery in batch.deliveries:
             try:
                 accepted = await self.receiver.accept(delivery, directory, via="pull")
@@ -62,15 +83,16 @@ class Poller:
                 report.received += 1
             else:
                 report.duplicates += 1
+
+    async def statuses_once(self, report: PollReport, wait: float) -> None:
+        """Read the status stream from the saved cursor (held up to `wait` s when empty)."""
         cursor = int(self.store.get_meta(CURSOR_KEY) or 0)
-        page = await self.client.status_updates(after=cursor)
+        page = await self.client.status_updates(after=cursor, wait=wait)
         for update in page.updates:
             self.receiver.status(update)
             report.statuses += 1
         if page.next_cursor != cursor:
             self.store.set_meta(CURSOR_KEY, str(page.next_cursor))
-        report.unacknowledged = len(self._unacked)
-        return report
 
     async def _ack(self, delivery_id: str, receipt: str) -> None:
         try:
@@ -86,10 +108,24 @@ class Poller:
             self._unacked.pop(delivery_id, None)
 
     async def run(self) -> None:
-        """Poll forever, every `interval` seconds; hub errors are logged, not fatal."""
+        """Long-poll the inbox and the status stream side by side, forever; hub errors are
+        logged, not fatal (the loop pauses `interval` seconds after one)."""
+        await asyncio.gather(
+            self._forever("inbox", self.receive_once), self._forever("status", self.statuses_once)
+        )
+
+    async def _forever(
+        self, what: str, once: Callable[[PollReport, float], Awaitable[None]]
+    ) -> None:
         while True:
+            report = PollReport()
+            started = time.monotonic()
             try:
-                await self.poll_once()
+                await once(report, self.wait)
             except HubError as exc:
-                log.warning("poll failed: %s", exc)
-            await asyncio.sleep(self.interval)
+                log.warning("%s poll failed: %s", what, exc)
+                await asyncio.sleep(self.interval)
+                continue
+            nothing = not (report.received or report.duplicates or report.refused)
+            if nothing and not report.statuses and time.monotonic() - started < self.wait / 2:
+                await asyncio.sleep(self.interval)  # a hub that does not hold empty answers

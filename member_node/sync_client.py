@@ -24,7 +24,7 @@ from hub.protocol import (
     SubmitResult,
     Trace,
 )
-from member_node.client import DEFAULT_HUB_ID, File, HubClient
+from member_node.client import DEFAULT_HUB_ID, DEFAULT_WAIT, File, HubClient
 from member_node.directory import Directory
 from member_node.identity import NodeIdentity
 from signing.package import Header, Package
@@ -111,16 +111,16 @@ class SyncHubClient:
     ) -> StatusEntry:
         return self._run(self.client.post_status(document_id, code, reason=reason, at=at))
 
-    def inbox(self, limit: int | None = None) -> InboxBatch:
-        return self._run(self.client.inbox(limit))
+    def inbox(self, limit: int | None = None, *, wait: float = DEFAULT_WAIT) -> InboxBatch:
+        return self._run(self.client.inbox(limit, wait=wait))
 
     def ack(self, delivery_id: str, receipt: str | None = None) -> DeliveryRef:
         return self._run(self.client.ack(delivery_id, receipt))
 
     def status_updates(
-        self, after: int | None = None, limit: int | None = None
+        self, after: int | None = None, limit: int | None = None, *, wait: float = DEFAULT_WAIT
     ) -> StatusUpdatesPage:
-        return self._run(self.client.status_updates(after, limit))
+        return self._run(self.client.status_updates(after, limit, wait=wait))
 
 
 async def _make(

@@ -6,7 +6,9 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from hub.context import HubContext, hub_context
+from hub.db.notify import inbox_key, status_key
 from hub.delivery import inbox
+from hub.delivery.arrivals import MAX_WAIT_SECONDS
 from hub.delivery.outbox import edxml_delivery_headers, edxml_status_headers
 from hub.ingest.edxml import accepts_xml
 from hub.protocol import EDXML_MEDIA_TYPE, AckRequest, DeliveryRef, InboxBatch, StatusUpdatesPage
@@ -15,6 +17,10 @@ from registry.db import INT64_MAX
 from registry.member_auth import AuthenticatedMember, authenticated_member, member_only
 
 router = APIRouter(prefix="/v1", tags=["inbox"])
+WAIT = (
+    "Seconds (at most 60) to hold the answer while there is nothing to return: it comes as "
+    "soon as something arrives, or empty when the time is up (long poll). 0: answer at once."
+)
 
 
 @router.get(
@@ -26,23 +32,30 @@ router = APIRouter(prefix="/v1", tags=["inbox"])
 async def get_inbox(
     request: Request,
     limit: int = Query(10, ge=1, le=1000),
+    wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS, description=WAIT),
     member: AuthenticatedMember = Depends(authenticated_member),
     context: HubContext = Depends(hub_context),
 ) -> Response:
     """Up to `limit` deliveries, leased; acknowledge each or it comes back after the lease.
+    With `wait`, an empty inbox holds the answer until a delivery arrives (long poll).
 
     An edXML member's items carry `edxml` (the hub-signed edXML document)
     instead of `package`. With `Accept: application/xml` and `limit=1`, the
     answer is the bare edXML document, the delivery id in the
     `Lienthong-Delivery-Id` header (`204` when nothing is pending).
     """
-    batch = await inbox.lease_inbox(
-        context.sessions,
-        member.code,
-        min(limit, context.settings.inbox_max_batch),
-        context.settings.inbox_lease_seconds,
-        identity=context.identity,
-        hub_id=context.settings.hub_id,
+    batch = await context.arrivals.poll(
+        inbox_key(member.code),
+        wait,
+        lambda: inbox.lease_inbox(
+            context.sessions,
+            member.code,
+            min(limit, context.settings.inbox_max_batch),
+            context.settings.inbox_lease_seconds,
+            identity=context.identity,
+            hub_id=context.settings.hub_id,
+        ),
+        lambda found: not found.deliveries,
     )
     if limit == 1 and accepts_xml(request.headers.get("accept")):
         if not batch.deliveries:
@@ -85,18 +98,25 @@ async def status_updates(
     request: Request,
     after: int = Query(0, ge=0, le=INT64_MAX, description="The last cursor already read"),
     limit: int = Query(100, ge=1, le=1000),
+    wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS, description=WAIT),
     member: AuthenticatedMember = Depends(authenticated_member),
     context: HubContext = Depends(hub_context),
 ) -> Response:
     """Recipients' statuses about your documents and recalls (13) of documents sent to you.
+    With `wait`, an empty page holds the answer until a status arrives (long poll).
 
     An edXML member's updates also carry `edxml` (the edXML status message).
     With `Accept: application/xml` and `limit=1`, an edXML member gets the
     bare status message, its cursor in the `Lienthong-Cursor` header (`204`
     when there is none).
     """
-    page = await statuses.status_updates(
-        context.sessions, member.code, after, min(limit, context.settings.inbox_max_batch)
+    page = await context.arrivals.poll(
+        status_key(member.code),
+        wait,
+        lambda: statuses.status_updates(
+            context.sessions, member.code, after, min(limit, context.settings.inbox_max_batch)
+        ),
+        lambda found: not found.updates,
     )
     if limit == 1 and accepts_xml(request.headers.get("accept")):
         if not page.updates:

@@ -23,4 +23,5 @@ async def metrics(context: HubContext = Depends(hub_context)) -> Response:
     async with context.sessions() as session:
         counts = await queue_depth(session)
     instruments.queue_depth_read({state.value: n for state, n in counts.items()})
+    instruments.long_polls_read(context.arrivals.waiting)
     return Response(generate_latest(instruments.REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -3,4 +3,4 @@
 The schema itself is written by the Alembic revisions under `migrations/`.
 """
 
-__all__ = ["bulk", "models", "sql"]
+__all__ = ["bulk", "models", "notify", "sql"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,11 +76,13 @@ async def claim_deliveries(
     limit: int,
     *,
     recipient: str | None = None,
+    exclude: Sequence[str] = (),
 ) -> list[str]:
     """Lease up to `limit` due queued deliveries; the ids, in the caller's transaction.
 
-    Without `recipient`: push jobs for the worker. With it: that member's
-    deliveries, whatever its mode, for `GET /v1/inbox`.
+    Without `recipient`: push jobs for the worker, none for the members in
+    `exclude`. With it: that member's deliveries, whatever its mode, for
+    `GET /v1/inbox`.
     """
     query = select(Delivery.id).where(
         Delivery.state == "queued",
@@ -87,6 +90,8 @@ async def claim_deliveries(
     )
     if recipient is None:
         query = query.where(Delivery.mode == "push", Delivery.next_attempt_at <= now)
+        if exclude:
+            query = query.where(Delivery.recipient.not_in(list(exclude)))
         query = query.order_by(Delivery.next_attempt_at)
     else:
         query = query.where(Delivery.recipient == recipient).order_by(Delivery.created_at)
@@ -106,20 +111,23 @@ async def claim_deliveries(
 
 
 async def claim_status_pushes(
-    session: AsyncSession, now: datetime, lease_seconds: float, limit: int
+    session: AsyncSession,
+    now: datetime,
+    lease_seconds: float,
+    limit: int,
+    *,
+    exclude: Sequence[str] = (),
 ) -> list[int]:
-    """Lease up to `limit` due status pushes; their ids, in the caller's transaction."""
-    query = (
-        select(StatusUpdateRow.id)
-        .where(
-            StatusUpdateRow.push_state == "pending",
-            StatusUpdateRow.next_attempt_at <= now,
-            or_(StatusUpdateRow.leased_until.is_(None), StatusUpdateRow.leased_until < now),
-        )
-        .order_by(StatusUpdateRow.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    """Lease up to `limit` due status pushes (none to the members in `exclude`); their
+    ids, in the caller's transaction."""
+    query = select(StatusUpdateRow.id).where(
+        StatusUpdateRow.push_state == "pending",
+        StatusUpdateRow.next_attempt_at <= now,
+        or_(StatusUpdateRow.leased_until.is_(None), StatusUpdateRow.leased_until < now),
     )
+    if exclude:
+        query = query.where(StatusUpdateRow.audience.not_in(list(exclude)))
+    query = query.order_by(StatusUpdateRow.id).limit(limit).with_for_update(skip_locked=True)
     ids = list((await session.execute(query)).scalars())
     if ids:
         await session.execute(

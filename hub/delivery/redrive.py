@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.models import Delivery, StatusUpdateRow
+from hub.db.notify import announce, inbox_key
 from hub.eventlog import chain as eventlog
 from registry.db import utcnow
 from registry.models import Member
@@ -48,6 +49,7 @@ async def redrive(sessions: async_sessionmaker[AsyncSession], delivery_id: str) 
             delivery.document_id,
             {"delivery_id": delivery.id, "recipient": delivery.recipient},
         )
+        await announce(session, [inbox_key(delivery.recipient)])
         await session.commit()
         return delivery
 

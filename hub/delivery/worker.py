@@ -1,16 +1,20 @@
 """The push worker: carries documents to `{endpoint}/v1/inbox` and statuses to `/v1/status`.
 
-Each round claims a batch of due jobs (see `hub.delivery.outbox`), sends them
-concurrently with the hub's own bearer JWT, and records each result: a 2xx
-is delivery (the member's signed delivery receipt, if any, is kept as proof);
-anything else is retried with backoff until the attempts or the age run out,
-then the job is `failed` and waits for an operator's redrive.
+The worker claims due jobs (see `hub.delivery.outbox`) as long as it has
+room for them and sends each as its own task with the hub's own bearer JWT
+(`hub.delivery.fanout`: bounded in total, per member and per destination, so
+no push waits for another). Outcomes are written in batches, one transaction
+for whatever finished meanwhile: a 2xx is delivery (the member's signed
+delivery receipt, if any, is kept as proof); anything else is retried with
+backoff until the attempts or the age run out, then the job is `failed` and
+waits for an operator's redrive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -22,11 +26,13 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.models import Delivery, DeliveryAttempt, Document, StatusUpdateRow
+from hub.delivery.fanout import Destinations, FanOut, SendError
 from hub.delivery.member_receipts import checked_receipt
 from hub.delivery.outbox import (
     RetryPolicy,
@@ -54,6 +60,13 @@ events = structlog.get_logger("lienthong.delivery")
 TOKEN_LIFETIME = 300
 RECORD_RETRY_FIRST_SECONDS = 0.25
 RECORD_RETRY_MAX_SECONDS = 5.0
+RECORD_BATCH = 256
+"""Outcomes written per transaction at most."""
+MAX_ANSWER_BYTES = 64 * 1024
+"""A member's answer to a push is read up to this (a receipt is a few KB)."""
+DOWN_SECONDS = 2.0
+"""After a push got no answer, the member's pushes already waiting in this process fail
+at once for this long (each still backs off on its own schedule)."""
 T = TypeVar("T")
 
 
@@ -82,6 +95,20 @@ class Result:
     receipt: str | None = None
 
 
+@dataclass
+class Outcome:
+    """What one push came to, waiting to be written."""
+
+    kind: str
+    """`delivery` or `status`."""
+    job: Job
+    result: Result
+    at: datetime
+
+
+_STOP = Outcome("stop", Job("", 0, "", None, datetime.min, {}, ""), Result(False), datetime.min)
+
+
 class DeliveryWorker:
     """Pushes due deliveries and statuses; run one or many per database."""
 
@@ -101,9 +128,17 @@ class DeliveryWorker:
         self.retry = RetryPolicy.from_settings(settings)
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self.rng = rng or random.Random()
-        self._client = httpx.AsyncClient(transport=transport, timeout=settings.push_timeout_seconds)
+        self._destinations = Destinations(
+            connections=settings.push_connections_per_host,
+            timeout=settings.push_timeout_seconds,
+            transport=transport,
+        )
+        self._fanout = FanOut(settings.push_concurrency, settings.push_per_member, self._slot_freed)
         self._tokens: dict[str, tuple[str, float]] = {}
+        self._down: dict[str, tuple[float, str]] = {}
+        self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._wake = asyncio.Event()
+        self._more_waiting = False
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -118,7 +153,7 @@ class DeliveryWorker:
             self._task = asyncio.create_task(self.run(), name=f"delivery-{self.owner}")
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Finish the round in flight, then stop.
+        """Finish the pushes in flight and write their outcomes, then stop.
 
         A stop flag, not cancellation alone: a cancellation that lands inside a
         database call can be swallowed by the driver, and a loop that only
@@ -134,112 +169,116 @@ class DeliveryWorker:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        await self._client.aclose()
+        await self._destinations.aclose()
 
     async def run(self) -> None:
-        """Work until stopped; a failing round is logged and retried at the next poll."""
-        while not self._stopping:
-            try:
-                busy = await self.run_once() >= self.settings.push_batch_size
-            except Exception:
-                log.exception("delivery round failed")
-                busy = False
-            if not busy and not self._stopping:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.delivery_poll_seconds)
+        """Claim and push until stopped; a failing claim is logged and retried at the next poll."""
+        recorder = asyncio.create_task(self._record_forever(), name=f"outcomes-{self.owner}")
+        try:
+            while not self._stopping:
                 self._wake.clear()
+                try:
+                    more = await self._dispatch()
+                except Exception:
+                    log.exception("delivery round failed")
+                    more = False
+                if not more and not self._stopping:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._wake.wait(), self.settings.delivery_poll_seconds
+                        )
+        finally:
+            try:
+                await self._fanout.drain(self.settings.push_timeout_seconds)
+                await self._outcomes.put(_STOP)
+                with contextlib.suppress(Exception):
+                    await recorder
+            finally:
+                if not recorder.done():  # cancelled meanwhile: what is unwritten is re-pushed
+                    recorder.cancel()
+
+    async def _dispatch(self) -> bool:
+        """Claim as many due jobs as there is room for and start them; whether more may wait."""
+        free = self._fanout.free()
+        if free == 0:
+            return False  # a finishing push wakes the loop
+        limit = min(free, self.settings.push_batch_size)
+        exclude = self._fanout.saturated()
+        statuses, deliveries = await self._claim(max(1, limit // 4), limit, exclude)
+        for job, send in [*((j, self._send_delivery) for j in deliveries),
+                          *((j, self._send_status) for j in statuses)]:  # fmt: skip
+            self._fanout.start(job.member, functools.partial(send, job))
+        self._more_waiting = len(deliveries) + len(statuses) >= limit or bool(exclude)
+        return len(deliveries) + len(statuses) >= limit
+
+    def _slot_freed(self) -> None:
+        if self._more_waiting:
+            self._wake.set()
 
     async def run_once(self) -> int:
-        """One round: claim and push a batch of documents and one of statuses."""
-        deliveries = await self._claim_deliveries()
-        statuses = await self._claim_statuses()
-        await asyncio.gather(
-            *(self._deliver(job) for job in deliveries),
-            *(self._send_status(job) for job in statuses),
+        """One round, start to end: claim a batch of documents and one of statuses, push
+        them all, write the outcomes. How many jobs it handled."""
+        batch = self.settings.push_batch_size
+        statuses, deliveries = await self._claim(batch, 2 * batch, [])
+        outcomes = await asyncio.gather(
+            *(self._push(job, "delivery") for job in deliveries),
+            *(self._push(job, "status") for job in statuses),
         )
+        if outcomes:
+            await self._write(list(outcomes))
         return len(deliveries) + len(statuses)
 
-    # -- documents ----------------------------------------------------------------
+    async def _send_delivery(self, job: Job) -> None:
+        await self._outcomes.put(await self._push(job, "delivery"))
 
-    async def _claim_deliveries(self) -> list[Job]:
-        now = utcnow()
-        async with self.sessions() as session:
-            ids = await claim_deliveries(
-                session,
-                self.owner,
-                now,
-                self.settings.push_lease_seconds,
-                self.settings.push_batch_size,
-            )
-            if not ids:
-                await session.commit()
-                return []
-            rows = (
-                await session.execute(
-                    select(Delivery, Document, Member.endpoint, Member.wire_format)
-                    .join(Document, Document.id == Delivery.document_id)
-                    .join(Member, Member.code == Delivery.recipient)
-                    .where(Delivery.id.in_(ids))
-                )
-            ).all()
-            packages = await load_packages(session, {doc.id: doc.package for _, doc, _, _ in rows})
-            exports: dict[str, bytes | Problem] = {}
-            for _, doc, _, wire_format in rows:
-                if wire_format == "edxml" and doc.id not in exports:
-                    try:
-                        exports[doc.id] = await export.edxml_export(
-                            session, doc, self.identity, self.settings.hub_id, at=now,
-                            package=packages[doc.id],
-                        )  # fmt: skip
-                    except Problem as exc:  # recorded as the attempt's error, retried
-                        exports[doc.id] = exc
-            await session.commit()
-        jobs = []
-        for delivery, document, endpoint, wire_format in rows:
-            message = inbox_delivery(delivery, document, packages[document.id])
-            found = exports.get(document.id) if wire_format == "edxml" else None
-            error = None
-            if isinstance(found, Problem):
-                error, found = f"cannot write edXML: {found.code}: {found.detail}", b""
-            jobs.append(
-                Job(
-                    id=delivery.id,
-                    attempt=delivery.attempts,
-                    member=delivery.recipient,
-                    url=_url(endpoint, "/v1/inbox"),
-                    created_at=delivery.created_at,
-                    body={}
-                    if found is not None
-                    else message.model_dump(mode="json", exclude_unset=True),
-                    document_id=document.id,
-                    xml=found,
-                    headers={} if found is None else edxml_delivery_headers(message),
-                    error=error,
-                )
-            )
-        return jobs
+    async def _send_status(self, job: Job) -> None:
+        await self._outcomes.put(await self._push(job, "status"))
 
-    async def _deliver(self, job: Job) -> None:
+    async def _push(self, job: Job, kind: str) -> Outcome:
         result = await self._post(job)
-        now = utcnow()
-        outcome = await self._until_recorded(
-            job, lambda: self._record_delivery(job, result, now), ok=result.ok
-        )
-        if outcome is not None:
-            metrics.delivery_attempted(outcome, "push", job.created_at, now)
-        if not result.ok:
-            _log_failed_push(job, "document", outcome, result.detail)
+        return Outcome(kind, job, result, utcnow())
+
+    # -- outcomes -----------------------------------------------------------------
+
+    async def _record_forever(self) -> None:
+        """Write outcomes as they come, everything that finished meanwhile in one batch."""
+        while True:
+            first = await self._outcomes.get()
+            batch = [first]
+            while len(batch) < RECORD_BATCH and not self._outcomes.empty():
+                batch.append(self._outcomes.get_nowait())
+            stop = any(o is _STOP for o in batch)
+            batch = [o for o in batch if o is not _STOP]
+            if batch:
+                try:
+                    await self._write(batch)
+                except Exception:
+                    log.exception("writing push outcomes failed")
+            if stop:
+                return
+
+    async def _write(self, batch: list[Outcome]) -> None:
+        """Write `batch` (one transaction, retried until it commits), then count it."""
+        outcomes = await self._until_recorded(batch, lambda: self._record(batch))
+        if outcomes is None:
+            return
+        for item, outcome in zip(batch, outcomes, strict=True):
+            if item.kind == "delivery":
+                metrics.delivery_attempted(outcome, "push", item.job.created_at, item.at)
+            if not item.result.ok:
+                kind = "document" if item.kind == "delivery" else "status"
+                _log_failed_push(item.job, kind, outcome, item.result.detail)
 
     async def _until_recorded(
-        self, job: Job, write: Callable[[], Awaitable[T]], *, ok: bool
+        self, batch: list[Outcome], write: Callable[[], Awaitable[T]]
     ) -> T | None:
         """Run `write` (one transaction) until it commits, with backoff, within the lease.
 
-        What the member answered is known only here: if writing it fails (the
+        What the members answered is known only here: if writing it fails (the
         database restarting, say), a delivered job would otherwise look queued
         until its lease ran out and then be pushed again. So the write is
-        retried for as long as the lease is this worker's; past that the job
-        is another worker's, which pushes it again (members deduplicate by id).
+        retried for as long as the leases are this worker's; past that the jobs
+        are another worker's, which pushes them again (members deduplicate by id).
         """
         deadline = time.monotonic() + self.settings.push_lease_seconds * 0.9
         delay = RECORD_RETRY_FIRST_SECONDS
@@ -249,17 +288,20 @@ class DeliveryWorker:
             except Exception as exc:
                 if time.monotonic() + delay > deadline:
                     log.error(
-                        "could not record the outcome of push %s (attempt %d, %s); "
-                        "it will be pushed again once its lease runs out",
-                        job.id,
-                        job.attempt,
-                        "answered 2xx" if ok else "not delivered",
+                        "could not record the outcome of %d pushes (%s); they will be "
+                        "pushed again once their leases run out",
+                        len(batch),
+                        ", ".join(
+                            f"{o.job.id} attempt {o.job.attempt} "
+                            + ("answered 2xx" if o.result.ok else "not delivered")
+                            for o in batch[:10]
+                        ),
                         exc_info=exc,
                     )
                     return None
                 log.warning(
-                    "recording the outcome of push %s failed (%s: %s); retrying in %.1f s",
-                    job.id,
+                    "recording the outcome of %d pushes failed (%s: %s); retrying in %.1f s",
+                    len(batch),
                     type(exc).__name__,
                     exc,
                     delay,
@@ -267,30 +309,54 @@ class DeliveryWorker:
             await asyncio.sleep(delay)
             delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
 
-    async def _record_delivery(self, job: Job, result: Result, now: datetime) -> str:
-        """Record one push's outcome (idempotent: a retried write after a lost commit reply
-        finds its attempt already recorded and adds nothing)."""
+    async def _record(self, batch: list[Outcome]) -> list[str]:
+        """Record a batch of outcomes in one transaction; each one's outcome name."""
         async with self.sessions() as session:
-            delivery = (
+            deliveries = [o for o in batch if o.kind == "delivery"]
+            statuses = [o for o in batch if o.kind == "status"]
+            names = {}
+            if deliveries:
+                names.update(await self._record_deliveries(session, deliveries))
+            if statuses:
+                await self._record_statuses(session, statuses)
+            await session.commit()
+        return [names.get(id(o), "sent") for o in batch]
+
+    async def _record_deliveries(
+        self, session: AsyncSession, batch: list[Outcome]
+    ) -> dict[int, str]:
+        """Record push outcomes (idempotent: a retried write after a lost commit reply
+        finds its attempts already recorded and adds nothing)."""
+        rows = {
+            d.id: d
+            for d in (
                 await session.execute(
                     select(Delivery)
                     .where(
-                        Delivery.id == job.id,
+                        Delivery.id.in_([o.job.id for o in batch]),
                         Delivery.lease_owner == self.owner,
-                        Delivery.attempts == job.attempt,
                     )
+                    .order_by(Delivery.id)
                     .with_for_update()
                 )
-            ).scalar_one_or_none()
+            ).scalars()
+        }
+        names: dict[int, str] = {}
+        for item in batch:
+            job, result, now = item.job, item.result, item.at
+            delivery = rows.get(job.id)
+            if delivery is not None and delivery.attempts != job.attempt:
+                delivery = None
             outcome = "delivered" if result.ok else "error"
+            names[id(item)] = outcome
             if delivery is None and await _attempt_recorded(session, job):
-                await session.rollback()
-                return outcome
+                continue
             receipt, detail = result.receipt, result.detail
             if result.ok:
-                receipt, detail = await checked_receipt(
+                receipt, refused = await checked_receipt(
                     session, job.member, job.document_id, job.id, result.receipt
                 )
+                detail = refused or detail
             if delivery is not None:
                 delivery.leased_until = None
                 delivery.lease_owner = None
@@ -302,7 +368,7 @@ class DeliveryWorker:
                 else:
                     delivery.last_error = (detail or "")[:1000]
                     if self.retry.exhausted(job.attempt, job.created_at, now):
-                        outcome = "failed"
+                        outcome = names[id(item)] = "failed"
                         if delivery.state == "queued":
                             delivery.state = "failed"
                     else:
@@ -328,31 +394,114 @@ class DeliveryWorker:
                     "detail": detail,
                 },
             )
+        return names
+
+    async def _claim(
+        self, statuses: int, total: int, exclude: list[str]
+    ) -> tuple[list[Job], list[Job]]:
+        """Claim up to `statuses` due status pushes, then documents up to `total` jobs in
+        all, in one transaction (on SQLite each transaction waits for the one writer)."""
+        async with self.sessions() as session:
+            claimed = await self._claim_statuses(session, statuses, exclude)
+            documents = await self._claim_deliveries(
+                session, min(total - len(claimed), self.settings.push_batch_size), exclude
+            )
             await session.commit()
-        return outcome
+        return claimed, documents
+
+    # -- documents ----------------------------------------------------------------
+
+    async def _claim_deliveries(
+        self, session: AsyncSession, limit: int, exclude: list[str]
+    ) -> list[Job]:
+        """Claim up to `limit` due documents in the caller's transaction."""
+        if limit <= 0:
+            return []
+        ids = await claim_deliveries(
+            session,
+            self.owner,
+            utcnow(),
+            self.settings.push_lease_seconds,
+            limit,
+            exclude=exclude,
+        )
+        if not ids:
+            return []
+        rows = (
+            await session.execute(
+                select(Delivery, Document, Member.endpoint, Member.wire_format)
+                .join(Document, Document.id == Delivery.document_id)
+                .join(Member, Member.code == Delivery.recipient)
+                .where(Delivery.id.in_(ids))
+            )
+        ).all()
+        packages = await load_packages(session, {doc.id: doc.package for _, doc, _, _ in rows})
+        exports = await self._edxml_exports(session, rows, packages)
+        jobs = []
+        for delivery, document, endpoint, wire_format in rows:
+            message = inbox_delivery(delivery, document, packages[document.id])
+            found = exports.get(document.id) if wire_format == "edxml" else None
+            error = None
+            if isinstance(found, Problem):
+                error, found = f"cannot write edXML: {found.code}: {found.detail}", b""
+            jobs.append(
+                Job(
+                    id=delivery.id,
+                    attempt=delivery.attempts,
+                    member=delivery.recipient,
+                    url=_url(endpoint, "/v1/inbox"),
+                    created_at=delivery.created_at,
+                    body={}
+                    if found is not None
+                    else message.model_dump(mode="json", exclude_unset=True),
+                    document_id=document.id,
+                    xml=found,
+                    headers={} if found is None else edxml_delivery_headers(message),
+                    error=error,
+                )
+            )
+        return jobs
+
+    async def _edxml_exports(
+        self, session: AsyncSession, rows: Any, packages: dict[str, Any]
+    ) -> dict[str, bytes | Problem]:
+        """The hub-signed edXML of each document going to an edXML member (once each)."""
+        exports: dict[str, bytes | Problem] = {}
+        now = utcnow()
+        for _, doc, _, wire_format in rows:
+            if wire_format == "edxml" and doc.id not in exports:
+                try:
+                    exports[doc.id] = await export.edxml_export(
+                        session, doc, self.identity, self.settings.hub_id, at=now,
+                        package=packages[doc.id],
+                    )  # fmt: skip
+                except Problem as exc:  # recorded as the attempt's error, retried
+                    exports[doc.id] = exc
+        return exports
 
     # -- statuses -----------------------------------------------------------------
 
-    async def _claim_statuses(self) -> list[Job]:
-        now = utcnow()
-        async with self.sessions() as session:
-            ids = await claim_status_pushes(
-                session, now, self.settings.push_lease_seconds, self.settings.push_batch_size
+    async def _claim_statuses(
+        self, session: AsyncSession, limit: int, exclude: list[str]
+    ) -> list[Job]:
+        """Claim up to `limit` due status pushes in the caller's transaction."""
+        if limit <= 0:
+            return []
+        ids = await claim_status_pushes(
+            session, utcnow(), self.settings.push_lease_seconds, limit, exclude=exclude
+        )
+        if not ids:
+            return []
+        rows = (
+            await session.execute(
+                select(StatusUpdateRow, Member.endpoint, Member.wire_format)
+                .join(Member, Member.code == StatusUpdateRow.audience)
+                .where(StatusUpdateRow.id.in_(ids))
             )
-            if not ids:
-                await session.commit()
-                return []
-            rows = (
-                await session.execute(
-                    select(StatusUpdateRow, Member.endpoint, Member.wire_format)
-                    .join(Member, Member.code == StatusUpdateRow.audience)
-                    .where(StatusUpdateRow.id.in_(ids))
-                )
-            ).all()
-            messages = await edxml_statuses(
-                session, [row for row, _, wire_format in rows if wire_format == "edxml"]
-            )
-            await session.commit()
+        ).all()
+        messages = await edxml_statuses(
+            session, [row for row, _, wire_format in rows if wire_format == "edxml"]
+        )
         return [
             Job(
                 id=str(row.id),
@@ -368,41 +517,34 @@ class DeliveryWorker:
             for row, endpoint, _ in rows
         ]
 
-    async def _send_status(self, job: Job) -> None:
-        result = await self._post(job)
-        now = utcnow()
-        outcome = await self._until_recorded(
-            job, lambda: self._record_status(job, result, now), ok=result.ok
-        )
-        if not result.ok:
-            _log_failed_push(job, "status", outcome, result.detail)
-
-    async def _record_status(self, job: Job, result: Result, now: datetime) -> str:
-        async with self.sessions() as session:
-            row = (
+    async def _record_statuses(self, session: AsyncSession, batch: list[Outcome]) -> None:
+        rows = {
+            str(row.id): row
+            for row in (
                 await session.execute(
                     select(StatusUpdateRow)
                     .where(
-                        StatusUpdateRow.id == int(job.id),
-                        StatusUpdateRow.push_attempts == job.attempt,
+                        StatusUpdateRow.id.in_([int(o.job.id) for o in batch]),
                         StatusUpdateRow.push_state == "pending",
                     )
+                    .order_by(StatusUpdateRow.id)
                     .with_for_update()
                 )
-            ).scalar_one_or_none()
-            outcome = "delivered" if result.ok else "error"
-            if row is not None:
-                row.leased_until = None
-                if result.ok:
-                    row.push_state = "sent"
-                elif self.retry.exhausted(job.attempt, job.created_at, now):
-                    row.push_state = "failed"
-                    outcome = "failed"
-                else:
-                    delay = self.retry.delay(job.attempt, self.rng)
-                    row.next_attempt_at = now + timedelta(seconds=delay)
-            await session.commit()
-        return outcome
+            ).scalars()
+        }
+        for item in batch:
+            job, result, now = item.job, item.result, item.at
+            row = rows.get(job.id)
+            if row is None or row.push_attempts != job.attempt:
+                continue
+            row.leased_until = None
+            if result.ok:
+                row.push_state = "sent"
+            elif self.retry.exhausted(job.attempt, job.created_at, now):
+                row.push_state = "failed"
+            else:
+                delay = self.retry.delay(job.attempt, self.rng)
+                row.next_attempt_at = now + timedelta(seconds=delay)
 
     # -- HTTP -----------------------------------------------------------------------
 
@@ -421,26 +563,47 @@ class DeliveryWorker:
         return token
 
     async def _post(self, job: Job) -> Result:
+        """POST the job to its member, bounded: `push_timeout_seconds` from the moment a
+        connection to its destination is free, redirects not followed, at most
+        `MAX_ANSWER_BYTES` of the answer read."""
         if job.url is None:
             return Result(False, f"{job.member} has no push endpoint registered")
         if job.error is not None:
             return Result(False, job.error)
+        down = self._down.get(job.member)
+        if down is not None:
+            if down[0] > time.monotonic():
+                return Result(False, f"not sent: the endpoint failed just before ({down[1]})")
+            del self._down[job.member]
+        headers = {
+            "Authorization": f"Bearer {self._token(job.member)}",
+            "Content-Type": "application/json" if job.xml is None else "application/xml",
+            **job.headers,
+        }
+        body = orjson.dumps(job.body) if job.xml is None else job.xml
         try:
-            headers = {"Authorization": f"Bearer {self._token(job.member)}", **job.headers}
-            if job.xml is not None:
-                headers["Content-Type"] = "application/xml"
-                response = await self._client.post(job.url, content=job.xml, headers=headers)
-            else:
-                response = await self._client.post(job.url, json=job.body, headers=headers)
-        except httpx.HTTPError as exc:
-            return Result(False, f"{type(exc).__name__}: {exc}"[:1000])
-        if not response.is_success:
-            return Result(False, f"HTTP {response.status_code}: {response.text[:300]}")
+            answer = await self._destinations.post(job.url, body, headers, MAX_ANSWER_BYTES)
+        except SendError as exc:
+            return self._unreachable(job, str(exc))
+        if not 200 <= answer.status < 300:
+            if 300 <= answer.status < 400:
+                where = answer.location[:200]
+                return Result(False, f"HTTP {answer.status} to {where} (not followed)")
+            text = answer.content[:300].decode(errors="replace")
+            return Result(False, f"HTTP {answer.status}: {text}")
+        if not answer.complete:
+            return Result(True, f"answer over {MAX_ANSWER_BYTES} bytes: its receipt not read")
         try:
-            answer = PushAnswer.model_validate_json(response.content or b"{}")
+            parsed = PushAnswer.model_validate_json(answer.content or b"{}")
         except ValueError:
-            answer = PushAnswer()
-        return Result(True, None, answer.receipt)
+            parsed = PushAnswer()
+        return Result(True, None, parsed.receipt)
+
+    def _unreachable(self, job: Job, detail: str) -> Result:
+        """A push that got no answer: the member's other pushes queued behind it in this
+        process fail at once for a moment instead of each waiting out its timeout."""
+        self._down[job.member] = (time.monotonic() + DOWN_SECONDS, detail[:200])
+        return Result(False, detail)
 
 
 @asynccontextmanager
@@ -458,8 +621,7 @@ async def running(worker: DeliveryWorker | None) -> AsyncIterator[None]:
 
 def _log_failed_push(job: Job, kind: str, outcome: str | None, error: str | None) -> None:
     """One structured line per push attempt that did not deliver: `error` will be retried,
-    `failed` gave up (an operator redrives it); `unrecorded` when the outcome could not be
-    written (the job is pushed again after its lease)."""
+    `failed` gave up (an operator redrives it)."""
     ids = {"delivery_id": job.id} if kind == "document" else {"status_id": job.id}
     events.warning(
         "push failed",

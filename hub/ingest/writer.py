@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.bulk import Inserts
 from hub.db.models import AttachmentBlob, Delivery, Document
+from hub.db.notify import announce, inbox_key
 from hub.eventlog.chain import EventLogEntry
 from hub.identity import HubIdentity
 from hub.ingest.policy import decide
@@ -195,6 +196,8 @@ class IngestWriter:
             # every table's rows, then the report facts and counters, whose
             # row locks are held until commit: last before it
             await record_facts(session, _facts(written), along_with=_inserts(rows))
+            queued = (d["recipient"] for d in rows.deliveries if d["state"] == "queued")
+            await announce(session, map(inbox_key, queued))  # long polls, once committed
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _add(self, rows: _Rows, item: Submission, members: dict[str, Any]) -> Accepted:

@@ -49,6 +49,11 @@ QUEUE = Gauge(
     ["state"],
     registry=REGISTRY,
 )
+LONG_POLLS = Gauge(
+    "lienthong_long_polls_waiting",
+    "Long polls (GET /v1/inbox|status-updates?wait=) waiting in this process, at scrape time",
+    registry=REGISTRY,
+)
 AUTH_FAILURES = Counter(
     "lienthong_auth_failures",
     "Refused authentications and authorisations, by problem code",
@@ -105,6 +110,10 @@ def queue_depth_read(counts: Mapping[str, int]) -> None:
     """The queue depth just read from the database (at scrape time)."""
     for state, n in counts.items():
         QUEUE.labels(state).set(n)
+
+
+def long_polls_read(waiting: int) -> None:
+    LONG_POLLS.set(waiting)
 
 
 def unavailable(code: str) -> None:

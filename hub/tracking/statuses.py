@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.models import Delivery, Document, StatusCounter, StatusUpdateRow
+from hub.db.notify import announce, status_key
 from hub.db.sql import insert_ignoring_duplicates
 from hub.eventlog import chain as eventlog
 from hub.protocol import (
@@ -90,6 +91,7 @@ async def add_status(
         next_attempt_at=now if push else None,
     )
     session.add(row)
+    await announce(session, [status_key(audience)])
     await eventlog.record(
         session,
         "status.recorded",

@@ -233,13 +233,15 @@ def print_delivery(
             f"{up:.0f} s: {figures.retried.get(code, 0)} of its deliveries were retried, "
             "then arrived"
         )
-    lat = figures.latencies
     echo("== Delivery latency (hub receipt to the recipient's node) ==")
-    echo(
-        "  "
-        + "  ".join(f"p{p} {percentile(lat, p):.2f} s" for p in (50, 90, 95, 99))
-        + f"  max {max(lat, default=0.0):.2f} s"
-    )
+    lines = [("all", figures.latencies)]
+    lines += [(mode, figures.latencies_by_mode.get(mode, [])) for mode in ("push", "pull")]
+    for name, lat in lines:
+        echo(
+            f"  {name:<5}"
+            + "  ".join(f"p{p} {percentile(lat, p):.2f} s" for p in (50, 90, 95, 99))
+            + f"  max {max(lat, default=0.0):.2f} s  ({len(lat):,})"
+        )
     echo("== Clerks' statuses ==")
     echo(
         "  "

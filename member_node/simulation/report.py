@@ -10,7 +10,7 @@ import asyncio
 import math
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,8 @@ class DeliveryFigures:
     statuses: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     retried: Counter[str] = field(default_factory=Counter)
+    latencies_by_mode: dict[str, list[float]] = field(default_factory=dict)
+    """The same latencies by the recipient's delivery mode (`push`, `pull`)."""
 
     @property
     def received(self) -> int:
@@ -72,6 +74,7 @@ async def delivery_figures(
 ) -> DeliveryFigures:
     """Read every (sender, document id)'s trace and count what happened to each delivery."""
     figures = DeliveryFigures(documents=len(documents))
+    modes = {code: spec.mode for code, spec in network.specs.items()}
     queue = list(documents)
     clients = {sender: network.client(sender) for sender, _ in documents}
 
@@ -83,7 +86,7 @@ async def delivery_figures(
             except HubError:
                 figures.states["unreadable"] += 1
                 continue
-            _count(figures, trace)
+            _count(figures, trace, modes)
 
     try:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -93,7 +96,7 @@ async def delivery_figures(
     return figures
 
 
-def _count(figures: DeliveryFigures, trace: Trace) -> None:
+def _count(figures: DeliveryFigures, trace: Trace, modes: Mapping[str, str]) -> None:
     for delivery in trace.deliveries:
         figures.deliveries += 1
         figures.states[str(delivery.state)] += 1
@@ -101,7 +104,10 @@ def _count(figures: DeliveryFigures, trace: Trace) -> None:
         for status in delivery.statuses:
             figures.statuses[str(status.code)] += 1
         if delivery.delivered_at is not None:
-            figures.latencies.append((delivery.delivered_at - trace.received_at).total_seconds())
+            latency = (delivery.delivered_at - trace.received_at).total_seconds()
+            figures.latencies.append(latency)
+            mode = modes.get(delivery.recipient, "other")
+            figures.latencies_by_mode.setdefault(mode, []).append(latency)
         if delivery.attempts > 1:
             figures.retried[delivery.recipient] += 1
 

@@ -164,7 +164,7 @@ async def test_members_reach_the_hub_through_the_proxy_with_their_own_certificat
         # the SDK over https: the proxy checked against the national root, the org certificate shown
         async with HubClient(url, _identity(MEMBER, member.org, pki), hub_id=HUB_ID) as sdk:
             assert (await sdk.directory()).hub_id == HUB_ID
-            assert (await sdk.inbox()).deliveries == []
+            assert (await sdk.inbox(wait=0)).deliveries == []
 
         token_of = {
             a.code: mint_token(a.org.key, a.org.cert, iss=a.code, aud=HUB_ID)

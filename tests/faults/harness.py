@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,11 +78,13 @@ async def submit_continuously(
     *,
     files: tuple[tuple[str, str, bytes], ...] = (),
     pause: float = 0.0,
+    hub_url: str | None = None,
 ) -> None:
-    """Submit one document after another as `code`; tally each answer."""
+    """Submit one document after another as `code` (to `hub_url`, default the network's
+    hub); tally each answer."""
     async with (
         network.client(code, timeout=10.0) as client,
-        httpx.AsyncClient(base_url=network.hub_url, timeout=10.0) as http,
+        httpx.AsyncClient(base_url=hub_url or network.hub_url, timeout=10.0) as http,
     ):
         while not stop.is_set():
             package_id = str(uuid.uuid4())
@@ -163,12 +166,21 @@ def check_event_log(network: Network, tmp_path: Path) -> int:
 
 
 async def run_load(
-    network: Network, tally: Tally, stop: asyncio.Event, clients_per_sender: int = 2, **kwargs: Any
+    network: Network,
+    tally: Tally,
+    stop: asyncio.Event,
+    clients_per_sender: int = 2,
+    hub_urls: Sequence[str] = (),
+    **kwargs: Any,
 ) -> list[asyncio.Task[None]]:
+    """`clients_per_sender` submitting clients per sender, spread over `hub_urls`."""
+    urls = list(hub_urls) or [network.hub_url]
     return [
-        asyncio.create_task(submit_continuously(network, code, stop, tally, **kwargs))
+        asyncio.create_task(
+            submit_continuously(network, code, stop, tally, hub_url=urls[n % len(urls)], **kwargs)
+        )
         for code in SENDERS
-        for _ in range(clients_per_sender)
+        for n in range(clients_per_sender)
     ]
 
 

@@ -8,6 +8,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,10 +18,12 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 
-from member_node.simulation.launcher import Network, launch
+from member_node.simulation.launcher import Network, hub_environment, launch
+from member_node.simulation.processes import ChildProcess, free_ports
 from tests.conftest import IN_CI
 from tests.faults.harness import (
     PUSHED,
+    RECIPIENTS,
     SHORT_RETRIES,
     SPECS,
     Tally,
@@ -114,6 +117,72 @@ async def test_the_hub_sigkilled_under_load(tmp_path: Path, database: str) -> No
             await check_delivered(network, tally)
             entries = check_event_log(network, tmp_path)
     report(f"hub SIGKILL on {database}", tally, started, log_entries=entries)
+
+
+async def test_two_hub_processes_one_sigkilled_under_load(tmp_path: Path) -> None:
+    """Two `hub serve` processes on one PostgreSQL share the load (submissions to both,
+    both pushing); one is SIGKILLed mid-load and not restarted: the survivor takes over
+    its leased pushes, and every accepted document has one delivery per recipient,
+    delivered, and reaches each node once."""
+    started = time.monotonic()
+    with own_cluster() as cluster:
+        url = await _database(cluster)
+        async with launch(
+            tmp_path / "net",
+            SPECS,
+            placement="processes",
+            hub_settings=SHORT_RETRIES,
+            poll_interval=0.3,
+            database_url=url,
+        ) as network:
+            [port] = free_ports(1)
+            second_url = f"http://127.0.0.1:{port}"
+            second = ChildProcess(
+                "hub-2",
+                [sys.executable, "-m", "lienthong", "hub", "serve", "--port", str(port),
+                 "--log-level", "warning"],
+                health_url=f"{second_url}/healthz",
+                log_path=tmp_path / "net" / "logs" / "hub-2.log",
+                env=hub_environment(network.hub_settings),
+            )  # fmt: skip
+            second.start()
+            try:
+                async with httpx.AsyncClient() as http:
+                    await second.wait_ready(http, 90)
+                tally, stop = Tally(), asyncio.Event()
+                load = await run_load(network, tally, stop, hub_urls=[network.hub_url, second_url])
+                await until(30, tally)
+                second.kill()
+                killed_at = len(tally.accepted)
+                await until(killed_at + 20, tally)
+                await _stop(stop, load)
+                await check_delivered(network, tally)
+                await _one_delivery_each(url, tally)
+                entries = check_event_log(network, tmp_path)
+            finally:
+                await second.stop()
+    report("two hubs, one SIGKILLed", tally, started, killed_at=killed_at, log_entries=entries)
+
+
+async def _one_delivery_each(database_url: str, tally: Tally) -> None:
+    """In the hub's database: one delivery per (accepted document, recipient), delivered."""
+    connection = await asyncpg.connect(database_url)
+    try:
+
+        async def all_delivered() -> bool:
+            rows = await connection.fetch(
+                "SELECT document_id, recipient, count(*) AS n, "
+                "count(delivered_at) AS delivered FROM deliveries "
+                "WHERE document_id = ANY($1::varchar[]) GROUP BY document_id, recipient",
+                sorted(tally.accepted),
+            )
+            assert all(row["n"] == 1 for row in rows), "a delivery row twice"
+            expected = len(tally.accepted) * len(RECIPIENTS)
+            return len(rows) == expected and all(row["delivered"] == 1 for row in rows)
+
+        await eventually(all_delivered, timeout=60, every=0.5)
+    finally:
+        await connection.close()
 
 
 @contextmanager

@@ -43,6 +43,8 @@ def test_a_short_national_demo_prints_the_tables(tmp_path: Path) -> None:
         "== Documents sent to the Government Office",
     ):
         assert table in out
+    latency = out.split("== Delivery latency", 1)[1].split("==", 2)[1]
+    assert all(f"  {mode} " in latency for mode in ("all", "push", "pull"))
     assert "000.00.00.H62" in out and "17.9%" in out
     assert "000.00.00.H23" in out and "35.5%" in out
 

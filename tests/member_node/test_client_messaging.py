@@ -43,7 +43,7 @@ async def test_send_trace_pull_ack_status_and_status_updates(
         assert delivery.package.attachments[0].data == PDF[2]
         ref = await inbox_client.ack(delivery.delivery_id, "a-receipt")
         assert ref.delivery_id == delivery.delivery_id
-        assert (await inbox_client.inbox()).deliveries == []
+        assert (await inbox_client.inbox(wait=0)).deliveries == []
 
         entry = await inbox_client.post_status(result.document_id, StatusCode.ARRIVED)
         assert entry.code == StatusCode.ARRIVED
@@ -57,7 +57,28 @@ async def test_send_trace_pull_ack_status_and_status_updates(
     assert [(u.document_id, u.code) for u in page.updates] == [
         (result.document_id, StatusCode.ARRIVED)
     ]
-    assert (await sender_client.status_updates(after=page.next_cursor)).updates == []
+    assert (await sender_client.status_updates(after=page.next_cursor, wait=0)).updates == []
+
+
+async def test_the_sdk_long_polls_by_default(
+    sender_client: HubClient, make_agency: MakeAgency, connect: Callable[[Agency], HubClient]
+) -> None:
+    """`inbox()` with nothing there waits for the hub's answer, which comes when a
+    document is accepted; `status_updates()` the same for a status."""
+    recipient = await make_agency(RECIPIENT)
+    async with connect(recipient) as inbox_client:
+        waiting = asyncio.create_task(inbox_client.inbox())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        result = await sender_client.send([RECIPIENT], HEADER, [PDF])
+        batch = await asyncio.wait_for(waiting, 30)  # a hang guard, not a timing
+        assert [d.document_id for d in batch.deliveries] == [result.document_id]
+        statuses = asyncio.create_task(sender_client.status_updates())
+        await asyncio.sleep(0.3)
+        assert not statuses.done()
+        await inbox_client.post_status(result.document_id, StatusCode.ARRIVED)
+        page = await asyncio.wait_for(statuses, 30)
+        assert [u.code for u in page.updates] == [StatusCode.ARRIVED]
 
 
 async def test_submission_is_idempotent_and_a_changed_manifest_conflicts(

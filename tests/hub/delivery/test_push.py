@@ -287,17 +287,17 @@ async def test_a_push_answered_2xx_is_delivered_even_when_the_first_record_fails
     from hub.delivery.worker import DeliveryWorker
 
     document_id = await _submit(hub, sender, PUSHED)
-    real = DeliveryWorker._record_delivery
+    real = DeliveryWorker._record
     calls = 0
 
-    async def failing_once(self: DeliveryWorker, *args: Any) -> str:
+    async def failing_once(self: DeliveryWorker, *args: Any) -> list[str]:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise ConnectionResetError("the database went away mid-write")
         return await real(self, *args)
 
-    monkeypatch.setattr(DeliveryWorker, "_record_delivery", failing_once)
+    monkeypatch.setattr(DeliveryWorker, "_record", failing_once)
     monkeypatch.setattr(worker_module, "RECORD_RETRY_FIRST_SECONDS", 0.01)
     assert await hub.worker().run_once() == 1
     assert calls == 2 and len(hub.members.received) == 1
