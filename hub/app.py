@@ -76,7 +76,7 @@ def create_app(
                 if settings.delivery_worker
                 else None
             )
-            arrivals = Arrivals()
+            arrivals = Arrivals(settings.long_poll_max_seconds)
             bind_bus(sessions, arrivals.announce)
             app.state.hub = HubContext(
                 settings, engine, sessions, identity, ingest, worker, arrivals

@@ -61,6 +61,10 @@ class HubSettings(StorageSettings):
     min_free_disk_bytes: int = Field(default=100 * 1024 * 1024, ge=0)
     """`/readyz` fails (`disk`) when the data directory has less free space than this."""
 
+    long_poll_max_seconds: float = Field(default=60.0, gt=0, le=60)
+    """The longest a long poll (`?wait=S`) is held, whatever S asks: a poll answers as soon as
+    something arrives, or empty after min(S, this)."""
+
     pdf_workers: int = Field(default=2, ge=0)
     """Worker processes reading principal PDFs (pyHanko holds the GIL: in threads it would
     stall the event loop); 0 reads them in the ingest's threads instead."""

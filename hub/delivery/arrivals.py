@@ -32,7 +32,9 @@ MAX_WAIT_SECONDS = 60.0
 class Arrivals:
     """The long polls waiting in this process, by key."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_wait: float = MAX_WAIT_SECONDS) -> None:
+        self.max_wait = min(max_wait, MAX_WAIT_SECONDS)
+        """The longest this process holds a poll, whatever `wait` asks (a setting)."""
         self._waiting: dict[str, set[asyncio.Future[None]]] = {}
         self._closed = False
 
@@ -69,7 +71,7 @@ class Arrivals:
         The poll is registered before each fetch, so an announcement that
         lands between the fetch and the wait is not missed.
         """
-        deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT_SECONDS)
+        deadline = time.monotonic() + min(max(wait, 0.0), self.max_wait)
         while True:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiting.setdefault(key, set()).add(future)

@@ -178,6 +178,8 @@ def hub_for_schemathesis(tmp_path: Path, pki: PKIFixture, sqlite_template: Path)
         hub_id=HUB_ID,
         delivery_worker=False,
         eventlog_sealer=False,
+        # generated `wait=S` long polls would each hold their request up to 60 s
+        long_poll_max_seconds=0.05,
     )
     app = create_app(settings)
     app.state.admin_token = _admin_token(url)
