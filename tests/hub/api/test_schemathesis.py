@@ -38,10 +38,24 @@ BEYOND_THE_SCHEMA = {
     "endpoint_required": "push delivery needs an endpoint (two fields, or one and the stored one)",
     "unknown_member": "a report's sender must be a registered member (the registry's state)",
     "invalid_window": "a report's `since` must not be after its `until` (two parameters)",
+    **{
+        code: "an XML body is bytes to JSON Schema: well-formedness, our XSD, the signature form"
+        for code in (
+            "edxml_not_well_formed",
+            "edxml_schema_invalid",
+            "edxml_dtd_forbidden",
+            "edxml_entity_forbidden",
+            "edxml_signature_wrapping",
+            "edxml_duplicate_header",
+            "edxml_bad_base64",
+            "edxml_invalid_value",
+            "edxml_unmappable",
+        )
+    },
 }
-"""Problem codes of a schema-valid request the hub rightly refuses with 422: each rule is about
-state or several fields together, which JSON Schema cannot say. `positive_data_acceptance`
-failures with these codes are expected; any other 422 (`validation_error` above all) means
+"""Problem codes of a schema-valid request the hub rightly refuses with 400/422: each rule is
+about state, several fields together, or an XML body's structure, which JSON Schema cannot
+say. `positive_data_acceptance` failures with these codes are expected; any other 422 (`validation_error` above all) means
 the schema and the code disagree."""
 
 EXAMPLES = int(os.environ.get("LIENTHONG_SCHEMATHESIS_EXAMPLES", "12"))
