@@ -55,8 +55,8 @@ BEYOND_THE_SCHEMA = {
 }
 """Problem codes of a schema-valid request the hub rightly refuses with 400/422: each rule is
 about state, several fields together, or an XML body's structure, which JSON Schema cannot
-say. `positive_data_acceptance` failures with these codes are expected; any other 422 (`validation_error` above all) means
-the schema and the code disagree."""
+say. `positive_data_acceptance` failures with these codes are expected; any other 422
+(`validation_error` above all) means the schema and the code disagree."""
 
 EXAMPLES = int(os.environ.get("LIENTHONG_SCHEMATHESIS_EXAMPLES", "12"))
 SEED = 20240312
