@@ -63,14 +63,34 @@ class LocalSend(BaseModel):
     )
 
 
+class SignatureItem(BaseModel):
+    """One signature of a received document: who, kind, when, where, and whether it holds."""
+
+    kind: str | None
+    format: str | None = Field(description="`jws`, `pades` or `xmldsig`.")
+    source: str = Field(description="`envelope`, or `attachment:<i>` for a PDF's signature.")
+    revision: int | None = Field(description="The PDF revision it signs (PDF signatures).")
+    subject: str | None
+    agency_code: str | None
+    signing_time: str | None
+    valid: bool
+
+
 class InboxItem(BaseModel):
     """A received document as the DMS lists it (without the package body)."""
 
     id: str
     sender: str
     subject: str
+    format: Literal["json", "edxml"] | str = Field(
+        description="How the node received it: `json`, or `edxml` (its hub-signed edXML kept)."
+    )
     compliant: bool | None
     violations: list[str]
+    signed_in: Literal["pdf", "envelope", "both"] | None = Field(
+        description="Where it is signed: in the principal PDF, on the envelope, both, or unsigned."
+    )
+    signatures: list[SignatureItem]
     via: Literal["push", "pull"] | str
     received_at: str
     recalled_at: str | None = Field(

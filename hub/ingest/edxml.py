@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +21,7 @@ from hub.protocol import StatusCode, StatusEntry, StatusPost
 from hub.tracking import statuses
 from registry.problems import Problem
 from signing.edxml import (
+    EdxmlDocument,
     EdxmlError,
     EdxmlStatus,
     parse_status,
@@ -31,6 +33,9 @@ from signing.package import Package
 from signing.trust import TrustStore
 from signing.verify import Verdict
 from signing.workdays import DEFAULT_CALENDAR, WorkCalendar
+
+if TYPE_CHECKING:
+    from signing.pades.validate import PdfReading
 
 EDXML_MEDIA_TYPES = frozenset({"application/xml", "application/edxml+xml", "text/xml"})
 """Request media types read as edXML (`application/edxml+xml` is not registered, SDKs send it)."""
@@ -62,8 +67,19 @@ def check_edxml(
     trust: TrustStore,
     received_at: datetime,
     calendar: WorkCalendar = DEFAULT_CALENDAR,
+    reading: PdfReading | None = None,
 ) -> CheckedEdxml:
-    """Parse, validate, map and verify an envelope from `sender` (CPU-bound)."""
+    """Parse, validate, map and verify an envelope from `sender` (CPU-bound); the principal
+    PDF is read here unless `reading` is given."""
+    doc = read_checked_edxml(body, sender, trust, received_at)
+    return judge_edxml(doc, sender, trust, received_at, calendar, reading)
+
+
+def read_checked_edxml(
+    body: bytes, sender: str, trust: TrustStore, received_at: datetime
+) -> EdxmlDocument:
+    """The envelope parsed, validated against our XSD, mapped, its XML-DSig checked, from
+    `sender`; raises a `Problem` for what is refused."""
     try:
         doc = read_edxml(body, trust, received_at=received_at)
     except EdxmlError as exc:
@@ -80,7 +96,22 @@ def check_edxml(
             "sender_mismatch",
             f"the envelope's From {doc.package.sender} is not the authenticated member {sender}",
         )
-    verdict = verify_edxml(doc, trust, received_at=received_at, sender=sender, holidays=calendar)
+    return doc
+
+
+def judge_edxml(
+    doc: EdxmlDocument,
+    sender: str,
+    trust: TrustStore,
+    received_at: datetime,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+    reading: PdfReading | None = None,
+) -> CheckedEdxml:
+    """The verdict on a read envelope, its principal PDF included (`reading` when read
+    elsewhere, in the hub's PDF workers)."""
+    verdict = verify_edxml(
+        doc, trust, received_at=received_at, sender=sender, holidays=calendar, pdf_reading=reading
+    )
     return CheckedEdxml(doc.package, verdict, doc.document_id)
 
 

@@ -28,7 +28,7 @@ from starlette.requests import ClientDisconnect
 
 from hub.identity import HubIdentity
 from hub.ingest.batcher import GroupCommit
-from hub.ingest.edxml import check_edxml
+from hub.ingest.edxml import judge_edxml, read_checked_edxml
 from hub.ingest.pdfs import PdfBounds, PdfReader
 from hub.ingest.writer import Accepted, IngestWriter, Submission, result_of
 from hub.tracking import recall
@@ -40,6 +40,7 @@ from signing.verify import Verdict, principal_pdf, verify_package
 from signing.workdays import DEFAULT_CALENDAR, WorkCalendar
 
 if TYPE_CHECKING:
+    from signing.edxml import EdxmlDocument
     from signing.pades.validate import PdfReading
 
 _FORBIDDEN_NAME_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
@@ -295,13 +296,23 @@ class Ingest:
         return await loop.run_in_executor(self.checkers, conclude, *args)
 
     async def _edxml(self, body: bytes, sender: str, received_at: datetime) -> Submission:
-        """An edXML envelope: parsed, validated and verified in the ingest threads."""
+        """An edXML envelope: read and checked in the ingest threads, its principal PDF in
+        the PDF workers, then judged."""
         trust = self.identity.trust
-        if len(body) <= INLINE_CHECK_BYTES:
-            return prepare_edxml(body, sender, trust, received_at, self.calendar)
-        return await asyncio.get_running_loop().run_in_executor(
-            self.checkers, prepare_edxml, body, sender, trust, received_at, self.calendar
-        )
+        loop = asyncio.get_running_loop()
+        inline = len(body) <= INLINE_CHECK_BYTES
+        if inline:
+            doc = read_checked_edxml(body, sender, trust, received_at)
+        else:
+            doc = await loop.run_in_executor(
+                self.checkers, read_checked_edxml, body, sender, trust, received_at
+            )
+        pdf = pdf_to_read(doc.package)
+        reading = await self.pdfs.read(pdf) if pdf is not None else None
+        args = (doc, body, sender, trust, received_at, self.calendar, reading)
+        if inline:
+            return conclude_edxml(*args)
+        return await loop.run_in_executor(self.checkers, conclude_edxml, *args)
 
 
 def prepare(
@@ -328,8 +339,22 @@ def prepare_edxml(
     received_at: datetime,
     calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> Submission:
-    """An edXML envelope checked, mapped and verified; its bytes kept as received."""
-    found = check_edxml(body, sender, trust, received_at, calendar)
+    """An edXML envelope checked, mapped and verified (all in this thread)."""
+    doc = read_checked_edxml(body, sender, trust, received_at)
+    return conclude_edxml(doc, body, sender, trust, received_at, calendar)
+
+
+def conclude_edxml(
+    doc: EdxmlDocument,
+    body: bytes,
+    sender: str,
+    trust: TrustStore,
+    received_at: datetime,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+    reading: PdfReading | None = None,
+) -> Submission:
+    """The verdict on a read envelope and the writer's CPU work; its bytes kept as received."""
+    found = judge_edxml(doc, sender, trust, received_at, calendar, reading)
     package, blobs = _inspected(found.package, sender)
     checked = Checked(package, manifest_digest(package), found.verdict, blobs)
     original = hashlib.sha256(body).hexdigest()

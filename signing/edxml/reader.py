@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -17,7 +18,10 @@ from signing.edxml.parse import DS, MAX_INPUT_BYTES, q, read_document
 from signing.edxml.sign import CARRIED
 from signing.package import Package, attachment_errors, manifest_digest
 from signing.trust import TrustStore
-from signing.verify import Verdict, extract_facts
+from signing.verify import Verdict, extract_facts, principal_pdf
+
+if TYPE_CHECKING:
+    from signing.pades.validate import PdfLimits, PdfReading
 from signing.workdays import Holidays
 
 
@@ -95,15 +99,28 @@ def verify_edxml(
     extra_facts: Collection[SignatureFacts] = (),
     clock_skew: dt.timedelta = DEFAULT_CLOCK_SKEW,
     holidays: Holidays | None = None,
+    pdf_limits: PdfLimits | None = None,
+    pdf_reading: PdfReading | None = None,
 ) -> Verdict:
     """The verdict on an edXML document: its envelope signature's facts, with any
-    JWS signatures of the package and `extra_facts` (a PDF's), judged together."""
+    JWS signatures of the package, the principal PDF's signatures (PAdES, as
+    `verify_package` reads them: `pdf_reading` when a caller read it elsewhere)
+    and `extra_facts`, judged together by the one rule across sources."""
     facts = [
         *extract_facts(doc.package, trust, received_at=received_at),
         *doc.facts,
         *extra_facts,
     ]
     intact = not attachment_errors(doc.package)
+    document_violations: list[Violation] = []
+    principal = principal_pdf(doc.package)
+    if principal is not None and principal[1].intact:
+        from signing.pades.validate import PdfLimits, judge_reading, read_pdf
+
+        reading = pdf_reading or read_pdf(principal[1].data, pdf_limits or PdfLimits())
+        pdf = judge_reading(reading, trust, received_at=received_at, attachment=principal[0])
+        facts += pdf.facts
+        document_violations += pdf.violations
     violations: list[Violation] = judge(
         facts,
         sender=sender or doc.package.sender,
@@ -111,6 +128,7 @@ def verify_edxml(
         attachments_intact=intact,
         clock_skew=clock_skew,
         holidays=holidays,
+        document_violations=document_violations,
     )
     return Verdict(
         compliant=not violations,
