@@ -186,12 +186,12 @@ def server(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine starts a hub slowly
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"{command} exited with {process.returncode}")
             try:
-                if httpx.get(url + "/readyz", timeout=2).status_code in (200, 404):
+                if httpx.get(url + "/readyz", timeout=10).status_code in (200, 404):
                     break
             except httpx.TransportError:
                 pass

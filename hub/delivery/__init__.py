@@ -1,9 +1,19 @@
 """Getting documents and statuses to members: push, pull, their claims, receipts and redrive.
 
 `worker` pushes (documents to `{endpoint}/v1/inbox`, statuses to
-`/v1/status`); `outbox` claims due jobs; `inbox` serves pull members;
+`/v1/status`) through `fanout` (the scheduler and the senders); `outbox`
+claims due jobs; `inbox` serves pull members; `arrivals` holds their long polls;
 `member_receipts` checks the receipts members sign; `queue` answers which
 deliveries wait or failed; `redrive` requeues what failed.
 """
 
-__all__ = ["inbox", "member_receipts", "outbox", "queue", "redrive", "worker"]
+__all__ = [
+    "arrivals",
+    "fanout",
+    "inbox",
+    "member_receipts",
+    "outbox",
+    "queue",
+    "redrive",
+    "worker",
+]
