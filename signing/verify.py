@@ -284,19 +284,10 @@ def verify_package(
     manifest = manifest_bytes(pkg)
     facts = extract_facts(pkg, trust, received_at=received_at, manifest=manifest)
     intact = not attachment_errors(pkg)
-    document_violations: list[Violation] = []
-    principal = principal_pdf(pkg)
-    # A principal PDF whose bytes are not the declared ones is not the document the
-    # sender signed: BAD_SIGNATURE (attachments_intact) says so, and it is not opened.
-    if principal is not None and principal[1].intact:
-        # pyHanko is imported on the first PDF, not with this module: every hub and node
-        # process imports verification, and most packages carry no signed PDF
-        from signing.pades.validate import PdfLimits, judge_reading, read_pdf
-
-        reading = pdf_reading or read_pdf(principal[1].data, pdf_limits or PdfLimits())
-        pdf = judge_reading(reading, trust, received_at=received_at, attachment=principal[0])
-        facts += pdf.facts
-        document_violations += pdf.violations
+    pdf_facts, document_violations = principal_pdf_facts(
+        pkg, trust, received_at=received_at, limits=pdf_limits, reading=pdf_reading
+    )
+    facts += pdf_facts
     violations: list[Violation] = judge(
         facts,
         sender=sender or pkg.sender,
@@ -314,6 +305,30 @@ def verify_package(
         attachments_intact=intact,
         received_at=received_at,
     )
+
+
+def principal_pdf_facts(
+    pkg: Package,
+    trust: TrustStore,
+    *,
+    received_at: dt.datetime,
+    limits: PdfLimits | None = None,
+    reading: PdfReading | None = None,
+) -> tuple[list[SignatureFacts], list[Violation]]:
+    """The principal PDF's signature facts and what is wrong with the file itself (none
+    without a principal PDF). A principal PDF whose bytes are not the declared ones is not
+    the document the sender signed: BAD_SIGNATURE (attachments_intact) says so, and it is
+    not opened. `reading` is the PDF already read by `read_pdf` elsewhere (a worker)."""
+    principal = principal_pdf(pkg)
+    if principal is None or not principal[1].intact:
+        return [], []
+    # pyHanko is imported on the first PDF, not with this module: every hub and node
+    # process imports verification, and most packages carry no signed PDF
+    from signing.pades.validate import PdfLimits, judge_reading, read_pdf
+
+    reading = reading or read_pdf(principal[1].data, limits or PdfLimits())
+    pdf = judge_reading(reading, trust, received_at=received_at, attachment=principal[0])
+    return list(pdf.facts), list(pdf.violations)
 
 
 def verify_json(

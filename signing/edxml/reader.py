@@ -18,7 +18,7 @@ from signing.edxml.parse import DS, MAX_INPUT_BYTES, q, read_document
 from signing.edxml.sign import CARRIED
 from signing.package import Package, attachment_errors, manifest_digest
 from signing.trust import TrustStore
-from signing.verify import Verdict, extract_facts, principal_pdf
+from signing.verify import Verdict, extract_facts, principal_pdf_facts
 
 if TYPE_CHECKING:
     from signing.pades.validate import PdfLimits, PdfReading
@@ -112,15 +112,10 @@ def verify_edxml(
         *extra_facts,
     ]
     intact = not attachment_errors(doc.package)
-    document_violations: list[Violation] = []
-    principal = principal_pdf(doc.package)
-    if principal is not None and principal[1].intact:
-        from signing.pades.validate import PdfLimits, judge_reading, read_pdf
-
-        reading = pdf_reading or read_pdf(principal[1].data, pdf_limits or PdfLimits())
-        pdf = judge_reading(reading, trust, received_at=received_at, attachment=principal[0])
-        facts += pdf.facts
-        document_violations += pdf.violations
+    pdf_facts, document_violations = principal_pdf_facts(
+        doc.package, trust, received_at=received_at, limits=pdf_limits, reading=pdf_reading
+    )
+    facts += pdf_facts
     violations: list[Violation] = judge(
         facts,
         sender=sender or doc.package.sender,
