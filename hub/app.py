@@ -12,6 +12,7 @@ from hub.alerts.job import AlertJob
 from hub.alerts.job import running as alerts_running
 from hub.api import admin_deliveries, documents, health, inbox, metrics, reports
 from hub.api.deps import install_openapi
+from hub.api.docs import install_docs
 from hub.context import HubContext
 from hub.db.notify import bind_bus
 from hub.delivery.arrivals import Arrivals
@@ -103,6 +104,8 @@ def create_app(
         version="1",
         summary="National document-interconnection hub",
         lifespan=lifespan,
+        docs_url=None,  # served by hub.api.docs without a CDN
+        redoc_url=None,
     )
     install_problem_handlers(app)
     app.add_middleware(BodyTimeoutMiddleware, timeout=settings.body_timeout_seconds)
@@ -123,4 +126,5 @@ def create_app(
     app.include_router(metrics.router)
     install_ui(app)
     install_openapi(app)
+    install_docs(app)
     return app

@@ -3,4 +3,4 @@
 They reach the running hub through `hub.context.hub_context`, never `hub.app`.
 """
 
-__all__ = ["admin_deliveries", "deps", "documents", "health", "inbox", "metrics", "reports"]
+__all__ = ["admin_deliveries", "deps", "docs", "documents", "health", "inbox", "metrics", "reports"]
