@@ -187,16 +187,19 @@ def server(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180  # a loaded machine starts a hub slowly
+        last = "no answer"
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"{command} exited with {process.returncode}")
             try:
-                if httpx.get(url + "/readyz", timeout=10).status_code in (200, 404):
+                answer = httpx.get(url + "/readyz", timeout=10)
+                if answer.status_code in (200, 404):
                     break
-            except httpx.TransportError:
-                pass
+                last = f"{answer.status_code} {answer.text[:300]}"
+            except httpx.TransportError as exc:
+                last = repr(exc)
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{command} did not come up")
+                raise RuntimeError(f"{command} did not come up: {last}")
             time.sleep(0.2)
         yield url
     finally:
@@ -316,8 +319,11 @@ def run_all(tmp: Path, args: argparse.Namespace) -> None:
             runs.append(measure("bare", recipients, 0, numbers))
     counts = [int(n) for n in str(args.workers).split(",")]
     for kind, url in databases(tmp, args):
-        asyncio.run(prepare_database(url, pki, ca))
-        for workers in counts if kind == "postgresql" else counts[:1]:
+        (tmp / kind).mkdir(exist_ok=True)  # the hub's data directory: /readyz checks its disk
+        for n, workers in enumerate(counts if kind == "postgresql" else counts[:1]):
+            if n:  # a fresh database: the pools' packages are in the last one already
+                url = fresh_database(url, n)
+            asyncio.run(prepare_database(url, pki, ca))
             hub_env = dict(env, LIENTHONG_DATABASE_URL=url, LIENTHONG_PKI_DIR=str(pki),
                            LIENTHONG_DATA_DIR=str(tmp / kind), LIENTHONG_HUB_ID=HUB_ID,
                            LIENTHONG_LOG_LEVEL="WARNING")  # fmt: skip
@@ -371,8 +377,26 @@ def databases(tmp: Path, args: argparse.Namespace) -> Iterator[tuple[str, str]]:
         print(f"(no PostgreSQL: {exc})")
 
 
-def create_pg_database(base: str) -> str:
+def fresh_database(url: str, n: int) -> str:
+    """Another empty database on the PostgreSQL server of `url`."""
     import asyncpg  # type: ignore[import-untyped]
+
+    server, name = url.split("://", 1)[1].rsplit("/", 1)
+    fresh = f"{name}_{n}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(f"postgresql://{server}/postgres")
+        try:
+            await connection.execute(f"CREATE DATABASE {fresh}")
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return f"postgresql+asyncpg://{server}/{fresh}"
+
+
+def create_pg_database(base: str) -> str:
+    import asyncpg
 
     name = f"bench_{os.getpid()}_{int(time.time())}"
 

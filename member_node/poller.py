@@ -26,6 +26,8 @@ from member_node.store import NodeStore
 
 log = logging.getLogger("member_node.poller")
 CURSOR_KEY = "status_cursor"
+INBOX_BATCH = 50
+"""Deliveries leased per call (the hub's default is 10; its leases last minutes)."""
 
 
 @dataclass
@@ -64,25 +66,35 @@ class Poller:
         return report
 
     async def receive_once(self, report: PollReport, wait: float) -> None:
-        """Lease the inbox (the hub holds an empty answer up to `wait` s), accept, ack."""
-        for delivery_id, receipt in list(self._unacked.items()):
-            await self._ack(delivery_id, receipt)
-        batch = await self.client.inbox(wait=wait)
+        """Lease the inbox (the hub holds an empty answer up to `wait` s), accept, ack.
+
+        Each acknowledgement goes out as soon as its delivery is accepted, while the
+        next one is checked, and the batch's acknowledgements travel together: one at a
+        time, a busy hub's round trips, not the checks, set a pull member's pace."""
+        if self._unacked:
+            await asyncio.gather(*(self._ack(d, r) for d, r in list(self._unacked.items())))
+        batch = await self.client.inbox(INBOX_BATCH, wait=wait)
         if not batch.deliveries:
             return
         directory = await self.client.directory()
-        for delivery in batch.deliveries:
-            try:
-                accepted = await self.receiver.accept(delivery, directory, via="pull")
-            except DeliveryRefused as exc:
-                log.warning("delivery %s refused: %s", delivery.delivery_id, exc)
-                report.refused += 1
-                continue
-            await self._ack(delivery.delivery_id, accepted.receipt)
-            if accepted.created:
-                report.received += 1
-            else:
-                report.duplicates += 1
+        acks: list[asyncio.Task[None]] = []
+        try:
+            for delivery in batch.deliveries:
+                try:
+                    accepted = await self.receiver.accept(delivery, directory, via="pull")
+                except DeliveryRefused as exc:
+                    log.warning("delivery %s refused: %s", delivery.delivery_id, exc)
+                    report.refused += 1
+                    continue
+                acks.append(asyncio.create_task(self._ack(delivery.delivery_id, accepted.receipt)))
+                await asyncio.sleep(0)  # let that acknowledgement leave now
+                if accepted.created:
+                    report.received += 1
+                else:
+                    report.duplicates += 1
+        finally:
+            if acks:
+                await asyncio.gather(*acks)
 
     async def statuses_once(self, report: PollReport, wait: float) -> None:
         """Read the status stream from the saved cursor (held up to `wait` s when empty)."""

@@ -1,2 +1,4 @@
 """Retention: documents' bodies and, later, their metadata and statistics are removed on a
 schedule; the event log is never purged and records every purge."""
+
+__all__ = ["purge"]
