@@ -2,7 +2,8 @@
 
 `worker` pushes (documents to `{endpoint}/v1/inbox`, statuses to
 `/v1/status`) through `fanout` (the scheduler and the senders); `outbox`
-claims due jobs; `inbox` serves pull members; `arrivals` holds their long polls;
+claims due jobs and `jobs` builds what each carries (JSON or edXML); `inbox`
+serves pull members; `arrivals` holds their long polls;
 `member_receipts` checks the receipts members sign; `queue` answers which
 deliveries wait or failed; `redrive` requeues what failed.
 """
@@ -11,6 +12,7 @@ __all__ = [
     "arrivals",
     "fanout",
     "inbox",
+    "jobs",
     "member_receipts",
     "outbox",
     "queue",

@@ -21,9 +21,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 import orjson
@@ -31,28 +31,19 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.db.models import Delivery, DeliveryAttempt, Document, StatusUpdateRow
+from hub.db.models import Delivery, DeliveryAttempt, StatusUpdateRow
 from hub.delivery.fanout import Destinations, FanOut, SendError
+from hub.delivery.jobs import Job, JobSource, claim_jobs
 from hub.delivery.member_receipts import checked_receipt
 from hub.delivery.outbox import (
     RetryPolicy,
-    claim_deliveries,
-    claim_status_pushes,
-    edxml_delivery_headers,
-    edxml_status_headers,
-    inbox_delivery,
-    load_packages,
 )
 from hub.eventlog import chain as eventlog
 from hub.identity import HubIdentity
 from hub.ops import metrics
 from hub.protocol import PushAnswer
 from hub.settings import HubSettings
-from hub.tracking import export
-from hub.tracking.statuses import edxml_statuses, status_update
 from registry.db import utcnow
-from registry.models import Member
-from registry.problems import Problem
 from signing.jose import mint_token
 
 log = logging.getLogger(__name__)
@@ -68,24 +59,6 @@ DOWN_SECONDS = 2.0
 """After a push got no answer, the member's pushes already waiting in this process fail
 at once for this long (each still backs off on its own schedule)."""
 T = TypeVar("T")
-
-
-@dataclass
-class Job:
-    """One claimed push: where it goes and what it carries."""
-
-    id: str
-    attempt: int
-    member: str
-    url: str | None
-    created_at: datetime
-    body: dict[str, Any]
-    document_id: str
-    xml: bytes | None = None
-    """For an edXML member: the body sent instead of `body`, as `application/xml`."""
-    headers: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
-    """Why the job cannot be sent at all (it fails this attempt without a request)."""
 
 
 @dataclass
@@ -127,6 +100,7 @@ class DeliveryWorker:
         self.identity = identity
         self.retry = RetryPolicy.from_settings(settings)
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
+        self.jobs = JobSource(self.owner, settings, identity)
         self.rng = rng or random.Random()
         self._destinations = Destinations(
             connections=settings.push_connections_per_host,
@@ -204,7 +178,9 @@ class DeliveryWorker:
             return False  # a finishing push wakes the loop
         limit = min(free, self.settings.push_batch_size)
         exclude = self._fanout.saturated()
-        statuses, deliveries = await self._claim(max(1, limit // 4), limit, exclude)
+        statuses, deliveries = await claim_jobs(
+            self.sessions, self.jobs, max(1, limit // 4), limit, exclude
+        )
         for job, send in [*((j, self._send_delivery) for j in deliveries),
                           *((j, self._send_status) for j in statuses)]:  # fmt: skip
             self._fanout.start(job.member, functools.partial(send, job))
@@ -219,7 +195,7 @@ class DeliveryWorker:
         """One round, start to end: claim a batch of documents and one of statuses, push
         them all, write the outcomes. How many jobs it handled."""
         batch = self.settings.push_batch_size
-        statuses, deliveries = await self._claim(batch, 2 * batch, [])
+        statuses, deliveries = await claim_jobs(self.sessions, self.jobs, batch, 2 * batch, [])
         outcomes = await asyncio.gather(
             *(self._push(job, "delivery") for job in deliveries),
             *(self._push(job, "status") for job in statuses),
@@ -396,127 +372,6 @@ class DeliveryWorker:
             )
         return names
 
-    async def _claim(
-        self, statuses: int, total: int, exclude: list[str]
-    ) -> tuple[list[Job], list[Job]]:
-        """Claim up to `statuses` due status pushes, then documents up to `total` jobs in
-        all, in one transaction (on SQLite each transaction waits for the one writer)."""
-        async with self.sessions() as session:
-            claimed = await self._claim_statuses(session, statuses, exclude)
-            documents = await self._claim_deliveries(
-                session, min(total - len(claimed), self.settings.push_batch_size), exclude
-            )
-            await session.commit()
-        return claimed, documents
-
-    # -- documents ----------------------------------------------------------------
-
-    async def _claim_deliveries(
-        self, session: AsyncSession, limit: int, exclude: list[str]
-    ) -> list[Job]:
-        """Claim up to `limit` due documents in the caller's transaction."""
-        if limit <= 0:
-            return []
-        ids = await claim_deliveries(
-            session,
-            self.owner,
-            utcnow(),
-            self.settings.push_lease_seconds,
-            limit,
-            exclude=exclude,
-        )
-        if not ids:
-            return []
-        rows = (
-            await session.execute(
-                select(Delivery, Document, Member.endpoint, Member.wire_format)
-                .join(Document, Document.id == Delivery.document_id)
-                .join(Member, Member.code == Delivery.recipient)
-                .where(Delivery.id.in_(ids))
-            )
-        ).all()
-        packages = await load_packages(session, {doc.id: doc.package for _, doc, _, _ in rows})
-        exports = await self._edxml_exports(session, rows, packages)
-        jobs = []
-        for delivery, document, endpoint, wire_format in rows:
-            message = inbox_delivery(delivery, document, packages[document.id])
-            found = exports.get(document.id) if wire_format == "edxml" else None
-            error = None
-            if isinstance(found, Problem):
-                error, found = f"cannot write edXML: {found.code}: {found.detail}", b""
-            jobs.append(
-                Job(
-                    id=delivery.id,
-                    attempt=delivery.attempts,
-                    member=delivery.recipient,
-                    url=_url(endpoint, "/v1/inbox"),
-                    created_at=delivery.created_at,
-                    body={}
-                    if found is not None
-                    else message.model_dump(mode="json", exclude_unset=True),
-                    document_id=document.id,
-                    xml=found,
-                    headers={} if found is None else edxml_delivery_headers(message),
-                    error=error,
-                )
-            )
-        return jobs
-
-    async def _edxml_exports(
-        self, session: AsyncSession, rows: Any, packages: dict[str, Any]
-    ) -> dict[str, bytes | Problem]:
-        """The hub-signed edXML of each document going to an edXML member (once each)."""
-        exports: dict[str, bytes | Problem] = {}
-        now = utcnow()
-        for _, doc, _, wire_format in rows:
-            if wire_format == "edxml" and doc.id not in exports:
-                try:
-                    exports[doc.id] = await export.edxml_export(
-                        session, doc, self.identity, self.settings.hub_id, at=now,
-                        package=packages[doc.id],
-                    )  # fmt: skip
-                except Problem as exc:  # recorded as the attempt's error, retried
-                    exports[doc.id] = exc
-        return exports
-
-    # -- statuses -----------------------------------------------------------------
-
-    async def _claim_statuses(
-        self, session: AsyncSession, limit: int, exclude: list[str]
-    ) -> list[Job]:
-        """Claim up to `limit` due status pushes in the caller's transaction."""
-        if limit <= 0:
-            return []
-        ids = await claim_status_pushes(
-            session, utcnow(), self.settings.push_lease_seconds, limit, exclude=exclude
-        )
-        if not ids:
-            return []
-        rows = (
-            await session.execute(
-                select(StatusUpdateRow, Member.endpoint, Member.wire_format)
-                .join(Member, Member.code == StatusUpdateRow.audience)
-                .where(StatusUpdateRow.id.in_(ids))
-            )
-        ).all()
-        messages = await edxml_statuses(
-            session, [row for row, _, wire_format in rows if wire_format == "edxml"]
-        )
-        return [
-            Job(
-                id=str(row.id),
-                attempt=row.push_attempts,
-                member=row.audience,
-                url=_url(endpoint, "/v1/status"),
-                created_at=row.push_since or row.recorded_at,
-                body={} if row.id in messages else status_update(row).model_dump(mode="json"),
-                document_id=row.document_id,
-                xml=messages.get(row.id),
-                headers={} if row.id not in messages else edxml_status_headers(status_update(row)),
-            )
-            for row, endpoint, _ in rows
-        ]
-
     async def _record_statuses(self, session: AsyncSession, batch: list[Outcome]) -> None:
         rows = {
             str(row.id): row
@@ -633,10 +488,6 @@ def _log_failed_push(job: Job, kind: str, outcome: str | None, error: str | None
         outcome=outcome or "unrecorded",
         error=error,
     )
-
-
-def _url(endpoint: str | None, path: str) -> str | None:
-    return None if not endpoint else endpoint.rstrip("/") + path
 
 
 async def _attempt_recorded(session: AsyncSession, job: Job) -> bool:
