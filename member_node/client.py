@@ -28,7 +28,6 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from cryptography import x509
 from pydantic import BaseModel, ValidationError
 
 from hub.protocol import (
@@ -56,7 +55,6 @@ from member_node.tls import client_tls_context
 from member_node.tokens import TokenMinter
 from signing.edxml import EdxmlError, package_to_edxml, sign_envelope
 from signing.jose import JoseError, verify_compact
-from signing.keys import KeyLike, private_key_of
 from signing.package import Header, Package, new_package, package_json
 from signing.pades.sign import PdfSigner, PdfSigningError, sign_pdf_twice
 from signing.sign import sign_package
@@ -198,9 +196,9 @@ class HubClient:
                 raise SigningError(
                     "no_official_key", "no official.key/official.crt: cannot sign personally"
                 )
-            official = _pdf_signer(self.identity.official.key, self.identity.official.chain)
+            official = PdfSigner(self.identity.official.key, self.identity.official.chain)
         org = self.identity.organization
-        seal = _pdf_signer(org.key, org.chain) if organization else None
+        seal = PdfSigner(org.key, org.chain) if organization else None
         try:
             return sign_pdf_twice(
                 data,
@@ -457,14 +455,3 @@ def _model(model: type[M], response: httpx.Response) -> M:
 
 
 __all__ = ["File", "HubClient", "HubError"]
-
-
-def _pdf_signer(key: KeyLike, chain: list[x509.Certificate]) -> PdfSigner:
-    """pyHanko signs with a key it holds; a key on a hardware token cannot sign PDFs yet."""
-    private = private_key_of(key)
-    if private is None:
-        raise SigningError(
-            "pdf_needs_file_key",
-            "PDF signing needs the key as a file; a key on a PKCS#11 token signs packages only",
-        )
-    return PdfSigner(private, chain)

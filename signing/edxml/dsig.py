@@ -19,6 +19,7 @@ import datetime as dt
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -32,8 +33,9 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier
 from signing.certs import agency_code_of, cert_kind, fingerprint
 from signing.compliance import SignatureFacts, parse_signing_time
 from signing.edxml.errors import EdxmlError
+from signing.edxml.key_face import TokenKeyFace
 from signing.edxml.parse import DS, parser, q
-from signing.keys import PrivateKey
+from signing.keys import KeyLike, PublicKey, private_key_of, signing_key
 from signing.trust import TrustStore
 
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
@@ -72,12 +74,12 @@ def jose_name(method: str | None) -> str | None:
     return _ALGORITHMS.get(method or "")
 
 
-def _signer_for(key: PrivateKey) -> XMLSigner:
-    if isinstance(key, ec.EllipticCurvePrivateKey):
+def _signer_for(key: PublicKey) -> XMLSigner:
+    if isinstance(key, ec.EllipticCurvePublicKey):
         size = key.curve.key_size
         method = SignatureMethod.ECDSA_SHA384 if size >= 384 else SignatureMethod.ECDSA_SHA256
         digest = DigestAlgorithm.SHA384 if size >= 384 else DigestAlgorithm.SHA256
-    elif isinstance(key, rsa.RSAPrivateKey):
+    elif isinstance(key, rsa.RSAPublicKey):
         method, digest = SignatureMethod.RSA_SHA256, DigestAlgorithm.SHA256
     else:
         raise ValueError("XML-DSig signing needs an ECDSA or RSA key")
@@ -95,7 +97,7 @@ def signatures_of(root: etree._Element) -> list[etree._Element]:
 
 def sign_tree(
     root: etree._Element,
-    key: PrivateKey,
+    key: KeyLike,
     chain: Sequence[x509.Certificate],
     *,
     placeholder: bool = False,
@@ -104,6 +106,8 @@ def sign_tree(
 
     Without `placeholder`, `root` must be unsigned and the signature goes last
     in the edXMLHeader; with it, where `root`'s `ds:Signature Id="placeholder"` is.
+    A key on a PKCS#11 token signs through `TokenKeyFace`: ECDSA with the hash
+    its curve's JWS algorithm uses, RSA with rsa-sha256 only.
     """
     if not placeholder:
         if signatures_of(root):
@@ -113,9 +117,16 @@ def sign_tree(
             raise EdxmlError("edxml_schema_invalid", "no edXMLHeader to sign")
         slot = etree.SubElement(header, f"{{{DS}}}Signature", nsmap={"ds": DS})
         slot.set("Id", "placeholder")
-    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+    private = private_key_of(key)
+    signer_key: Any
+    if private is None:
+        signer_key = TokenKeyFace(signing_key(key))
+    elif isinstance(private, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        signer_key = private
+    else:
         raise ValueError("XML-DSig signing needs an ECDSA or RSA key")
-    signed: etree._Element = _signer_for(key).sign(root, key=key, cert=list(chain))
+    xml_signer = _signer_for(signer_key.public_key())
+    signed: etree._Element = xml_signer.sign(root, key=signer_key, cert=list(chain))
     return signed
 
 

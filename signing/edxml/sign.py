@@ -12,7 +12,7 @@ from signing.edxml.dsig import sign_tree, signatures_of
 from signing.edxml.errors import EdxmlError
 from signing.edxml.ids import edxml_timestamp
 from signing.edxml.parse import DS, MAX_INPUT_BYTES, q, read_document
-from signing.keys import KeyLike, PrivateKey, private_key_of
+from signing.keys import KeyLike
 
 CARRIED = "OriginalSignatures"
 """The edXMLHeader element in which a hub export carries the sender's signatures."""
@@ -37,7 +37,7 @@ def sign_envelope(
     """
     found = read_document(data, max_bytes=max_bytes)
     certs = [chain] if isinstance(chain, x509.Certificate) else list(chain)
-    return _serialise(sign_tree(found.root, _in_memory(key), certs))
+    return _serialise(sign_tree(found.root, key, certs))
 
 
 def hub_export(
@@ -82,15 +82,4 @@ def hub_export(
     placeholder.set("Id", "placeholder")
     header.insert(0, placeholder)
     certs = [chain] if isinstance(chain, x509.Certificate) else list(chain)
-    return _serialise(sign_tree(found.root, _in_memory(key), certs, placeholder=True))
-
-
-def _in_memory(key: KeyLike) -> PrivateKey:
-    """signxml signs with a key it holds: a key that cannot leave its PKCS#11 token cannot
-    sign XML-DSig yet (it signs JWS packages, tokens and receipts)."""
-    private = private_key_of(key)
-    if private is None:
-        raise NotImplementedError(
-            "XML-DSig signing needs the key as a file; this key is on a PKCS#11 token"
-        )
-    return private
+    return _serialise(sign_tree(found.root, key, certs, placeholder=True))

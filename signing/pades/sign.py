@@ -32,8 +32,9 @@ from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.certs import cert_der, common_name_of, organization_name_of
-from signing.keys import PrivateKey
+from signing.keys import KeyLike, PrivateKey, private_key_of, signing_key
 from signing.pades.document import font_path
+from signing.pades.key_signer import KeySigner, KeySigningError, digest_for
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "+07:00")
 PdfSignatureKind = Literal["personal", "organization"]
@@ -52,9 +53,13 @@ class PdfSigningError(ValueError):
 
 @dataclass(frozen=True)
 class PdfSigner:
-    """A key and its certificate chain (the certificate first, then up to the root)."""
+    """A key and its certificate chain (the certificate first, then up to the root).
 
-    key: PrivateKey
+    The key is a private key in memory, or any `SigningKey` (a key on a PKCS#11
+    token signs through it: ECDSA, or RSA PKCS#1 v1.5).
+    """
+
+    key: KeyLike
     chain: Sequence[x509.Certificate]
 
 
@@ -138,23 +143,11 @@ async def _sign(
     writer = _writer(data)
     name = field_name or _free_field_name(writer, FIELD_NAMES[kind])
     leaf = signer.chain[0]
-    cms_signer = signers.SimpleSigner(
-        signing_cert=asn1_x509.Certificate.load(cert_der(leaf)),
-        signing_key=asn1_keys.PrivateKeyInfo.load(
-            signer.key.private_bytes(
-                serialization.Encoding.DER,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        ),
-        cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
-            [asn1_x509.Certificate.load(cert_der(c)) for c in signer.chain[1:]]
-        ),
-    )
+    cms_signer, digest = _cms_signer(signer)
     meta = signers.PdfSignatureMetadata(
         field_name=name,
         subfilter=fields.SigSeedSubFilter.PADES,
-        md_algorithm="sha256",
+        md_algorithm=digest,
         reason="Ký số cá nhân" if kind == "personal" else "Ký số của cơ quan, tổ chức",
         name=common_name_of(leaf),
     )
@@ -172,6 +165,34 @@ async def _sign(
     )
     result: bytes = out.getvalue()
     return result
+
+
+def _cms_signer(signer: PdfSigner) -> tuple[signers.Signer, str]:
+    """pyHanko's signer for a key in memory; ours for a key it cannot read (a token)."""
+    private = private_key_of(signer.key)
+    if private is None:
+        try:
+            external = signing_key(signer.key)
+            return KeySigner(external, signer.chain), digest_for(external)
+        except KeySigningError as exc:
+            raise PdfSigningError(str(exc)) from exc
+    return _simple_signer(private, signer.chain), "sha256"
+
+
+def _simple_signer(key: PrivateKey, chain: Sequence[x509.Certificate]) -> signers.Signer:
+    return signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(cert_der(chain[0])),
+        signing_key=asn1_keys.PrivateKeyInfo.load(
+            key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ),
+        cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+            [asn1_x509.Certificate.load(cert_der(c)) for c in chain[1:]]
+        ),
+    )
 
 
 def _writer(data: bytes) -> IncrementalPdfFileWriter:

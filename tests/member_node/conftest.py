@@ -18,11 +18,14 @@ from member_node.clerk import ClerkRules
 from member_node.client import HubClient
 from member_node.config import NodeConfig
 from member_node.context import NodeContext
-from member_node.identity import NodeIdentity
+from member_node.identity import NodeIdentity, TokenKeys
 from signing.certs import cert_to_pem
 from signing.pki import IssuedCertificate
 from tests.conftest import HUB_ID, PKIFixture
-from tests.softhsm import softhsm  # noqa: F401  (one session-wide token for this directory)
+from tests.softhsm import (
+    SoftHsm,
+    softhsm,  # noqa: F401  (one session-wide token for this directory)
+)
 
 SENDER = "000.00.00.H26"
 RECIPIENT = "000.00.00.G22"
@@ -228,3 +231,56 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 10
         if loop.time() > deadline:
             raise AssertionError("the condition did not hold in time")
         await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def token_agency(
+    hub_client: httpx.AsyncClient,
+    operator_token: Callable[[str], Awaitable[dict[str, str]]],
+    pki: PKIFixture,
+    tmp_path: Path,
+    softhsm: SoftHsm,  # noqa: F811  (the fixture imported above)
+) -> Callable[..., Awaitable[Path]]:
+    """`await token_agency(code, org=label, official=label)`: registered, its keys on the
+    token; the keys directory holds only certificates."""
+
+    async def make(
+        code: str, *, org: str = "org", official: str = "official", mode: str = "pull"
+    ) -> Path:
+        admin = await operator_token("admin")
+        body: dict[str, Any] = {"code": code, "name": f"Agency {code}", "delivery_mode": mode}
+        if mode == "push":
+            body["endpoint"] = endpoint_of(code)
+        response = await hub_client.post("/v1/admin/members", json=body, headers=admin)
+        assert response.status_code == 201, response.text
+        org_cert = pki.ca.issue("organization", code, f"Agency {code}", key=softhsm.keys[org])
+        official_cert = pki.ca.issue(
+            "official", code, "Nguyễn Văn A", title="Chủ tịch", key=softhsm.keys[official]
+        )
+        response = await hub_client.post(
+            f"/v1/admin/members/{code}/certificates",
+            json={"certificate": cert_to_pem(org_cert.cert).decode()},
+            headers=admin,
+        )
+        assert response.status_code == 201, response.text
+        keys = tmp_path / "token-nodes" / code / "keys"
+        keys.mkdir(parents=True)
+        org_cert.save(keys / "org")
+        official_cert.save(keys / "official")
+        (keys / "org.key").unlink()  # the keys stay on the token
+        (keys / "official.key").unlink()
+        shutil.copyfile(pki.directory / "hub.crt", keys / "hub.crt")
+        shutil.copyfile(pki.directory / "ca.crt", keys / "ca.crt")
+        return keys
+
+    return make
+
+
+def tokens(hsm: SoftHsm, org: str = "org", official: str = "official") -> TokenKeys:
+    return TokenKeys(
+        module=hsm.module,
+        token=hsm.token,
+        org_key=org,
+        official_key=official,
+        pin=hsm.pin,
+    )

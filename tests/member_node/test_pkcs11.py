@@ -5,11 +5,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import shutil
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +18,6 @@ from member_node.app import create_node_app
 from member_node.client import HubClient
 from member_node.config import NodeConfig
 from member_node.identity import IdentityError, NodeIdentity, TokenKeys
-from signing.certs import cert_to_pem
 from signing.package import new_package, package_json, parse_package
 from signing.pkcs11 import Pkcs11Key
 from tests.conftest import HUB_ID, PKIFixture
@@ -34,6 +31,7 @@ from tests.member_node.conftest import (
     NodeRouter,
     endpoint_of,
     eventually,
+    tokens,
 )
 from tests.softhsm import SoftHsm
 
@@ -42,59 +40,6 @@ pytestmark = pytest.mark.usefixtures("softhsm")
 SAMPLE_PDF = (Path(__file__).resolve().parents[2] / "docs/samples/qd274.pdf").read_bytes()
 """A real (unsigned) PDF: the principal PDF of a package is read, and must be a PDF."""
 PDF = ("qd.pdf", "application/pdf", SAMPLE_PDF)
-
-
-@pytest.fixture
-def token_agency(
-    hub_client: httpx.AsyncClient,
-    operator_token: Callable[[str], Awaitable[dict[str, str]]],
-    pki: PKIFixture,
-    tmp_path: Path,
-    softhsm: SoftHsm,
-) -> Callable[..., Awaitable[Path]]:
-    """`await token_agency(code, org=label, official=label)`: registered, its keys on the
-    token; the keys directory holds only certificates."""
-
-    async def make(
-        code: str, *, org: str = "org", official: str = "official", mode: str = "pull"
-    ) -> Path:
-        admin = await operator_token("admin")
-        body: dict[str, Any] = {"code": code, "name": f"Agency {code}", "delivery_mode": mode}
-        if mode == "push":
-            body["endpoint"] = endpoint_of(code)
-        response = await hub_client.post("/v1/admin/members", json=body, headers=admin)
-        assert response.status_code == 201, response.text
-        org_cert = pki.ca.issue("organization", code, f"Agency {code}", key=softhsm.keys[org])
-        official_cert = pki.ca.issue(
-            "official", code, "Nguyễn Văn A", title="Chủ tịch", key=softhsm.keys[official]
-        )
-        response = await hub_client.post(
-            f"/v1/admin/members/{code}/certificates",
-            json={"certificate": cert_to_pem(org_cert.cert).decode()},
-            headers=admin,
-        )
-        assert response.status_code == 201, response.text
-        keys = tmp_path / "token-nodes" / code / "keys"
-        keys.mkdir(parents=True)
-        org_cert.save(keys / "org")
-        official_cert.save(keys / "official")
-        (keys / "org.key").unlink()  # the keys stay on the token
-        (keys / "official.key").unlink()
-        shutil.copyfile(pki.directory / "hub.crt", keys / "hub.crt")
-        shutil.copyfile(pki.directory / "ca.crt", keys / "ca.crt")
-        return keys
-
-    return make
-
-
-def tokens(softhsm: SoftHsm, org: str = "org", official: str = "official") -> TokenKeys:
-    return TokenKeys(
-        module=softhsm.module,
-        token=softhsm.token,
-        org_key=org,
-        official_key=official,
-        pin=softhsm.pin,
-    )
 
 
 async def test_a_package_signed_on_the_token_is_compliant_at_the_hub(
