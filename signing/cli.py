@@ -204,6 +204,24 @@ def _signer(
         raise _fail(f"the {what} key on the token: {exc}") from exc
 
 
+OfficialTokenKey = Annotated[
+    str | None, typer.Option(help="Label of the official's key on the PKCS#11 token")
+]
+OrgTokenKey = Annotated[
+    str | None, typer.Option(help="Label of the organisation's key on the PKCS#11 token")
+]
+TokenModule = Annotated[
+    str | None,
+    typer.Option(
+        envvar="LIENTHONG_PKCS11_MODULE",
+        help="The token's PKCS#11 module (the PIN comes from LIENTHONG_PKCS11_PIN)",
+    ),
+]
+TokenLabel = Annotated[
+    str | None, typer.Option(envvar="LIENTHONG_PKCS11_TOKEN", help="The token's label")
+]
+
+
 def sign(
     package: Annotated[Path, typer.Option(help="The package JSON to sign")],
     out: Annotated[Path, typer.Option(help="Where to write the signed package")],
@@ -211,22 +229,10 @@ def sign(
     official_cert: Annotated[Path | None, typer.Option(help="The official's certificate")] = None,
     org_key: Annotated[Path | None, typer.Option(help="The organisation's private key")] = None,
     org_cert: Annotated[Path | None, typer.Option(help="The organisation's certificate")] = None,
-    official_pkcs11_key: Annotated[
-        str | None, typer.Option(help="Label of the official's key on the PKCS#11 token")
-    ] = None,
-    org_pkcs11_key: Annotated[
-        str | None, typer.Option(help="Label of the organisation's key on the PKCS#11 token")
-    ] = None,
-    pkcs11_module: Annotated[
-        str | None,
-        typer.Option(
-            envvar="LIENTHONG_PKCS11_MODULE",
-            help="The token's PKCS#11 module (the PIN comes from LIENTHONG_PKCS11_PIN)",
-        ),
-    ] = None,
-    pkcs11_token: Annotated[
-        str | None, typer.Option(envvar="LIENTHONG_PKCS11_TOKEN", help="The token's label")
-    ] = None,
+    official_pkcs11_key: OfficialTokenKey = None,
+    org_pkcs11_key: OrgTokenKey = None,
+    pkcs11_module: TokenModule = None,
+    pkcs11_token: TokenLabel = None,
 ) -> None:
     """Sign a package: the official first, then the organisation (either may be left out).
 
@@ -263,16 +269,24 @@ def sign_pdf(
     org_key: Annotated[Path | None, typer.Option(help="The organisation's private key")] = None,
     org_cert: Annotated[Path | None, typer.Option(help="The organisation's certificate")] = None,
     visible: Annotated[bool, typer.Option(help="Show each signature on the last page")] = False,
+    official_pkcs11_key: OfficialTokenKey = None,
+    org_pkcs11_key: OrgTokenKey = None,
+    pkcs11_module: TokenModule = None,
+    pkcs11_token: TokenLabel = None,
 ) -> None:
-    """Sign a PDF (PAdES): the official first, then the organisation's seal in a later revision."""
+    """Sign a PDF (PAdES): the official first, then the organisation's seal in a later revision.
+
+    Each key is a PEM file or a key on a PKCS#11 token, as for `lienthong sign`.
+    """
     from signing.pades.sign import PdfSigner, PdfSigningError, sign_pdf_twice
 
     signers: list[PdfSigner | None] = []
-    for what, key, cert in (
-        ("official", official_key, official_cert),
-        ("org", org_key, org_cert),
+    token = (pkcs11_module, pkcs11_token)
+    for what, key, cert, token_key in (
+        ("official", official_key, official_cert, official_pkcs11_key),
+        ("org", org_key, org_cert, org_pkcs11_key),
     ):
-        loaded = _signer(key, cert, what)
+        loaded = _signer(key, cert, what, token_key, token)
         if loaded is not None:
             private, chain = loaded
             if not chain or not _key_fits(private, chain[0]):

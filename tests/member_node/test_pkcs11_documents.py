@@ -11,7 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from lienthong.cli import app as cli_app
 from member_node.client import HubClient
 from member_node.identity import NodeIdentity
 from signing.certs import cert_to_pem
@@ -131,3 +133,41 @@ async def test_an_edxml_envelope_sealed_on_the_token_is_compliant_and_xmlsec1_ve
     )
     assert done.returncode == 0, done.stderr
     assert "OK" in done.stderr + done.stdout
+
+
+def test_lienthong_sign_pdf_on_the_token(
+    pki: PKIFixture, softhsm: SoftHsm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    official = pki.ca.issue("official", SENDER, "Nguyễn Văn A", key=softhsm.keys["official"])
+    org = pki.ca.issue("organization", SENDER, "UBND", key=softhsm.keys["org"])
+    official.save(tmp_path / "official")
+    org.save(tmp_path / "org")
+    (tmp_path / "in.pdf").write_bytes(SAMPLE_PDF)
+    monkeypatch.setenv("LIENTHONG_PKCS11_PIN", softhsm.pin)
+    result = CliRunner().invoke(
+        cli_app,
+        [
+            *("sign-pdf", "--in", str(tmp_path / "in.pdf"), "--out", str(tmp_path / "out.pdf")),
+            *("--pkcs11-module", softhsm.module, "--pkcs11-token", softhsm.token),
+            *(
+                "--official-pkcs11-key",
+                "official",
+                "--official-cert",
+                str(tmp_path / "official.crt"),
+            ),
+            *("--org-pkcs11-key", "org", "--org-cert", str(tmp_path / "org.crt")),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = _pdfsig_lines(tmp_path / "out.pdf", pki.directory / "ca.crt", tmp_path)
+    assert lines.count("- Signature Validation: Signature is Valid.") == 2, lines
+    # a label without the module and token is one clear line, exit 2
+    alone = CliRunner().invoke(
+        cli_app,
+        [
+            *("sign-pdf", "--in", str(tmp_path / "in.pdf"), "--out", str(tmp_path / "x.pdf")),
+            *("--org-pkcs11-key", "org", "--org-cert", str(tmp_path / "org.crt")),
+        ],
+        env={"LIENTHONG_PKCS11_MODULE": "", "LIENTHONG_PKCS11_TOKEN": ""},
+    )
+    assert alone.exit_code == 2 and "--pkcs11-module" in alone.output, alone.output
