@@ -8,8 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from signing.cli import TokenLabel, TokenModule
+
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from signing.edxml.errors import EdxmlError
+    from signing.keys import KeyLike
     from signing.package import PackageFormatError
 
 # lxml, signxml and the package model are imported inside the commands: `--help` stays fast.
@@ -46,6 +51,20 @@ def _to_edxml(data: bytes, layout: str) -> bytes:
     if _looks_like_xml(data):
         return data
     return package_to_edxml(parse_package(data), layout=layout)  # type: ignore[arg-type]
+
+
+def _token_key(
+    label: str | None, module: str | None, token: str | None, cert: x509.Certificate
+) -> KeyLike:
+    """The key labelled `label` on a PKCS#11 token, checked against `cert`."""
+    if not module or not token:
+        raise _fail("--pkcs11-key needs --pkcs11-module and --pkcs11-token")
+    from signing.pkcs11 import Pkcs11Error, Pkcs11Key
+
+    try:
+        return Pkcs11Key(module, token, str(label), public_key=cert.public_key())  # type: ignore[arg-type]
+    except Pkcs11Error as exc:
+        raise _fail(f"the key on the token: {exc}") from exc
 
 
 def _write(out: Path | None, data: bytes) -> None:
@@ -96,12 +115,21 @@ def convert(
 @edxml_app.command("sign")
 def sign(
     source: Annotated[Path, typer.Option("--in", help="An unsigned edXML document (or JSON)")],
-    key: Annotated[Path, typer.Option(help="The organisation's private key (PEM)")],
     cert: Annotated[Path, typer.Option(help="Its certificate, then the chain (PEM)")],
     out: Annotated[Path, typer.Option(help="Where to write the signed edXML")],
+    key: Annotated[Path | None, typer.Option(help="The organisation's private key (PEM)")] = None,
+    pkcs11_key: Annotated[
+        str | None, typer.Option(help="Or: the label of its key on a PKCS#11 token")
+    ] = None,
+    pkcs11_module: TokenModule = None,
+    pkcs11_token: TokenLabel = None,
     layout: Annotated[str, typer.Option(help="For JSON input: wrapped | envelope")] = "wrapped",
 ) -> None:
-    """Sign an edXML document with the organisation's key (XML-DSig, enveloped, URI="")."""
+    """Sign an edXML document with the organisation's key (XML-DSig, enveloped, URI="").
+
+    The key is a PEM file (`--key`) or stays on a PKCS#11 token (`--pkcs11-key
+    LABEL` with `--pkcs11-module` and `--pkcs11-token`; PIN in LIENTHONG_PKCS11_PIN).
+    """
     from signing.certs import load_certificates
     from signing.edxml.errors import EdxmlError
     from signing.edxml.sign import sign_envelope
@@ -110,16 +138,19 @@ def sign(
 
     if layout not in LAYOUTS:
         raise _fail(f"--layout must be one of {', '.join(LAYOUTS)}")
+    if (key is None) == (pkcs11_key is None):
+        raise _fail("give the key as --key FILE or --pkcs11-key LABEL (one of them)")
     data = _read(source)
     try:
-        private = load_private_key(_read(key))
+        private = load_private_key(_read(key)) if key is not None else None
         chain = load_certificates(_read(cert))
     except (ValueError, TypeError) as exc:
         raise _fail(f"cannot read the key or certificate: {exc}") from exc
     if not chain:
         raise _fail(f"no certificate in {cert}")
+    signer = private or _token_key(pkcs11_key, pkcs11_module, pkcs11_token, chain[0])
     try:
-        signed = sign_envelope(_to_edxml(data, layout), private, chain)
+        signed = sign_envelope(_to_edxml(data, layout), signer, chain)
     except (EdxmlError, PackageFormatError) as exc:
         raise _fail(_explain(exc)) from exc
     except ValueError as exc:

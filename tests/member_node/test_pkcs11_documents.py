@@ -17,6 +17,7 @@ from lienthong.cli import app as cli_app
 from member_node.client import HubClient
 from member_node.identity import NodeIdentity
 from signing.certs import cert_to_pem
+from signing.package import new_package, package_json
 from signing.pades.sign import PdfSigner, PdfSigningError, sign_pdf
 from signing.pkcs11 import Pkcs11Key
 from tests.conftest import HUB_ID, PKIFixture
@@ -52,6 +53,22 @@ def _pdfsig_lines(pdf: Path, ca_pem: Path, tmp_path: Path) -> list[str]:
         check=False,
     )
     return [line.strip() for line in done.stdout.splitlines()]
+
+
+def _xmlsec1_verify(
+    path: Path, pki: PKIFixture, tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    root = tmp_path / "root.pem"
+    root.write_bytes(cert_to_pem(pki.ca.certificate))
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    command = [_tool("xmlsec1"), "--verify", "--trusted-pem", str(root)]
+    return subprocess.run(
+        [*command, "--verification-time", now, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 async def test_a_pdf_signed_on_the_token_is_compliant_at_the_hub_and_valid_for_pdfsig(
@@ -120,17 +137,7 @@ async def test_an_edxml_envelope_sealed_on_the_token_is_compliant_and_xmlsec1_ve
     assert result.verdict.compliant, result.verdict.violations
     path = tmp_path / "envelope.xml"
     path.write_bytes(envelope)
-    root = tmp_path / "root.pem"
-    root.write_bytes(cert_to_pem(pki.ca.certificate))
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-    command = [_tool("xmlsec1"), "--verify", "--trusted-pem", str(root)]
-    done = subprocess.run(
-        [*command, "--verification-time", now, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _xmlsec1_verify(path, pki, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "OK" in done.stderr + done.stdout
 
@@ -171,3 +178,32 @@ def test_lienthong_sign_pdf_on_the_token(
         env={"LIENTHONG_PKCS11_MODULE": "", "LIENTHONG_PKCS11_TOKEN": ""},
     )
     assert alone.exit_code == 2 and "--pkcs11-module" in alone.output, alone.output
+
+
+def test_lienthong_edxml_sign_on_the_token(
+    pki: PKIFixture, softhsm: SoftHsm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = pki.ca.issue("organization", SENDER, "UBND", key=softhsm.keys["org"])
+    org.save(tmp_path / "org")
+    unsigned = new_package(SENDER, [RECIPIENT], HEADER, [("qd.pdf", "application/pdf", SAMPLE_PDF)])
+    (tmp_path / "pkg.json").write_bytes(package_json(unsigned))
+    monkeypatch.setenv("LIENTHONG_PKCS11_PIN", softhsm.pin)
+    args = [
+        "edxml",
+        "sign",
+        "--in",
+        str(tmp_path / "pkg.json"),
+        "--cert",
+        str(tmp_path / "org.crt"),
+    ]
+    token = ["--pkcs11-module", softhsm.module, "--pkcs11-token", softhsm.token]
+    out = tmp_path / "signed.xml"
+    result = CliRunner().invoke(cli_app, [*args, *token, "--pkcs11-key", "org", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _xmlsec1_verify(out, pki, tmp_path).returncode == 0
+    # both a key file and a label, or neither: one clear line, exit 2
+    both = [*args, *token, "--pkcs11-key", "org", "--key", str(tmp_path / "org.key")]
+    refused = CliRunner().invoke(cli_app, [*both, "--out", str(tmp_path / "x.xml")])
+    assert refused.exit_code == 2 and "one of them" in refused.output, refused.output
+    wrong = CliRunner().invoke(cli_app, [*args, *token, "--pkcs11-key", "nope", "--out", "x"])
+    assert wrong.exit_code == 2 and "nope" in wrong.output, wrong.output
