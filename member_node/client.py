@@ -42,6 +42,7 @@ from hub.protocol import (
 )
 from member_node.directory import Directory, DirectoryCache
 from member_node.errors import (
+    BadRequest,
     BadResponse,
     DirectoryError,
     HubError,
@@ -134,8 +135,23 @@ class HubClient:
         return directory
 
     async def _fetch_directory(self, etag: str | None) -> tuple[str | None, str | None]:
+        """One `GET /v1/directory`: conditional on `etag`, a delta when the cache holds a
+        version (httpx asks for gzip and decodes it)."""
         headers = {"If-None-Match": etag} if etag else {}
-        response = await self._send("GET", "/v1/directory", headers=headers)
+        since = self.directory_cache.since
+        try:
+            response = await self._send(
+                "GET",
+                "/v1/directory",
+                headers=headers,
+                params={"since": str(since)} if since is not None else None,
+            )
+        except BadRequest as exc:
+            if exc.code != "directory_version_unknown":
+                raise
+            # the hub is behind what we hold (a restored database): take it whole
+            self.directory_cache.forget()
+            response = await self._send("GET", "/v1/directory")
         if response.status_code == 304:
             return None, etag
         token = response.text.strip()

@@ -3,6 +3,12 @@
 `GET /v1/directory` answers a compact JWS signed by the hub. The node checks it
 against the hub certificate it pinned (`hub.crt`) and keeps it until shortly
 before its `expires_at`; the ETag lets an unchanged directory cost one 304.
+Once it holds a directory it asks only for what changed since its `version`
+(`?since=`): the hub answers a signed delta (`typ` lienthong-directory-delta+jws)
+whose members replace the held ones and whose CRL, CA chain and times replace
+the rest. Every `FULL_EVERY` seconds it takes the whole directory again: two
+registry changes committed out of the order of their change-log ids could
+otherwise leave a member behind for good.
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from member_node.errors import DirectoryError
 from signing.certs import fingerprint, load_certificates
-from signing.jose import JoseError, verify_compact
+from signing.jose import JoseError, unverified_header, verify_compact
 
 REFRESH_MARGIN = 60
 """Seconds before `expires_at` at which a cached directory is refreshed."""
+FULL_EVERY = 6 * 3600
+"""Seconds after which the whole directory is fetched again instead of a delta."""
+DELTA_TYP = "lienthong-directory-delta+jws"
 
 
 class _MemberClaims(BaseModel):
@@ -39,6 +48,8 @@ class _DirectoryClaims(BaseModel):
 
     hub_id: str
     hub_certificate: str
+    version: int | None = None
+    since: int | None = None
     members: list[_MemberClaims] = []
     ca_chain: list[str] = []
     crl: str | None = None
@@ -68,15 +79,25 @@ class Directory:
     generated_at: datetime
     expires_at: datetime
     token: str = field(repr=False)
+    """The JWS that made this directory: the whole one, or the last delta applied."""
+    version: int | None = None
+
+    @property
+    def is_delta(self) -> bool:
+        return _is_delta(self.token)
 
     def member(self, code: str) -> DirectoryMember | None:
         return self.members.get(code)
 
 
-def parse_directory(token: str, pinned: x509.Certificate) -> Directory:
+def parse_directory(
+    token: str, pinned: x509.Certificate, base: Directory | None = None
+) -> Directory:
     """Verify `token` against the pinned hub certificate and read its claims.
 
-    Raises `DirectoryError` when the signature, the certificate or the shape is wrong.
+    A delta is applied to `base`, the directory held, which must be the version
+    the delta starts from. Raises `DirectoryError` when the signature, the
+    certificate or the shape is wrong.
     """
     try:
         raw = verify_compact(token, pinned)
@@ -90,20 +111,7 @@ def parse_directory(token: str, pinned: x509.Certificate) -> Directory:
         hub_cert = load_certificates(claims.hub_certificate)[0]
         cas = [c for pem in claims.ca_chain for c in load_certificates(pem)]
         crl = x509.load_pem_x509_crl(claims.crl.encode()) if claims.crl else None
-        members = {
-            m.code: DirectoryMember(
-                m.code,
-                m.name,
-                m.status,
-                m.delivery_mode,
-                [
-                    str(c["fingerprint"])
-                    for c in m.certificates
-                    if "fingerprint" in c and not c.get("retired_at")
-                ],
-            )
-            for m in claims.members
-        }
+        members = {m.code: _member(m) for m in claims.members}
     except (ValidationError, ValueError, IndexError) as exc:
         raise DirectoryError("directory_malformed", f"the directory cannot be read: {exc}") from exc
     if fingerprint(hub_cert) != fingerprint(pinned):
@@ -111,6 +119,14 @@ def parse_directory(token: str, pinned: x509.Certificate) -> Directory:
             "directory_hub_mismatch",
             "the directory names a hub certificate other than the pinned one",
         )
+    if _is_delta(token):
+        if base is None or claims.since is None or claims.since != base.version:
+            held = None if base is None else base.version
+            raise DirectoryError(
+                "directory_delta_mismatch",
+                f"a delta since version {claims.since} does not apply to the version held ({held})",
+            )
+        members = {**base.members, **members}
     return Directory(
         hub_id=claims.hub_id,
         hub_certificate=hub_cert,
@@ -120,6 +136,28 @@ def parse_directory(token: str, pinned: x509.Certificate) -> Directory:
         generated_at=_aware(claims.generated_at),
         expires_at=_aware(claims.expires_at),
         token=token,
+        version=claims.version,
+    )
+
+
+def _is_delta(token: str) -> bool:
+    try:
+        return unverified_header(token).get("typ") == DELTA_TYP
+    except JoseError:
+        return False
+
+
+def _member(m: _MemberClaims) -> DirectoryMember:
+    return DirectoryMember(
+        m.code,
+        m.name,
+        m.status,
+        m.delivery_mode,
+        [
+            str(c["fingerprint"])
+            for c in m.certificates
+            if "fingerprint" in c and not c.get("retired_at")
+        ],
     )
 
 
@@ -128,7 +166,8 @@ def _aware(value: datetime) -> datetime:
 
 
 Fetch = Callable[[str | None], Awaitable[tuple[str | None, str | None]]]
-"""Given the cached ETag, return (token or None when unchanged, new ETag)."""
+"""Given the cached ETag, return (token or None when unchanged, new ETag); it may ask
+for the delta since `DirectoryCache.since`."""
 
 
 class DirectoryCache:
@@ -140,16 +179,30 @@ class DirectoryCache:
         *,
         margin: float = REFRESH_MARGIN,
         clock: Callable[[], float] = time.time,
+        full_every: float = FULL_EVERY,
     ) -> None:
         self.pinned = pinned
         self.margin = margin
+        self.full_every = full_every
         self._clock = clock
         self._current: Directory | None = None
         self._etag: str | None = None
+        self._full_at = 0.0
+
+    @property
+    def since(self) -> int | None:
+        """The version a fetch may ask the delta from; None when the whole directory is due."""
+        if self._current is None or self._clock() - self._full_at >= self.full_every:
+            return None
+        return self._current.version
 
     @property
     def current(self) -> Directory | None:
         return self._current
+
+    def forget(self) -> None:
+        """Drop what is held: the next fetch takes the whole directory."""
+        self._current, self._etag, self._full_at = None, None, 0.0
 
     def is_fresh(self) -> bool:
         if self._current is None:
@@ -160,14 +213,19 @@ class DirectoryCache:
         """The cached directory, fetched first when missing, stale or `refresh`ed."""
         if self._current is not None and self.is_fresh() and not refresh:
             return self._current
+        whole = self.since is None
         token, etag = await fetch(self._etag if self._current is not None else None)
         if token is None:
             if self._current is None:
                 raise DirectoryError("directory_missing", "the hub sent no directory")
+            if whole:  # the whole directory is the one held
+                self._full_at = self._clock()
             return self._current
-        self._current = parse_directory(token, self.pinned)
-        self._etag = etag
-        return self._current
+        directory = parse_directory(token, self.pinned, self._current)
+        if not directory.is_delta:
+            self._full_at = self._clock()
+        self._current, self._etag = directory, etag
+        return directory
 
 
 def claims_of(directory: Directory) -> dict[str, Any]:

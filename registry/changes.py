@@ -72,3 +72,13 @@ def change_view(change: RegistryChange) -> dict[str, Any]:
         "before": change.before,
         "after": change.after,
     }
+
+
+async def changed_members(session: AsyncSession, *, after: int, upto: int) -> set[str]:
+    """The members named by changes `after` < id <= `upto`: a range of the primary key."""
+    rows = await session.scalars(
+        select(RegistryChange.member_code)
+        .where(RegistryChange.id > after, RegistryChange.id <= upto)
+        .distinct()
+    )
+    return {code for code in rows if code is not None}

@@ -210,33 +210,35 @@ def list_command(
 
 
 @registry_app.command("load-national")
-def load_national(as_json: bool = JsonOption) -> None:
+def load_national(
+    communes: bool = typer.Option(
+        False,
+        "--communes",
+        help="Also the generated tree under the provinces: departments, districts, communes"
+        " (about 12,000 members).",
+    ),
+    seed: int = typer.Option(2019, "--seed", help="The tree's seed (with --communes)."),
+    as_json: bool = JsonOption,
+) -> None:
     """Register the 94 national units shipped with the package (idempotent)."""
-    from registry.errors import RegistryError
-    from registry.members import MemberInput, create_member, get_member
     from registry.national import load_national_units
+    from registry.national_load import LoadResult, load_units
 
-    units = sorted(load_national_units(), key=lambda u: (u.parent is not None, u.code))
+    if communes:
+        from registry.national_tree import national_tree
 
-    async def work(session: AsyncSession) -> tuple[int, int]:
-        added = 0
-        for unit in units:
-            try:
-                await get_member(session, unit.code)
-                continue
-            except RegistryError as exc:
-                if exc.code != "member_not_found":
-                    raise
-            data = MemberInput(unit.code, unit.name, unit.kind, unit.parent)
-            await create_member(session, data, actor="cli:load-national")
-            added += 1
-        return added, len(units)
-
-    added, total = _run(work)
-    if as_json:
-        typer.echo(json.dumps({"added": added, "already_present": total - added}))
+        units = national_tree(seed)
     else:
-        typer.echo(f"{added} units added, {total - added} already present")
+        units = sorted(load_national_units(), key=lambda u: (u.parent is not None, u.code))
+
+    async def work(session: AsyncSession) -> LoadResult:
+        return await load_units(session, units, actor="cli:load-national")
+
+    result = _run(work)
+    if as_json:
+        typer.echo(json.dumps({"added": result.added, "already_present": result.already_present}))
+    else:
+        typer.echo(f"{result.added} units added, {result.already_present} already present")
 
 
 def _certificate_command(name: str, rotate: bool, help_text: str) -> None:

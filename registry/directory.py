@@ -1,118 +1,52 @@
-"""The signed directory (DESIGN section 4): who is connected and which keys to trust.
+"""`GET /v1/directory` (DESIGN section 4): who is connected and which keys to trust.
 
-A compact JWS signed by the hub over the members, the CA chain, the current
-CRL and the hub certificate. It is rebuilt when the registry changes (the
-change log's last id is its version), when the CRL or the hub certificate
-changes, or when half its validity has passed; its ETag is the SHA-256 of the
-JWS, so a node asks with `If-None-Match` and usually gets a `304`.
+The answer is conditional and compressed: `If-None-Match` with the last ETag
+gets a `304` when nothing changed; `?since=VERSION` (the `version` claim of the
+directory a member holds) gets a signed delta instead of the whole directory;
+`Accept-Encoding: gzip` gets the body gzipped (encoded once per body). The
+ETag names the state of the directory, not the byte string: a delta carries
+the ETag of the directory it brings the member to, so the next call, whole or
+delta, can be a `304`. The building and signing live in
+`registry.signed_directory`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from cryptography.hazmat.primitives.serialization import Encoding
-from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
-
-from registry.changes import registry_version
 from registry.context import RegistryContext, registry_context
-from registry.db import utcnow
+from registry.db import INT64_MAX
 from registry.member_auth import AuthenticatedMember, authenticated_member, member_only
-from registry.models import Member
-from signing.certs import cert_to_pem, fingerprint
-from signing.jose import sign_compact
+from registry.signed_directory import (
+    DELTA_TYP,
+    DIRECTORY_TYP,
+    Body,
+    SignedDirectory,
+    check_since,
+    current_directory,
+    directory_delta,
+)
+
+__all__ = [
+    "DELTA_TYP",
+    "DIRECTORY_MEDIA_TYPE",
+    "DIRECTORY_TYP",
+    "accepts_gzip",
+    "directory_built_at",
+    "router",
+]
 
 DIRECTORY_MEDIA_TYPE = "application/jose"
-DIRECTORY_TYP = "lienthong-directory+jws"
+_MIN_GZIP = 1024
+"""Bodies below this many bytes go as they are: gzip would save nothing worth a header."""
 
 router = APIRouter(tags=["directory"])
-
-
-def _member_entry(member: Member) -> dict[str, Any]:
-    return {
-        "code": member.code,
-        "name": member.name,
-        "kind": member.kind,
-        "parent": member.parent_code,
-        "status": member.status,
-        "delivery_mode": member.delivery_mode,
-        "wire_format": member.wire_format,
-        "certificates": [
-            {
-                "fingerprint": c.fingerprint,
-                "signing": c.signing,
-                "auth": c.auth,
-                "not_before": c.not_before.isoformat(),
-                "not_after": c.not_after.isoformat(),
-                "retired_at": c.retired_at.isoformat() if c.retired_at else None,
-            }
-            for c in member.certificates
-        ],
-    }
-
-
-async def build_directory(context: RegistryContext, version: int) -> dict[str, Any]:
-    """The directory's claims, before signing."""
-    identity = context.identity
-    async with context.sessions() as session:
-        members = list(await session.scalars(select(Member).order_by(Member.code)))
-        entries = [_member_entry(m) for m in members]
-    generated = utcnow().replace(microsecond=0)
-    ttl = timedelta(seconds=context.settings.directory_ttl_seconds)
-    crl = identity.crl
-    return {
-        "hub_id": context.settings.hub_id,
-        "version": version,
-        "generated_at": generated.isoformat(),
-        "expires_at": (generated + ttl).isoformat(),
-        "hub_certificate": cert_to_pem(identity.chain[0]).decode(),
-        "ca_chain": [cert_to_pem(c).decode() for c in identity.roots],
-        "crl": crl.public_bytes(Encoding.PEM).decode() if crl is not None else None,
-        "members": entries,
-    }
-
-
-@dataclass(frozen=True)
-class SignedDirectory:
-    key: tuple[int, str, str]
-    token: str
-    etag: str
-    built_at: float
-
-
-def _inputs_key(context: RegistryContext, version: int) -> tuple[int, str, str]:
-    crl = context.identity.crl
-    crl_digest = hashlib.sha256(crl.public_bytes(Encoding.DER)).hexdigest() if crl else ""
-    return version, crl_digest, fingerprint(context.identity.chain[0])
 
 
 def directory_built_at(request: Request) -> float | None:
     """When this process last signed the directory (`time.monotonic()`), or None."""
     cached: SignedDirectory | None = getattr(request.app.state, "signed_directory", None)
     return None if cached is None else cached.built_at
-
-
-async def current_directory(request: Request, context: RegistryContext) -> SignedDirectory:
-    """The signed directory, rebuilt only when its inputs changed or it is half expired."""
-    async with context.sessions() as session:
-        version = await registry_version(session)
-    key = _inputs_key(context, version)
-    cached: SignedDirectory | None = getattr(request.app.state, "signed_directory", None)
-    half_life = context.settings.directory_ttl_seconds / 2
-    if cached is not None and cached.key == key and time.monotonic() - cached.built_at < half_life:
-        return cached
-    claims = await build_directory(context, version)
-    identity = context.identity
-    token = sign_compact(claims, identity.key, identity.chain, typ=DIRECTORY_TYP)
-    etag = '"' + hashlib.sha256(token.encode()).hexdigest() + '"'
-    signed = SignedDirectory(key, token, etag, time.monotonic())
-    request.app.state.signed_directory = signed
-    return signed
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -122,7 +56,45 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return etag in candidates or "*" in candidates
 
 
-_MEMBER = member_only()
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether `Accept-Encoding` allows gzip (RFC 9110: named or `*`, with q above 0)."""
+    if not accept_encoding:
+        return False
+    allowed: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        name, _, params = item.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        allowed[name.strip().lower()] = quality
+    quality = allowed.get("gzip", allowed.get("x-gzip", allowed.get("*", 0.0)))
+    return quality > 0
+
+
+def _encoded(body: Body, request: Request, headers: dict[str, str]) -> Response:
+    raw = body.raw
+    if len(raw) >= _MIN_GZIP and accepts_gzip(request.headers.get("accept-encoding")):
+        headers["Content-Encoding"] = "gzip"
+        raw = body.gzipped
+    return Response(raw, media_type=DIRECTORY_MEDIA_TYPE, headers=headers)
+
+
+_MEMBER = member_only(422)
+_JWS = {
+    "type": "string",
+    "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+    "description": (
+        f"JWS compact serialization signed by the hub: `typ` {DIRECTORY_TYP}, or"
+        f" {DELTA_TYP} with `?since`; its claims: hub_id, version, generated_at,"
+        " expires_at, hub_certificate, ca_chain, crl and members (a delta: since, and"
+        " only the members changed after it)"
+    ),
+}
 
 
 @router.get(
@@ -130,20 +102,15 @@ _MEMBER = member_only()
     response_class=Response,
     responses={
         200: {
-            "content": {
-                DIRECTORY_MEDIA_TYPE: {
-                    "schema": {
-                        "type": "string",
-                        "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
-                        "description": (
-                            "JWS compact serialization (`typ` lienthong-directory+jws) signed by"
-                            " the hub; its claims: hub_id, version, generated_at, expires_at,"
-                            " hub_certificate, ca_chain, crl and members"
-                        ),
-                    }
-                }
+            "content": {DIRECTORY_MEDIA_TYPE: {"schema": _JWS}},
+            "description": "The signed directory, or its delta since `since` (JWS)",
+            "headers": {
+                "ETag": {"schema": {"type": "string"}, "description": "The directory's state"},
+                "Content-Encoding": {
+                    "schema": {"type": "string", "enum": ["gzip"]},
+                    "description": "gzip when Accept-Encoding allows it",
+                },
             },
-            "description": "The signed directory (JWS)",
         },
         304: {"description": "Unchanged since the ETag sent in If-None-Match"},
         **_MEMBER["responses"],
@@ -153,12 +120,23 @@ _MEMBER = member_only()
 )
 async def directory(
     request: Request,
+    since: int | None = Query(
+        None,
+        ge=0,
+        le=INT64_MAX,
+        description="The `version` of the directory held: answer only what changed after it"
+        " (code `directory_version_unknown` for a version the hub has not reached)",
+    ),
     member: AuthenticatedMember = Depends(authenticated_member),
     context: RegistryContext = Depends(registry_context),
 ) -> Response:
     """The hub-signed directory; verify it with the hub certificate pinned from it."""
-    signed = await current_directory(request, context)
-    headers = {"ETag": signed.etag, "Cache-Control": "no-cache"}
+    signed = await current_directory(request.app.state, context)
+    headers = {"ETag": signed.etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    if since is not None:
+        check_since(signed, since)
     if _matches(request.headers.get("if-none-match"), signed.etag):
         return Response(status_code=304, headers=headers)
-    return Response(signed.token, media_type=DIRECTORY_MEDIA_TYPE, headers=headers)
+    if since is None:
+        return _encoded(signed.body, request, headers)
+    return _encoded(await directory_delta(context, signed, since), request, headers)

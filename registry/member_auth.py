@@ -40,7 +40,10 @@ from signing.jose import JoseError, unverified_claims, unverified_header, verify
 
 MAX_LIFETIME_SECONDS = 300
 LEEWAY_SECONDS = 30
-CACHE_SIZE = 10_000
+CACHE_SIZE = 32_768
+"""Tokens and registry rows kept per process: room for every one of the ~12,000 members
+of the national tree with a token and a half each. An LRU smaller than the set of members
+calling in turn would miss on every request."""
 REGISTRY_TTL_SECONDS = 1.0
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="lienthong-members"'}
 _JOSE_REFUSALS = {
@@ -137,8 +140,20 @@ class RegistryRows:
         generation: int,
     ) -> None:
         if len(self._items) >= self.size:
-            self._items.clear()
+            self._evict(now)
         self._items[(iss, kid)] = _Kept(generation, now, found)
+
+    def _evict(self, now: float) -> None:
+        """Drop the rows that ran out; all of them if that frees less than half the room, so
+        a sweep comes at most once per `size / 2` reads."""
+        current = _changes.generation
+        self._items = {
+            key: kept
+            for key, kept in self._items.items()
+            if kept.generation == current and now < kept.read_at + self.ttl
+        }
+        if len(self._items) >= self.size // 2:
+            self._items.clear()
 
 
 class _RegistryChanges:

@@ -65,7 +65,8 @@ class ComplianceRow:
         for name in (*COUNTS, "updates", "replacements"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for code, count in other.violations.items():
-            self.violations[code] += count
+            if count:
+                self.violations[code] += count
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -207,17 +208,27 @@ def _restricted(
     return query
 
 
+_CODE_BITS = tuple((code, bit_of(code)) for code in VIOLATION_CODES)
+
+
 def _rows(groups: Any) -> list[ComplianceRow]:
-    """Fold (key, mask) groups into one row per key."""
+    """Fold (key, mask) groups into one row per key (16,000 groups or more for every
+    sender of the national tree: the loop does no work for a zero)."""
     rows: dict[str, ComplianceRow] = {}
     for key, mask, *sums in groups:
-        row = rows.setdefault(str(key), ComplianceRow(key=str(key)))
+        text = str(key)
+        row = rows.get(text)
+        if row is None:
+            row = rows[text] = ComplianceRow(key=text)
         for name, value in zip(COUNTS, sums, strict=True):
-            setattr(row, name, getattr(row, name) + int(value or 0))
-        documents = int(sums[0])
-        for code in VIOLATION_CODES:
-            if int(mask) & bit_of(code):
-                row.violations[code] += int(documents)
+            if value:
+                setattr(row, name, getattr(row, name) + int(value))
+        bits = int(mask)
+        if bits:
+            documents = int(sums[0])
+            for code, bit in _CODE_BITS:
+                if bits & bit:
+                    row.violations[code] += documents
     return list(rows.values())
 
 

@@ -6,11 +6,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.models import Member
+from registry.models import Member, RegistryChange
 from registry.problems import Problem
 
 
@@ -47,7 +48,8 @@ class ReportFilter:
 
 @dataclass
 class Hierarchy:
-    """The registry's parent links and names, read once per report (a few hundred rows)."""
+    """The registry's parent links and names: 12,000 rows with the national tree, so read
+    once per registry state and process (`load_hierarchy`), not once per report."""
 
     parents: dict[str, str | None]
     names: dict[str, str]
@@ -70,7 +72,32 @@ class Hierarchy:
         return code
 
 
+_STATE = select(
+    select(func.max(RegistryChange.id)).scalar_subquery(),
+    select(func.count()).select_from(Member).scalar_subquery(),
+)
+_kept: dict[str, tuple[tuple[Any, ...], Hierarchy]] = {}
+"""Per database URL: the registry state a hierarchy was read at, and the hierarchy."""
+
+
 async def load_hierarchy(session: AsyncSession) -> Hierarchy:
+    """The hierarchy, read again only when the registry changed since this process read it.
+
+    The registry state is the change log's last id (every registry write adds a row) and
+    the number of members (a member written without a change row still counts): two
+    index lookups instead of 12,000 rows per report.
+    """
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    state = tuple((await session.execute(_STATE)).one())
+    kept = _kept.get(url)
+    if kept is not None and kept[0] == state:
+        return kept[1]
+    hierarchy = await _read_hierarchy(session)
+    _kept[url] = (state, hierarchy)
+    return hierarchy
+
+
+async def _read_hierarchy(session: AsyncSession) -> Hierarchy:
     rows = (await session.execute(select(Member.code, Member.parent_code, Member.name))).all()
     children: dict[str, list[str]] = defaultdict(list)
     for row in rows:

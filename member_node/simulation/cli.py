@@ -110,6 +110,16 @@ def demo(
     processes: Annotated[
         bool, typer.Option("--processes", help="The hub and each node as a real process.")
     ] = False,
+    communes: Annotated[
+        int,
+        typer.Option(
+            "--communes",
+            min=0,
+            max=12_000,
+            help="Register the whole national tree (about 12,000 members) and give this"
+            " many communes a node [0: the 94 units only]",
+        ),
+    ] = 0,
 ) -> None:
     """The national demo: 94 units, the 2019 traffic shape, the compliance figures."""
     from member_node.simulation.demo import DemoOptions, run_demo
@@ -129,5 +139,6 @@ def demo(
         placement="processes" if processes else "inprocess",
         serve=serve,
         port=port,
+        communes=communes,
     )
     run_until_stopped(lambda: run_demo(options))

@@ -21,6 +21,7 @@ import typer
 from hub.protocol import STATE_BY_CODE
 from member_node.clerk import ClerkRules
 from member_node.config import Mode
+from member_node.simulation.communes import CommunePlan, commune_plan, print_communes
 from member_node.simulation.launcher import Network, Placement, launch
 from member_node.simulation.player import Played, play
 from member_node.simulation.provision import NodeSpec, Provisioned
@@ -37,6 +38,7 @@ from member_node.simulation.scenario import Scenario
 from member_node.simulation.signer import DocumentSigner
 from member_node.simulation.traffic import PlannedDocument, plan_traffic
 from registry.national import NationalUnit, load_national_units
+from registry.national_tree import national_tree
 
 DEMO_HUB = {
     "delivery_poll_seconds": 0.5,
@@ -64,6 +66,9 @@ class DemoOptions:
     """How often each pull node polls the hub."""
     port: int | None = None
     """With `serve`: the loopback port the hub listens on (default: a free one)."""
+    communes: int = 0
+    """With more than 0: the whole national tree registered, that many communes with a node
+    (`member_node.simulation.communes`)."""
 
 
 def node_specs(
@@ -105,6 +110,14 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
     rng = random.Random(options.seed)
     specs = node_specs(units, options.scenario, rng, random.Random(options.seed + 1))
     plan = plan_traffic(options.scenario, codes, provinces, options.seed)
+    tree: list[NationalUnit] = []
+    communes: CommunePlan | None = None
+    if options.communes:
+        tree = national_tree()
+        communes = commune_plan(tree, options.communes, options.scenario, options.seed, len(plan))
+        specs += communes.specs
+        plan += communes.documents
+        names.update({spec.code: spec.name for spec in communes.specs})
     signer = DocumentSigner(names)
     shutil.rmtree(options.data_dir, ignore_errors=True)
     pushes = sum(spec.mode == "push" for spec in specs)
@@ -128,6 +141,7 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
         poll_interval=options.poll_interval,
         hub_concurrency=options.hub_concurrency,
         hub_port=options.port,
+        registry=tree,
     ) as network:
         echo(f"Network up in {time.monotonic() - started:.1f} s; hub at {network.hub_url}")
         echo(f"Playing {len(plan)} documents (seed {options.seed}):")
@@ -157,9 +171,23 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
         print_formats(echo, plan, played, {s.code: s.wire_format for s in specs})
         print_compliance(echo, report, names)
         print_government_office(echo, to_office, options.scenario, names)
+        if communes is not None:
+            await _print_communes(echo, network, communes, played, len(tree))
         echo(f"\nThe whole run took {time.monotonic() - started:.0f} s.")
         if options.serve:
             await serve_forever(network, echo, options.port)
+
+
+async def _print_communes(
+    echo: Echo, network: Network, communes: CommunePlan, played: Played, registered: int
+) -> None:
+    def sent(docs: list[PlannedDocument]) -> list[tuple[str, str]]:
+        results = played.results
+        return [(d.sender, results[d.index].document_id) for d in docs if d.index in results]
+
+    down = await delivery_figures(network, sent(communes.down))
+    up = await delivery_figures(network, sent(communes.up))
+    print_communes(echo, communes, registered, down, up)
 
 
 def _checked_provinces(scenario: Scenario) -> list[str]:

@@ -42,6 +42,7 @@ from member_node.simulation.nodeconfig import node_config_json
 from member_node.simulation.nodehost import NodeHost
 from member_node.simulation.processes import ChildProcess, free_ports, start_all
 from member_node.simulation.provision import NodeSpec, Provisioned, provision
+from registry.national import NationalUnit
 from signing.pades.validate import PdfLimits, PdfReading
 
 Placement = Literal["inprocess", "processes"]
@@ -168,6 +169,7 @@ async def launch(
     hub_concurrency: int | None = None,
     database_url: str | None = None,
     hub_port: int | None = None,
+    registry: Sequence[NationalUnit] = (),
 ) -> AsyncIterator[Network]:
     """Provision a fresh network in `data_dir`, run it, and tear it all down on exit.
 
@@ -176,7 +178,8 @@ async def launch(
     a CRL that already lists them). `hub_concurrency` bounds the requests
     inside an in-process hub at once (see `hubgate`); a hub process has its server.
     `database_url`: the hub's database (migrated here); unset, SQLite in `data_dir`.
-    `hub_port` is the hub process's port (default: a free one).
+    `hub_port` is the hub process's port (default: a free one). `registry`: more
+    members without a node (see `provision`).
     """
     by_code = {spec.code: spec for spec in specs}
     if len(by_code) != len(specs):
@@ -193,6 +196,7 @@ async def launch(
                 prepare,
                 hub_concurrency,
                 database_url,
+                registry,
             )
         else:
             network = await _start_processes(
@@ -206,6 +210,7 @@ async def launch(
                 prepare,
                 database_url,
                 hub_port,
+                registry,
             )
         stack.push_async_callback(network._http.aclose)
         yield network
@@ -243,11 +248,17 @@ async def _start_inprocess(
     prepare: Callable[[Provisioned], None] | None,
     hub_concurrency: int | None,
     database_url: str | None = None,
+    registry: Sequence[NationalUnit] = (),
 ) -> Network:
     host = NodeHost()
     endpoints = {code: host.base_url(NODES_ORIGIN, code) for code in specs}
     provisioned = await provision(
-        data_dir, list(specs.values()), endpoints, hub_id=hub_id, database_url=database_url
+        data_dir,
+        list(specs.values()),
+        endpoints,
+        hub_id=hub_id,
+        database_url=database_url,
+        registry=registry,
     )
     _prepare(provisioned, prepare)
     settings = hub_settings_for(provisioned, overrides)
@@ -310,13 +321,19 @@ async def _start_processes(
     prepare: Callable[[Provisioned], None] | None,
     database_url: str | None = None,
     hub_port: int | None = None,
+    registry: Sequence[NationalUnit] = (),
 ) -> Network:
     free_hub_port, *node_ports = free_ports(1 + len(specs))
     hub_port = hub_port or free_hub_port
     ports = dict(zip(specs, node_ports, strict=True))
     node_urls = {code: f"http://127.0.0.1:{port}" for code, port in ports.items()}
     provisioned = await provision(
-        data_dir, list(specs.values()), node_urls, hub_id=hub_id, database_url=database_url
+        data_dir,
+        list(specs.values()),
+        node_urls,
+        hub_id=hub_id,
+        database_url=database_url,
+        registry=registry,
     )
     _prepare(provisioned, prepare)
     settings = hub_settings_for(provisioned, overrides)

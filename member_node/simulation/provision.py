@@ -21,7 +21,9 @@ from member_node.config import Mode
 from registry.certificates import add_certificate
 from registry.codes import AgencyCode
 from registry.db import create_engine, migrate, session_factory
-from registry.members import MemberInput, create_member
+from registry.members import MemberInput, create_member, update_member
+from registry.national import NationalUnit
+from registry.national_load import load_units
 from registry.operators import create_operator
 from signing.certs import cert_to_pem
 from signing.pki import CertificateAuthority
@@ -84,10 +86,13 @@ async def provision(
     *,
     hub_id: str = "lienthong-hub",
     database_url: str | None = None,
+    registry: Sequence[NationalUnit] = (),
 ) -> Provisioned:
     """Create everything a network needs under `data_dir` (which must be empty or absent).
 
-    `endpoints` maps each push member's code to its base URL.
+    `endpoints` maps each push member's code to its base URL. `registry`: more units
+    to register without a node (the national tree; parents first), loaded in bulk
+    before the nodes' members, which then take their node's settings.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     # The root dates from years back, so an official's certificate can have expired under it.
@@ -126,19 +131,22 @@ async def provision(
     engine = create_engine(url)
     try:
         async with session_factory(engine).begin() as session:
+            if registry:
+                await load_units(session, registry, actor=ACTOR)
+            registered = {unit.code for unit in registry}
             for spec in _parents_first(nodes):
-                await create_member(
-                    session,
-                    MemberInput(
-                        code=spec.code,
-                        name=spec.name,
-                        kind=spec.kind,
-                        delivery_mode=spec.mode,
-                        endpoint=endpoints.get(spec.code) if spec.mode == "push" else None,
-                        wire_format=spec.wire_format,
-                    ),
-                    actor=ACTOR,
+                data = MemberInput(
+                    code=spec.code,
+                    name=spec.name,
+                    kind=spec.kind,
+                    delivery_mode=spec.mode,
+                    endpoint=endpoints.get(spec.code) if spec.mode == "push" else None,
+                    wire_format=spec.wire_format,
                 )
+                if spec.code in registered:
+                    await update_member(session, spec.code, _settings_of(data), actor=ACTOR)
+                else:
+                    await create_member(session, data, actor=ACTOR)
                 await add_certificate(
                     session, spec.code, pems[spec.code], roots=[ca.certificate], actor=ACTOR
                 )
@@ -149,6 +157,16 @@ async def provision(
     result = Provisioned(data_dir, ca, pki_dir, url, hub_id, admin, auditor, files)
     result.publish_crl()
     return result
+
+
+def _settings_of(data: MemberInput) -> dict[str, str | None]:
+    return {
+        "name": data.name,
+        "kind": data.kind,
+        "delivery_mode": data.delivery_mode,
+        "endpoint": data.endpoint,
+        "wire_format": data.wire_format,
+    }
 
 
 def _parents_first(nodes: Sequence[NodeSpec]) -> list[NodeSpec]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 
@@ -16,7 +17,7 @@ from member_node.tokens import TokenMinter
 from signing.certs import cert_to_pem, fingerprint
 from signing.jose import unverified_claims
 from tests.conftest import HUB_ID, PKIFixture
-from tests.member_node.conftest import RECIPIENT, SENDER, Agency, MakeAgency
+from tests.member_node.conftest import OTHER, RECIPIENT, SENDER, Agency, MakeAgency
 
 
 async def test_directory_is_verified_cached_and_refreshed_by_etag(
@@ -116,3 +117,39 @@ async def test_the_directory_is_refetched_shortly_before_it_expires(
     now[0] = expires - 30  # inside the margin: ask again, with the ETag
     assert await cache.get(fetch) is first
     assert fetched == [None, '"v1"']
+
+
+async def test_the_sdk_applies_deltas_and_takes_the_whole_directory_now_and_then(
+    sender_client: HubClient, make_agency: MakeAgency, hub_transport: httpx.ASGITransport
+) -> None:
+    first = await sender_client.directory()
+    assert not first.is_delta and first.version is not None
+    await make_agency(RECIPIENT)
+    updated = await sender_client.directory(refresh=True)
+    assert updated.is_delta
+    assert updated.version is not None and updated.version > first.version
+    assert set(updated.members) == {SENDER, RECIPIENT}
+    assert updated.members[SENDER] == first.members[SENDER]
+    assert updated.member(RECIPIENT) is not None
+    assert await sender_client.directory(refresh=True) is updated  # 304
+
+    sender_client.directory_cache.full_every = 0  # the whole directory is due
+    whole = await sender_client.directory(refresh=True)
+    assert whole is updated  # the whole one is what is held: still a 304
+    await make_agency(OTHER)
+    again = await sender_client.directory(refresh=True)
+    assert not again.is_delta
+    assert set(again.members) == {SENDER, RECIPIENT, OTHER}
+
+
+async def test_a_hub_behind_the_held_version_gives_the_whole_directory(
+    sender: Agency, connect: Callable[[Agency], HubClient], make_agency: MakeAgency
+) -> None:
+    async with connect(sender) as client:
+        held = await client.directory()
+        await make_agency(RECIPIENT)
+        assert held.version is not None
+        client.directory_cache._current = dataclasses.replace(held, version=held.version + 100)
+        fetched = await client.directory(refresh=True)
+    assert not fetched.is_delta
+    assert set(fetched.members) == {SENDER, RECIPIENT}

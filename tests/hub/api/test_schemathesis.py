@@ -38,6 +38,7 @@ BEYOND_THE_SCHEMA = {
     "endpoint_required": "push delivery needs an endpoint (two fields, or one and the stored one)",
     "unknown_member": "a report's sender must be a registered member (the registry's state)",
     "invalid_window": "a report's `since` must not be after its `until` (two parameters)",
+    "directory_version_unknown": "a directory `since` the hub has reached (the registry's state)",
     **{
         code: "an XML body is bytes to JSON Schema: well-formedness, our XSD, the signature form"
         for code in (
