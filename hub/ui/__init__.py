@@ -3,4 +3,13 @@
 Pages get their figures from the same service functions as the API.
 """
 
-__all__ = ["auth", "charts", "pages", "render", "routes", "session"]
+__all__ = [
+    "auth",
+    "charts",
+    "delivery_pages",
+    "pages",
+    "registry_pages",
+    "render",
+    "routes",
+    "session",
+]

@@ -1,4 +1,4 @@
-"""The dashboard pages: overview, compliance, a sender, delivery health, a trace, the registry.
+"""The dashboard pages: overview, compliance, a sender, a trace.
 
 Every figure comes from the same report functions as `/v1/reports`, so the
 page and the API agree; lists are paged and use indexed queries.
@@ -12,19 +12,17 @@ from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from hub.context import hub_context
-from hub.delivery.queue import deliveries_in_state, queue_depth
-from hub.delivery.redrive import redrive as redrive_delivery
+from hub.delivery.queue import queue_depth
 from hub.protocol import DeliveryState
 from hub.reports.compliance import ComplianceRow, compliance_report
-from hub.reports.delivery import delivery_report
 from hub.reports.facts import VIOLATION_CODES, doc_type_of, vietnam_day
 from hub.reports.filters import Grouping, ReportFilter, load_hierarchy
 from hub.tracking.documents import operator_trace, sent_by
-from hub.ui.auth import check_csrf, require_session
+from hub.ui.auth import require_session
 from hub.ui.charts import Bar, share_bars, trend_line
 from hub.ui.render import page
 from hub.ui.session import UiSession
@@ -150,34 +148,6 @@ async def sender(
     )  # fmt: skip
 
 
-@router.get("/delivery")
-async def delivery_health(
-    request: Request,
-    flt: ReportFilter = Depends(ui_filter),
-    session: UiSession = Depends(require_session),
-) -> Response:
-    async with hub_context(request).sessions() as db:
-        report = await delivery_report(db, flt)
-        failed = await deliveries_in_state(db, DeliveryState.FAILED, limit=PAGE_SIZE)
-    return page(
-        request, "delivery.html", session, report=report, failed=failed, flt=flt,
-        redriven=request.query_params.get("redriven"),
-    )  # fmt: skip
-
-
-@router.post("/deliveries/{delivery_id}/redrive")
-async def redrive(
-    request: Request, delivery_id: str, session: UiSession = Depends(require_session)
-) -> Response:
-    await check_csrf(request, session)
-    if not session.is_admin:
-        raise Problem(403, "forbidden_role", "redrive needs the admin role")
-    context = hub_context(request)
-    await redrive_delivery(context.sessions, delivery_id)
-    context.wake_delivery()
-    return RedirectResponse(f"/ui/delivery?redriven={delivery_id}", status_code=303)
-
-
 def _timeline(trace: Any) -> list[dict[str, Any]]:
     verdict = (
         "tuân thủ (compliant)"
@@ -225,18 +195,6 @@ async def trace_page(
     return page(
         request, "trace.html", session, trace=trace, events=_timeline(trace), doc_type=doc_type,
         signatures=panel(trace.verdict), document_problems=document_problems(trace.verdict),
-    )  # fmt: skip
-
-
-@router.get("/registry")
-async def registry_page(
-    request: Request, offset: int = Query(0, ge=0), session: UiSession = Depends(require_session)
-) -> Response:
-    async with hub_context(request).sessions() as db:
-        members, _ = await list_members(db, MemberFilter(), limit=PAGE_SIZE * 4 + 1, offset=offset)
-    return page(
-        request, "registry.html", session, members=members[: PAGE_SIZE * 4], offset=offset,
-        more=len(members) > PAGE_SIZE * 4, page_size=PAGE_SIZE * 4,
     )  # fmt: skip
 
 

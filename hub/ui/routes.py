@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from hub.ui import auth, pages
+from hub.ui import auth, delivery_pages, pages, registry_pages
 
 
 async def _on_login_required(request: Request, exc: Exception) -> Response:
@@ -17,4 +17,6 @@ def install_ui(app: FastAPI) -> None:
     """`/ui`: login, pages, and the redirect to the login page for a missing session."""
     app.include_router(auth.router)
     app.include_router(pages.router)
+    app.include_router(delivery_pages.router)
+    app.include_router(registry_pages.router)
     app.add_exception_handler(auth.LoginRequired, _on_login_required)
