@@ -28,12 +28,17 @@ class DeliveryList(BaseModel):
 )
 async def list_deliveries(
     state: DeliveryState = Query(DeliveryState.FAILED),
+    recipient: str | None = Query(
+        None, pattern=AGENCY_CODE_PATTERN, description="Only the deliveries to this member"
+    ),
     limit: int = Query(100, ge=1, le=1000),
     operator: AuthenticatedOperator = Depends(require_role("auditor")),
     context: HubContext = Depends(hub_context),
 ) -> DeliveryList:
     async with context.sessions() as session:
-        return DeliveryList(deliveries=await deliveries_in_state(session, state, limit=limit))
+        return DeliveryList(
+            deliveries=await deliveries_in_state(session, state, recipient=recipient, limit=limit)
+        )
 
 
 @router.post(
@@ -48,9 +53,45 @@ async def redrive(
     context: HubContext = Depends(hub_context),
 ) -> DeliveryRef:
     """A failed delivery gets a fresh round of attempts, starting now."""
-    redriven = await redriving.redrive(context.sessions, delivery_id)
+    redriven = await redriving.redrive(context.sessions, delivery_id, actor=operator.actor)
     context.wake_delivery()
     return DeliveryRef(delivery_id=redriven.id, state=DeliveryState(redriven.state))
+
+
+class RecipientRedrive(BaseModel):
+    recipient: str
+    requeued: int
+    """Failed deliveries put back in the queue (0 when none had failed)."""
+    deliveries: list[DeliveryRef]
+    """The requeued deliveries, oldest first, each now `queued`."""
+
+
+@router.post(
+    "/redrive",
+    response_model=RecipientRedrive,
+    **operators_only("admin", 404),
+    summary="Requeue a recipient's failed deliveries",
+)
+async def redrive_recipient(
+    recipient: str = Query(
+        pattern=AGENCY_CODE_PATTERN,
+        description="The member whose failed deliveries are requeued",
+        examples=["000.00.00.G22"],
+    ),
+    operator: AuthenticatedOperator = Depends(require_role("admin")),
+    context: HubContext = Depends(hub_context),
+) -> RecipientRedrive:
+    """Every failed delivery to `recipient` gets a fresh round of attempts, starting now,
+    in one transaction; the event log records each with the operator. An unknown
+    member is a 404; a member with nothing failed answers `requeued: 0`."""
+    requeued = await redriving.redrive_recipient(context.sessions, recipient, actor=operator.actor)
+    if requeued:
+        context.wake_delivery()
+    return RecipientRedrive(
+        recipient=recipient,
+        requeued=len(requeued),
+        deliveries=[DeliveryRef(delivery_id=d.id, state=DeliveryState(d.state)) for d in requeued],
+    )
 
 
 class StatusRedrive(BaseModel):
@@ -72,7 +113,9 @@ async def redrive_status_pushes(
     context: HubContext = Depends(hub_context),
 ) -> StatusRedrive:
     """Statuses a member's endpoint never took get a fresh round of attempts."""
-    requeued = await redriving.redrive_status_pushes(context.sessions, audience)
+    requeued = await redriving.redrive_status_pushes(
+        context.sessions, audience, actor=operator.actor
+    )
     if requeued:
         context.wake_delivery()
     return StatusRedrive(requeued=requeued)

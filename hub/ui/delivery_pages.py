@@ -49,6 +49,6 @@ async def redrive(
     if not session.is_admin:
         raise Problem(403, "forbidden_role", "redrive needs the admin role")
     context = hub_context(request)
-    await redrive_delivery(context.sessions, delivery_id)
+    await redrive_delivery(context.sessions, delivery_id, actor=session.actor)
     context.wake_delivery()
     return RedirectResponse(f"/ui/delivery?redriven={delivery_id}", status_code=303)
