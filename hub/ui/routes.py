@@ -6,6 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from hub.ui import auth, pages
+from hub.ui.errors import problem_page
+from registry.problems import add_problem_page
 
 
 async def _on_login_required(request: Request, exc: Exception) -> Response:
@@ -14,7 +16,9 @@ async def _on_login_required(request: Request, exc: Exception) -> Response:
 
 
 def install_ui(app: FastAPI) -> None:
-    """`/ui`: login, pages, and the redirect to the login page for a missing session."""
+    """`/ui`: login, pages, the redirect to the login page for a missing session, and
+    errors under `/ui` as HTML pages."""
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.add_exception_handler(auth.LoginRequired, _on_login_required)
+    add_problem_page(app, problem_page)
