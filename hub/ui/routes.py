@@ -6,6 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from hub.ui import auth, delivery_pages, pages, registry_pages
+from hub.ui.errors import problem_page
+from registry.problems import add_problem_page
 
 
 async def _on_login_required(request: Request, exc: Exception) -> Response:
@@ -14,9 +16,11 @@ async def _on_login_required(request: Request, exc: Exception) -> Response:
 
 
 def install_ui(app: FastAPI) -> None:
-    """`/ui`: login, pages, and the redirect to the login page for a missing session."""
+    """`/ui`: login, pages, the redirect to the login page for a missing session, and
+    errors under `/ui` as HTML pages."""
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(delivery_pages.router)
     app.include_router(registry_pages.router)
     app.add_exception_handler(auth.LoginRequired, _on_login_required)
+    add_problem_page(app, problem_page)
