@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from hub.context import HubContext, hub_context
 from hub.delivery import redrive as redriving
-from hub.delivery.queue import DeliveryRow, deliveries_in_state
+from hub.delivery.queue import (
+    DeliveryRow,
+    RecipientTrouble,
+    deliveries_in_state,
+    troubled_recipients,
+)
 from hub.protocol import DeliveryRef, DeliveryState
 from registry.codes import AGENCY_CODE_PATTERN
+from registry.db import utcnow
 from registry.operator_auth import AuthenticatedOperator, operators_only, require_role
 
 router = APIRouter(prefix="/v1/admin/deliveries", tags=["operators"])
@@ -39,6 +47,39 @@ async def list_deliveries(
         return DeliveryList(
             deliveries=await deliveries_in_state(session, state, recipient=recipient, limit=limit)
         )
+
+
+class TroubleList(BaseModel):
+    overdue_minutes: int
+    """A delivery queued longer than this counted as overdue."""
+    recipients: list[RecipientTrouble]
+
+
+@router.get(
+    "/troubled",
+    response_model=TroubleList,
+    **operators_only("auditor"),
+    summary="Failed and overdue deliveries, grouped by recipient",
+)
+async def troubled(
+    overdue_minutes: int | None = Query(
+        None,
+        ge=1,
+        le=525_600,
+        description="Queued longer than this is overdue (default: `delivery_overdue_minutes`)",
+    ),
+    recipient: str | None = Query(None, pattern=AGENCY_CODE_PATTERN, description="Only this one"),
+    operator: AuthenticatedOperator = Depends(require_role("auditor")),
+    context: HubContext = Depends(hub_context),
+) -> TroubleList:
+    """What the dashboard's delivery page lists first: per recipient, how many deliveries
+    failed and how many are overdue, the oldest one's round start and the latest error."""
+    minutes = overdue_minutes or context.settings.delivery_overdue_minutes
+    async with context.sessions() as session:
+        rows = await troubled_recipients(
+            session, utcnow() - timedelta(minutes=minutes), recipient=recipient
+        )
+    return TroubleList(overdue_minutes=minutes, recipients=rows)
 
 
 @router.post(

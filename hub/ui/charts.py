@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+__all__ = ["Bar", "share_bars", "trend_line", "value_bars"]
+
 COLOURS = ("#2563eb", "#16a34a", "#dc2626", "#9333ea")
 
 
@@ -92,5 +94,49 @@ def trend_line(
             f'<text x="{width - pad - 60}" y="{height + 12}" font-size="10">'
             f"{escape(days[-1])}</text>"
         )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def value_bars(
+    bars: Sequence[Bar],
+    series: Sequence[str],
+    unit: str,
+    width: int = 320,
+    label_width: int = 240,
+) -> Markup:
+    """Horizontal bars of amounts (not shares), scaled to the largest, each with its value.
+
+    A missing value (`nan`) draws no bar and says "–"; the page's table carries the
+    same numbers for reading.
+    """
+    top = max((v for bar in bars for v in bar.values if v == v), default=0.0)  # v == v: not nan
+    scale = width / top if top > 0 else 0.0
+    row_h, bar_h = 6 + 14 * len(series), 12
+    height = max(row_h * len(bars), 1) + 18
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{label_width + width + 90}" '
+        f'height="{height}" role="img" aria-label="{escape(", ".join(series))} ({escape(unit)})">'
+    ]
+    for i, name in enumerate(series):
+        parts.append(
+            f'<rect x="{label_width + i * 130}" y="0" width="10" height="10" '
+            f'fill="{COLOURS[i]}"/><text x="{label_width + i * 130 + 14}" y="9" '
+            f'font-size="10">{escape(name)}</text>'
+        )
+    for row, bar in enumerate(bars):
+        y0 = 18 + row * row_h
+        label = bar.label if len(bar.label) <= 40 else bar.label[:39] + "…"
+        parts.append(f'<text x="0" y="{y0 + 10}" font-size="10">{escape(label)}</text>')
+        for i, value in enumerate(bar.values):
+            y, x = y0 + i * 14, label_width
+            shown = "–" if value != value else f"{value:g} {unit}"
+            length = 0.0 if value != value else max(value, 0.0) * scale
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{length:.1f}" height="{bar_h}" '
+                f'fill="{COLOURS[i]}"><title>{escape(bar.label)} {escape(series[i])}: '
+                f"{escape(shown)}</title></rect>"
+                f'<text x="{x + length + 4:.1f}" y="{y + 10}" font-size="10">{escape(shown)}</text>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts))
