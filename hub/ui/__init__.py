@@ -8,6 +8,7 @@ __all__ = [
     "charts",
     "delivery_pages",
     "pages",
+    "registry_forms",
     "registry_pages",
     "render",
     "routes",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from hub.ui import auth, delivery_pages, pages, registry_pages
+from hub.ui import auth, delivery_pages, pages, registry_forms, registry_pages
 from hub.ui.errors import problem_page
 from registry.problems import add_problem_page
 
@@ -22,5 +22,6 @@ def install_ui(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(delivery_pages.router)
     app.include_router(registry_pages.router)
+    app.include_router(registry_forms.router)
     app.add_exception_handler(auth.LoginRequired, _on_login_required)
     add_problem_page(app, problem_page)
