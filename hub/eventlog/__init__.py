@@ -1,4 +1,4 @@
 """The hash-chained event log: appending (`chain`), sealing and signing heads (`sealer`),
-exporting (`export`) and proving an export offline (`verify`)."""
+exporting (`export`), the last signed head (`heads`) and proving an export offline (`verify`)."""
 
-__all__ = ["chain", "export", "sealer", "verify"]
+__all__ = ["chain", "export", "heads", "sealer", "verify"]

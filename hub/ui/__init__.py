@@ -3,4 +3,21 @@
 Pages get their figures from the same service functions as the API.
 """
 
-__all__ = ["auth", "charts", "pages", "render", "routes", "session"]
+__all__ = [
+    "auth",
+    "charts",
+    "compliance",
+    "documents",
+    "errors",
+    "forms",
+    "labels",
+    "overview",
+    "pages",
+    "render",
+    "routes",
+    "session",
+    "signatures",
+    "sorting",
+    "timeline",
+    "times",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from hub.ui import auth, pages
+from hub.ui import auth, compliance, documents, overview, pages
 from hub.ui.errors import problem_page
 from registry.problems import add_problem_page
 
@@ -19,6 +19,9 @@ def install_ui(app: FastAPI) -> None:
     """`/ui`: login, pages, the redirect to the login page for a missing session, and
     errors under `/ui` as HTML pages."""
     app.include_router(auth.router)
+    app.include_router(overview.router)
+    app.include_router(compliance.router)
+    app.include_router(documents.router)
     app.include_router(pages.router)
     app.add_exception_handler(auth.LoginRequired, _on_login_required)
     add_problem_page(app, problem_page)
