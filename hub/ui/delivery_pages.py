@@ -24,7 +24,7 @@ from hub.reports.delivery import STATUS_STATES, DeliveryReport, delivery_report
 from hub.reports.filters import ReportFilter, load_hierarchy
 from hub.ui.auth import check_csrf, require_session
 from hub.ui.charts import Bar, value_bars
-from hub.ui.pages import ui_filter
+from hub.ui.forms import ui_filter
 from hub.ui.render import page
 from hub.ui.session import UiSession
 from registry.codes import AGENCY_CODE_PATTERN

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from hub.context import hub_context
 from hub.eventlog.history import registry_history
 from hub.ui.auth import require_session
-from hub.ui.pages import PAGE_SIZE
+from hub.ui.forms import PAGE_SIZE
 from hub.ui.render import page
 from hub.ui.session import UiSession
 from registry.admin_api import MemberCreate

@@ -35,7 +35,7 @@ async def test_an_unforeseen_error_is_a_page_with_its_request_id(
     async def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("hub.ui.pages.compliance_report", broken)
+    monkeypatch.setattr("hub.ui.compliance.compliance_report", broken)
     response = await logged_in.client.get("/ui/compliance")
     assert _problem(response) == (500, "internal_error")
     shown = re.search(r"request id: <code>([0-9a-f]+)</code>", response.text)
