@@ -36,6 +36,9 @@ __all__ = ["router"]
 router = APIRouter(prefix="/ui", include_in_schema=False)
 SHOWN_FAILED = 20
 """Failed deliveries listed under each recipient (the oldest); the rest by bulk redrive."""
+DETAILED_RECIPIENTS = 20
+"""Recipients whose failed deliveries are listed one by one (the first in the table): one
+query each, so a national outage does not turn the page into hundreds of queries."""
 Recipient = Path(pattern=AGENCY_CODE_PATTERN)
 
 
@@ -85,7 +88,7 @@ async def delivery_health(
             db, utcnow() - timedelta(minutes=overdue_minutes), recipient=flt.recipient
         )
         failed: dict[str, list[DeliveryRow]] = {}
-        for row in trouble:
+        for row in trouble[:DETAILED_RECIPIENTS]:
             if row.failed:
                 failed[row.recipient] = await deliveries_in_state(
                     db, DeliveryState.FAILED, recipient=row.recipient, limit=SHOWN_FAILED

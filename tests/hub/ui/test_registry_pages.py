@@ -217,3 +217,25 @@ async def test_rotating_a_certificate(hub: Hub, scenario: Scenario) -> None:
         _history(shown.text)[0] == ("certificate_rotate", "operator:ui-admin")
         or _history(shown.text)[0][1] == "operator:ui-admin"
     )
+
+
+async def test_a_revoked_member_is_shown_without_forms_and_refuses_changes(
+    hub: Hub, scenario: Scenario
+) -> None:
+    await hub.agencies.change(H26, "revoke")
+    await _admin(hub)
+    page = await _member(hub, H26)
+    assert page.status_code == 200 and 'id="update-form"' not in page.text
+    refused = await hub.client.post(
+        f"/ui/registry/{H26}/update",
+        data={"csrf": _csrf(page.text), "name": "X", "kind": "province", "delivery_mode": "pull",
+              "endpoint": "", "policy": "accept_all", "wire_format": "json"},
+    )  # fmt: skip
+    assert refused.status_code == 409 and "text/html" in refused.headers["content-type"]
+    assert 'id="form-errors"' in refused.text and "revoked" in refused.text
+    revoke = await hub.client.post(
+        f"/ui/registry/{H26}/status", data={"csrf": _csrf(page.text), "action": "revoke"}
+    )
+    assert revoke.status_code == 422 and "suspend or reinstate" in html.unescape(revoke.text)
+    api = await hub.client.get(f"/v1/admin/members/{H26}", headers=hub.admin)
+    assert (api.json()["status"], api.json()["name"]) == ("revoked", "UBND tỉnh Hưng Yên")
