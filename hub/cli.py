@@ -232,27 +232,33 @@ async def _redrive(
     status_pushes: bool,
 ) -> int:
     """Requeue and report each; the number of errors."""
+    import getpass
+
     from hub.delivery import redrive as redriving
     from registry.problems import Problem
 
+    try:  # the event log names who redrove: from the command line, the shell's user
+        actor = f"cli:{getpass.getuser()}"
+    except OSError:
+        actor = "cli"
     errors = 0
     for delivery_id in delivery_ids:
         try:
-            requeued = await redriving.redrive(sessions, delivery_id)
+            requeued = await redriving.redrive(sessions, delivery_id, actor=actor)
         except Problem as problem:
             typer.secho(f"{delivery_id}: {problem.detail}", fg=typer.colors.RED, err=True)
             errors += 1
         else:
             typer.echo(f"{delivery_id}: requeued for {requeued.recipient}")
     if all_failed:
-        redriven = await redriving.redrive_failed(sessions, recipient)
+        redriven = await redriving.redrive_failed(sessions, recipient, actor=actor)
         for delivery in redriven:
             typer.echo(f"{delivery.id}: requeued for {delivery.recipient}")
         if not redriven and not delivery_ids:
             typer.echo("no failed delivery")
     if status_pushes:
         try:
-            count = await redriving.redrive_status_pushes(sessions, recipient)
+            count = await redriving.redrive_status_pushes(sessions, recipient, actor=actor)
         except Problem as problem:
             typer.secho(problem.detail, fg=typer.colors.RED, err=True)
             errors += 1

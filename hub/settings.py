@@ -129,6 +129,10 @@ class HubSettings(StorageSettings):
     push_connections_per_host: int = Field(default=16, ge=1)
     """Kept-alive connections (and requests in flight) per destination (scheme, host, port)."""
 
+    delivery_overdue_minutes: int = Field(default=60, ge=1)
+    """A delivery still queued this long is overdue: the dashboard lists it with the failed
+    ones (a push endpoint still being retried, a pull member that does not pull)."""
+
     delivery_poll_seconds: float = 1.0
     """How often an idle worker looks for due jobs (new submissions wake it at once)."""
 

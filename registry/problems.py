@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -138,19 +138,34 @@ def add_problem_hook(app: FastAPI, hook: ProblemHook) -> None:
     app.state.problem_hooks.append(hook)
 
 
-def _respond(request: Request, problem: Problem) -> JSONResponse:
+ProblemPage = Callable[[Request, Problem, dict[str, Any]], Response | None]
+"""Answers a problem in another form (an HTML page for a browser), or None to leave it JSON."""
+
+
+def add_problem_page(app: FastAPI, render: ProblemPage) -> None:
+    """Let `render` answer the problems of the requests it owns (the dashboard's HTML pages)."""
+    if not hasattr(app.state, "problem_pages"):
+        app.state.problem_pages = []
+    app.state.problem_pages.append(render)
+
+
+def _respond(request: Request, problem: Problem) -> Response:
     hooks: list[ProblemHook] = getattr(request.app.state, "problem_hooks", [])
-    if not hooks:
+    pages: list[ProblemPage] = getattr(request.app.state, "problem_pages", [])
+    if not hooks and not pages:
         return problem_response(problem)
     body = problem.to_dict()
     for hook in hooks:
         hook(request, problem, body)
+    for render in pages:
+        if (answer := render(request, problem, body)) is not None:
+            return answer
     return JSONResponse(
         body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers
     )
 
 
-async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
     return _respond(request, exc)
 
@@ -159,7 +174,7 @@ def _not_json(detail: str) -> Problem:
     return Problem(400, "not_json", detail)
 
 
-async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if any(err.get("type") == "json_invalid" for err in exc.errors()):
         return _respond(request, _not_json("The body is not valid JSON."))
@@ -233,7 +248,7 @@ def allowed_methods(request: Request) -> list[str]:
     ]
 
 
-async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else _title(exc.status_code)

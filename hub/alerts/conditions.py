@@ -21,7 +21,7 @@ from hub.ops import metrics
 from hub.settings import HubSettings
 from registry.models import Member, MemberCertificate
 
-__all__ = ["Alert", "evaluate"]
+__all__ = ["Alert", "Expiry", "evaluate", "expiries"]
 
 
 @dataclass(frozen=True)
@@ -141,32 +141,28 @@ async def _failing_endpoints(
     return alerts
 
 
-async def _expiring_certificates(
-    session: AsyncSession, identity: HubIdentity, settings: HubSettings, now: datetime
-) -> list[Alert]:
-    horizon = now + timedelta(days=settings.alert_expiry_days)
-    alerts: list[Alert] = []
-    earliest: dict[str, datetime] = {}
+@dataclass(frozen=True)
+class Expiry:
+    """A certificate the hub relies on, or the CRL, and when it stops being good."""
 
-    def note(owner: str, subject: str, what: str, not_after: datetime) -> None:
-        if owner not in earliest or not_after < earliest[owner]:
-            earliest[owner] = not_after
-        if not_after <= horizon:
-            verb = "expired" if not_after <= now else "expires"
-            alerts.append(
-                Alert(
-                    "certificate_expiring",
-                    subject,
-                    f"{what} {verb} on {not_after.isoformat()}",
-                    now,
-                    {"owner": owner, "not_after": not_after.isoformat()},
-                )
-            )
+    owner: str
+    """`hub`, `ca` (a national root), `member` or `crl` (its next update)."""
+    subject: str
+    what: str
+    not_after: datetime
+    member: str | None = None
 
-    hub_cert = identity.certificate
-    note("hub", "hub", "the hub's certificate", hub_cert.not_valid_after_utc)
-    for root in identity.roots:
-        note("ca", f"ca:{root.serial_number:x}", "the national root", root.not_valid_after_utc)
+
+async def expiries(session: AsyncSession, identity: HubIdentity) -> list[Expiry]:
+    """The hub's certificate, the roots, members' current certificates and the CRL's
+    next update, soonest first: what the expiry alerts and the dashboard both read."""
+    found = [
+        Expiry("hub", "hub", "the hub's certificate", identity.certificate.not_valid_after_utc)
+    ]
+    found += [
+        Expiry("ca", f"ca:{root.serial_number:x}", "the national root", root.not_valid_after_utc)
+        for root in identity.roots
+    ]
     rows = (
         await session.execute(
             select(
@@ -178,24 +174,53 @@ async def _expiring_certificates(
             .where(MemberCertificate.retired_at.is_(None), Member.status == "active")
         )
     ).all()
-    for code, fp, not_after in rows:
-        note("member", f"{code}:{fp[:16]}", f"the certificate {fp[:16]}… of {code}", not_after)
-    for owner, not_after in earliest.items():
-        metrics.CERTIFICATE_EXPIRY.labels(owner).set((not_after - now).total_seconds())
+    found += [
+        Expiry("member", f"{code}:{fp[:16]}", f"the certificate {fp[:16]}… of {code}", at, code)
+        for code, fp, at in rows
+    ]
     crl = identity.crl
     if crl is not None and crl.next_update_utc is not None:
-        left = crl.next_update_utc - now
-        metrics.CRL_EXPIRY.set(left.total_seconds())
-        if left <= timedelta(days=settings.alert_crl_expiry_days):
+        found.append(Expiry("crl", "crl", "the CRL's next update", crl.next_update_utc))
+    return sorted(found, key=lambda e: e.not_after)
+
+
+async def _expiring_certificates(
+    session: AsyncSession, identity: HubIdentity, settings: HubSettings, now: datetime
+) -> list[Alert]:
+    horizon = now + timedelta(days=settings.alert_expiry_days)
+    alerts: list[Alert] = []
+    earliest: dict[str, datetime] = {}
+    for expiry in await expiries(session, identity):
+        if expiry.owner == "crl":
+            left = expiry.not_after - now
+            metrics.CRL_EXPIRY.set(left.total_seconds())
+            if left <= timedelta(days=settings.alert_crl_expiry_days):
+                alerts.append(
+                    Alert(
+                        "crl_expiring",
+                        "crl",
+                        f"the CRL's next update is due {expiry.not_after.isoformat()}: "
+                        "publish a fresh one",
+                        now,
+                    )
+                )
+            continue
+        owner, not_after = expiry.owner, expiry.not_after
+        if owner not in earliest or not_after < earliest[owner]:
+            earliest[owner] = not_after
+        if not_after <= horizon:
+            verb = "expired" if not_after <= now else "expires"
             alerts.append(
                 Alert(
-                    "crl_expiring",
-                    "crl",
-                    f"the CRL's next update is due {crl.next_update_utc.isoformat()}: "
-                    "publish a fresh one",
+                    "certificate_expiring",
+                    expiry.subject,
+                    f"{expiry.what} {verb} on {not_after.isoformat()}",
                     now,
+                    {"owner": owner, "not_after": not_after.isoformat()},
                 )
             )
+    for owner, not_after in earliest.items():
+        metrics.CERTIFICATE_EXPIRY.labels(owner).set((not_after - now).total_seconds())
     return alerts
 
 

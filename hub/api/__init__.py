@@ -3,4 +3,14 @@
 They reach the running hub through `hub.context.hub_context`, never `hub.app`.
 """
 
-__all__ = ["admin_deliveries", "deps", "docs", "documents", "health", "inbox", "metrics", "reports"]
+__all__ = [
+    "admin_deliveries",
+    "admin_documents",
+    "deps",
+    "docs",
+    "documents",
+    "health",
+    "inbox",
+    "metrics",
+    "reports",
+]

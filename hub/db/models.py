@@ -41,6 +41,7 @@ class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
         Index("ix_documents_sender_received_at", "sender", "received_at"),
+        Index("ix_documents_received_at", "received_at"),
         Index("ix_documents_earlier_id", "earlier_id"),
     )
 

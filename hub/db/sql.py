@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import String, cast, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
 
 from registry.db import Base
 
@@ -23,3 +25,12 @@ def insert_ignoring_duplicates(
             .on_conflict_do_nothing(index_elements=list(key))
         )
     return sqlite.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(key))
+
+
+def json_text(dialect: str, column: Any, *path: str | int) -> ColumnElement[str]:
+    """The text at `path` inside a JSON document stored as text (NULL when absent)."""
+    if dialect == "postgresql":
+        document = cast(column, postgresql.JSONB)
+        return func.jsonb_extract_path_text(document, *(str(p) for p in path), type_=String)
+    steps = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    return func.json_extract(column, f"${steps}", type_=String)

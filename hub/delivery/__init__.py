@@ -5,12 +5,13 @@
 claims due jobs and `jobs` builds what each carries (JSON or edXML); `inbox`
 serves pull members; `arrivals` holds their long polls;
 `member_receipts` checks the receipts members sign; `queue` answers which
-deliveries wait or failed; `redrive` requeues what failed.
+deliveries wait or failed and `health` sums the queue up; `redrive` requeues what failed.
 """
 
 __all__ = [
     "arrivals",
     "fanout",
+    "health",
     "inbox",
     "jobs",
     "member_receipts",

@@ -3,14 +3,23 @@ and `/metrics` all show."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import Delivery
 from hub.protocol import DeliveryState
 
-__all__ = ["PENDING_STATES", "DeliveryRow", "deliveries_in_state", "queue_depth"]
+__all__ = [
+    "PENDING_STATES",
+    "DeliveryRow",
+    "RecipientTrouble",
+    "deliveries_in_state",
+    "queue_depth",
+    "troubled_recipients",
+]
 
 PENDING_STATES = (DeliveryState.QUEUED, DeliveryState.FAILED)
 """The states an operator watches: still to deliver, and given up."""
@@ -65,3 +74,86 @@ async def queue_depth(session: AsyncSession) -> dict[DeliveryState, int]:
     ).all()
     counts = {DeliveryState(state): int(n) for state, n in rows}
     return {state: counts.get(state, 0) for state in PENDING_STATES}
+
+
+class RecipientTrouble(BaseModel):
+    """One recipient's deliveries that need an operator: given up, or waiting too long."""
+
+    recipient: str
+    failed: int
+    overdue: int
+    """Still `queued` since before the cut-off (a push endpoint retrying, a pull member
+    that does not pull)."""
+    oldest: datetime
+    """When the oldest of them began its current round of attempts."""
+    last_error: str | None
+    """The error of the most recently tried of them, if any was tried."""
+
+
+def _troubled(overdue_before: datetime | None) -> ColumnElement[bool]:
+    failed = Delivery.state == DeliveryState.FAILED.value
+    if overdue_before is None:
+        return failed
+    return or_(
+        failed,
+        and_(Delivery.state == DeliveryState.QUEUED.value, Delivery.created_at < overdue_before),
+    )
+
+
+async def troubled_recipients(
+    session: AsyncSession, overdue_before: datetime | None, *, recipient: str | None = None
+) -> list[RecipientTrouble]:
+    """Recipients with failed or overdue deliveries, most failed first, then most overdue.
+
+    `overdue_before`: a delivery queued since before it is overdue; None: failed ones only.
+
+    Two grouped queries over the few deliveries in trouble (the state index
+    finds them): the counts, then each recipient's latest error by a window.
+    """
+    where = [_troubled(overdue_before)]
+    if recipient is not None:
+        where.append(Delivery.recipient == recipient)
+    counts = (
+        await session.execute(
+            select(
+                Delivery.recipient,
+                func.sum(case((Delivery.state == DeliveryState.FAILED.value, 1), else_=0)),
+                func.sum(case((Delivery.state == DeliveryState.QUEUED.value, 1), else_=0)),
+                func.min(Delivery.created_at),
+            )
+            .where(*where)
+            .group_by(Delivery.recipient)
+        )
+    ).all()
+    latest = (
+        select(
+            Delivery.recipient.label("recipient"),
+            Delivery.last_error.label("last_error"),
+            func.row_number()
+            .over(
+                partition_by=Delivery.recipient,
+                order_by=(Delivery.next_attempt_at.desc(), Delivery.id.desc()),
+            )
+            .label("rn"),
+        )
+        .where(*where, Delivery.last_error.is_not(None))
+        .subquery()
+    )
+    errors = dict(
+        (
+            await session.execute(
+                select(latest.c.recipient, latest.c.last_error).where(latest.c.rn == 1)
+            )
+        ).all()
+    )
+    rows = [
+        RecipientTrouble(
+            recipient=code,
+            failed=int(failed or 0),
+            overdue=int(overdue or 0),
+            oldest=oldest,
+            last_error=errors.get(code),
+        )
+        for code, failed, overdue, oldest in counts
+    ]
+    return sorted(rows, key=lambda r: (-r.failed, -r.overdue, r.oldest, r.recipient))

@@ -1,4 +1,5 @@
 """The hash-chained event log: appending (`chain`), sealing and signing heads (`sealer`),
-exporting (`export`) and proving an export offline (`verify`)."""
+exporting (`export`), the last signed head (`heads`), proving an export offline (`verify`),
+and the registry's history with its place in the log (`history`)."""
 
-__all__ = ["chain", "export", "sealer", "verify"]
+__all__ = ["chain", "export", "heads", "history", "sealer", "verify"]

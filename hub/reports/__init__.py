@@ -5,4 +5,14 @@ their cost grows with the number of senders and recipients shown, not with the
 number of documents loaded into Python (none are).
 """
 
-__all__ = ["cli", "compliance", "counters", "delivery", "facts", "filters", "models", "render"]
+__all__ = [
+    "activity",
+    "cli",
+    "compliance",
+    "counters",
+    "delivery",
+    "facts",
+    "filters",
+    "models",
+    "render",
+]

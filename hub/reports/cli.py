@@ -158,7 +158,7 @@ def delivery(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Per recipient: delivered, pending, failed, latency, statuses, overdue receipts."""
-    from hub.reports.delivery import delivery_report
+    from hub.reports.delivery import PERCENTILES, delivery_report
     from hub.reports.render import delivery_csv, table
 
     flt = _filter(since, until, recipient, sender, doc_type)
@@ -178,9 +178,7 @@ def delivery(
                     "pending",
                     "failed",
                     "overdue",
-                    "p50 s",
-                    "p95 s",
-                    "p99 s",
+                    *(f"p{p} s" for p in PERCENTILES),
                 ],
                 [
                     [

@@ -24,7 +24,7 @@ from hub.reports.filters import Hierarchy, ReportFilter, load_hierarchy, senders
 from hub.reports.models import ReportFact
 
 STATUS_STATES = protocol.STATE_BY_CODE | {"recalled": "recalled"}
-PERCENTILES = (50, 95, 99)
+PERCENTILES = (50, 90, 95, 99)
 
 
 @dataclass

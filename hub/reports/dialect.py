@@ -20,3 +20,11 @@ def vietnam_date(dialect: str, moment: Any) -> ColumnElement[Any]:
     if dialect == "postgresql":
         return func.date(func.timezone("Asia/Ho_Chi_Minh", moment))
     return func.date(moment, literal_column("'+7 hours'"))
+
+
+def utc_hour(dialect: str, moment: Any) -> ColumnElement[Any]:
+    """The UTC hour a timestamp falls in, as text `YYYY-MM-DD HH:00:00` (Vietnam's offset
+    is whole hours, so a UTC hour is a Vietnam hour too)."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", moment), "YYYY-MM-DD HH24:00:00")
+    return func.strftime("%Y-%m-%d %H:00:00", moment)

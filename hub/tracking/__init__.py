@@ -1,3 +1,3 @@
 """What happened to a document after acceptance: recipients' statuses, recall, the trace."""
 
-__all__ = ["documents", "recall", "statuses", "trace"]
+__all__ = ["documents", "export", "recall", "receipts", "search", "statuses", "trace"]

@@ -1,41 +1,38 @@
-"""Documents as operators look them up: who sent one, what a sender sent lately."""
+"""Documents as operators look them up: one document's whole trace with what identifies
+it (number, notation, subject, attachments) and each recipient's receipt."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import Document
 from hub.protocol import Trace
+from hub.tracking.receipts import DeliveryReceipt, delivery_receipts
+from hub.tracking.search import describe_documents
 from hub.tracking.trace import build_trace, not_found
 
-__all__ = ["DocumentSummary", "operator_trace", "sent_by"]
+__all__ = ["DocumentHeader", "OperatorTrace", "operator_trace", "operator_view"]
 
 
-@dataclass(frozen=True)
-class DocumentSummary:
-    id: str
-    received_at: datetime
-    compliant: bool
-    violations: str
-    """Space-separated violation codes, as stored."""
+class DocumentHeader(BaseModel):
+    """How the document is cited and what it is about, from its header."""
+
+    number: str
+    notation: str
+    subject: str
+    doc_type: str
+    attachments: list[str] = Field(default_factory=list)
+    """The attachments' file names, in the package's order."""
 
 
-async def sent_by(
-    session: AsyncSession, sender: str, *, offset: int = 0, limit: int = 50
-) -> list[DocumentSummary]:
-    """What `sender` sent, newest first, one page."""
-    rows = await session.execute(
-        select(Document.id, Document.received_at, Document.compliant, Document.violations)
-        .where(Document.sender == sender)
-        .order_by(Document.received_at.desc())
-        .offset(offset)
-        .limit(limit)
-    )
-    return [DocumentSummary(*row) for row in rows]
+class OperatorTrace(BaseModel):
+    """`GET /v1/admin/documents/{id}`: the sender's trace, the header, the receipts."""
+
+    header: DocumentHeader
+    trace: Trace
+    receipts: list[DeliveryReceipt]
 
 
 async def operator_trace(session: AsyncSession, document_id: str) -> Trace:
@@ -44,3 +41,18 @@ async def operator_trace(session: AsyncSession, document_id: str) -> Trace:
     if sender is None:
         raise not_found(document_id)
     return await build_trace(session, sender, document_id)
+
+
+async def operator_view(session: AsyncSession, document_id: str) -> OperatorTrace:
+    """The trace with the document's header and each recipient's receipt."""
+    trace = await operator_trace(session, document_id)
+    listing = (await describe_documents(session, [document_id]))[document_id]
+    header = DocumentHeader(
+        number=listing.number,
+        notation=listing.notation,
+        subject=listing.subject,
+        doc_type=listing.doc_type,
+        attachments=listing.attachments,
+    )
+    receipts = await delivery_receipts(session, document_id)
+    return OperatorTrace(header=header, trace=trace, receipts=receipts)

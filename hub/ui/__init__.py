@@ -3,4 +3,23 @@
 Pages get their figures from the same service functions as the API.
 """
 
-__all__ = ["auth", "charts", "pages", "render", "routes", "session"]
+__all__ = [
+    "auth",
+    "charts",
+    "compliance",
+    "delivery_pages",
+    "documents",
+    "errors",
+    "forms",
+    "labels",
+    "overview",
+    "registry_forms",
+    "registry_pages",
+    "render",
+    "routes",
+    "session",
+    "signatures",
+    "sorting",
+    "timeline",
+    "times",
+]

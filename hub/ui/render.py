@@ -9,7 +9,11 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hub.context import hub_context
+from hub.ui.labels import outcome_label, state_label, status_label, violation_label
 from hub.ui.session import UiSession, csrf_token, secret_of
+from hub.ui.times import vn_time
+
+__all__ = ["page", "templates"]
 
 templates = Environment(
     loader=PackageLoader("hub.ui", "templates"),
@@ -18,6 +22,11 @@ templates = Environment(
     lstrip_blocks=True,
 )
 templates.filters["pct"] = lambda v: f"{float(v):.1%}"
+templates.filters["vntime"] = vn_time
+templates.filters["violation"] = violation_label
+templates.filters["state"] = state_label
+templates.filters["status"] = status_label
+templates.filters["outcome"] = outcome_label
 
 
 def page(

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from fastapi import Request
 
 from hub.context import HubContext, hub_context
+from registry.operator_auth import AuthenticatedOperator
 from registry.operators import find_by_name
 from signing.keys import private_key_of
 
@@ -38,6 +39,11 @@ class UiSession:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def actor(self) -> str:
+        """How this operator appears in the change log and the event log: as in the API."""
+        return AuthenticatedOperator(self.name, self.role).actor
 
 
 def secret_of(context: HubContext) -> bytes:

@@ -31,6 +31,14 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
+def _problem(response: httpx.Response) -> tuple[int, str]:
+    """The status and stable code of an error page under `/ui` (HTML, never problem+json)."""
+    assert response.headers["content-type"].startswith("text/html"), response.text
+    found = re.search(r'id="error-code">([^<]*)<', response.text)
+    assert found, response.text
+    return response.status_code, found.group(1)
+
+
 async def _login(hub: Hub, token: str, next: str = "/ui") -> httpx.Response:
     form = await hub.client.get("/ui/login", params={"next": next})
     assert form.status_code == 200
@@ -46,7 +54,7 @@ async def test_pages_need_a_login_and_a_good_token(hub: Hub) -> None:
     bad = await _login(hub, "lto_not-a-token")
     assert bad.status_code == 401 and "invalid operator token" in bad.text
     no_csrf = await hub.client.post("/ui/login", data={"token": await _token(hub, "auditor")})
-    assert (no_csrf.status_code, no_csrf.json()["code"]) == (403, "csrf_failed")
+    assert _problem(no_csrf) == (403, "csrf_failed")
 
 
 async def test_login_then_every_page_renders(hub: Hub, scenario: Scenario) -> None:
@@ -112,7 +120,7 @@ async def test_redrive_needs_admin_and_csrf(hub: Hub, scenario: Scenario) -> Non
     action = re.search(r'action="(/ui/deliveries/[^"]+/redrive)"', page.text)
     assert action, page.text
     forged = await hub.client.post(action.group(1), data={"csrf": "forged"})
-    assert (forged.status_code, forged.json()["code"]) == (403, "csrf_failed")
+    assert _problem(forged) == (403, "csrf_failed")
     done = await hub.client.post(action.group(1), data={"csrf": _csrf(page.text)})
     assert done.status_code == 303
     async with hub.context.sessions() as session:

@@ -1,0 +1,225 @@
+"""Finding documents as operators ask for them: by number and notation, words of the
+subject, sender, recipient, type, Vietnam days, verdict and delivery state.
+
+The header fields are read from the stored package (JSON) by the database,
+so the search needs no copy of them; a time window or a sender narrows it
+through the `received_at` indexes. Every list that names a document takes
+its number, notation, subject and attachment names from `describe_documents`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from hub.db.models import Delivery, Document
+from hub.db.sql import json_text
+from hub.protocol import DeliveryState
+
+__all__ = [
+    "SORT_COLUMNS",
+    "VERDICTS",
+    "DocumentListing",
+    "DocumentQuery",
+    "RecipientLine",
+    "describe_documents",
+    "search_documents",
+]
+
+VIETNAM = timezone(timedelta(hours=7))
+VERDICTS = ("compliant", "noncompliant")
+"""Besides these, a verdict filter may name one violation code (`UNSIGNED`)."""
+
+
+@dataclass(frozen=True)
+class DocumentQuery:
+    """Every field narrows the search; None (or empty) means no restriction."""
+
+    words: str | None = None
+    """Words that must all appear in the subject (case-insensitive, in any order)."""
+    number: str | None = None
+    """Part of `number/notation`, e.g. `274` or `QĐ-UBND` or `274/QĐ-UBND`."""
+    sender: str | None = None
+    recipient: str | None = None
+    doc_type: str | None = None
+    since: date | None = None
+    """First Vietnam day (inclusive)."""
+    until: date | None = None
+    """Last Vietnam day (inclusive)."""
+    verdict: str | None = None
+    """`compliant`, `noncompliant`, or a violation code."""
+    state: DeliveryState | None = None
+    """A recipient (the one named by `recipient`, if any) in this state."""
+
+
+@dataclass(frozen=True)
+class RecipientLine:
+    recipient: str
+    state: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class DocumentListing:
+    """What a list shows of a document: enough to recognise it without its id."""
+
+    id: str
+    received_at: datetime
+    sender: str
+    number: str
+    notation: str
+    subject: str
+    doc_type: str
+    attachments: list[str]
+    compliant: bool
+    violations: list[str]
+    recipients: list[RecipientLine] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        """`274/QĐ-UBND`, as the document is cited."""
+        return "/".join(part for part in (self.number, self.notation) if part)
+
+
+def _header(dialect: str, *path: str | int) -> ColumnElement[str]:
+    return json_text(dialect, Document.package, "header", *path)
+
+
+def _sort_keys(dialect: str) -> dict[str, list[Any]]:
+    code = func.coalesce(_header(dialect, "code", "number"), "") + "/"
+    first_recipient = (
+        select(func.min(Delivery.recipient))
+        .where(Delivery.document_id == Document.id)
+        .scalar_subquery()
+    )
+    return {
+        "received_at": [Document.received_at],
+        "code": [code + func.coalesce(_header(dialect, "code", "notation"), "")],
+        "subject": [_header(dialect, "subject")],
+        "attachments": [json_text(dialect, Document.package, "attachments", 0, "name")],
+        "sender": [Document.sender],
+        "recipients": [first_recipient],
+        "doc_type": [_header(dialect, "type")],
+        "verdict": [Document.compliant, Document.violations],
+    }
+
+
+SORT_COLUMNS = tuple(_sort_keys("sqlite"))
+"""The columns a search may be sorted by (`-column`: descending)."""
+
+
+def _vietnam_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), VIETNAM).astimezone(UTC)
+
+
+def _filtered(query: DocumentQuery, dialect: str) -> Select[Any]:
+    stmt = select(Document.id)
+    if query.words:
+        subject = func.lower(_header(dialect, "subject"))
+        for word in query.words.split():
+            stmt = stmt.where(subject.contains(word.lower(), autoescape=True))
+    if query.number:
+        cited = func.lower(_sort_keys(dialect)["code"][0])
+        stmt = stmt.where(cited.contains(query.number.strip().lower(), autoescape=True))
+    if query.sender:
+        stmt = stmt.where(Document.sender == query.sender)
+    if query.doc_type:
+        stmt = stmt.where(_header(dialect, "type") == query.doc_type)
+    if query.since:
+        stmt = stmt.where(Document.received_at >= _vietnam_midnight(query.since))
+    if query.until:
+        stmt = stmt.where(Document.received_at < _vietnam_midnight(query.until + timedelta(days=1)))
+    if query.verdict == "compliant":
+        stmt = stmt.where(Document.compliant.is_(True))
+    elif query.verdict == "noncompliant":
+        stmt = stmt.where(Document.compliant.is_(False))
+    elif query.verdict:
+        padded = " " + Document.violations + " "
+        stmt = stmt.where(padded.contains(f" {query.verdict} ", autoescape=True))
+    if query.recipient or query.state:
+        line = select(Delivery.id).where(Delivery.document_id == Document.id)
+        if query.recipient:
+            line = line.where(Delivery.recipient == query.recipient)
+        if query.state:
+            line = line.where(Delivery.state == query.state.value)
+        stmt = stmt.where(exists(line))
+    return stmt
+
+
+async def search_documents(
+    session: AsyncSession,
+    query: DocumentQuery,
+    *,
+    sort: str = "-received_at",
+    offset: int = 0,
+    limit: int = 50,
+) -> list[DocumentListing]:
+    """One page of the documents matching `query`, in `sort` order (then by id)."""
+    dialect = session.get_bind().dialect.name
+    column, descending = (sort[1:], True) if sort.startswith("-") else (sort, False)
+    keys = _sort_keys(dialect)[column]
+    order = [k.desc() if descending else k.asc() for k in keys]
+    stmt = _filtered(query, dialect).order_by(*order, Document.id).offset(offset).limit(limit)
+    ids = list((await session.execute(stmt)).scalars())
+    found = await describe_documents(session, ids)
+    return [found[i] for i in ids if i in found]
+
+
+def _header_of(package: str) -> tuple[dict[str, Any], list[str]]:
+    try:
+        data = json.loads(package)
+    except ValueError:
+        return {}, []
+    header = data.get("header") if isinstance(data, dict) else None
+    attachments = data.get("attachments") if isinstance(data, dict) else None
+    names = [
+        str(a.get("name", "")) for a in attachments or [] if isinstance(a, dict) and a.get("name")
+    ]
+    return (header if isinstance(header, dict) else {}), names
+
+
+async def describe_documents(
+    session: AsyncSession, ids: Sequence[str]
+) -> dict[str, DocumentListing]:
+    """Each document's number, notation, subject, attachments, verdict and recipients."""
+    if not ids:
+        return {}
+    recipients: dict[str, list[RecipientLine]] = defaultdict(list)
+    for document_id, recipient, state, outcome in await session.execute(
+        select(Delivery.document_id, Delivery.recipient, Delivery.state, Delivery.outcome)
+        .where(Delivery.document_id.in_(ids))
+        .order_by(Delivery.recipient)
+    ):
+        recipients[document_id].append(RecipientLine(recipient, state, outcome))
+    found: dict[str, DocumentListing] = {}
+    for row in await session.execute(
+        select(
+            Document.id, Document.received_at, Document.sender, Document.package,
+            Document.compliant, Document.violations,
+        ).where(Document.id.in_(ids))
+    ):  # fmt: skip
+        header, attachments = _header_of(row.package)
+        cited = header.get("code")
+        code: dict[str, Any] = cited if isinstance(cited, dict) else {}
+        found[row.id] = DocumentListing(
+            id=row.id,
+            received_at=row.received_at,
+            sender=row.sender,
+            number=str(code.get("number") or ""),
+            notation=str(code.get("notation") or ""),
+            subject=str(header.get("subject") or ""),
+            doc_type=str(header.get("type") or ""),
+            attachments=attachments,
+            compliant=row.compliant,
+            violations=row.violations.split(),
+            recipients=recipients[row.id],
+        )
+    return found

@@ -1,0 +1,150 @@
+"""The dashboard's delivery page and its redrive actions.
+
+What needs an operator comes first: failed and overdue deliveries grouped by
+recipient (`troubled_recipients`, also `GET /v1/admin/deliveries/troubled`),
+then latency per recipient, then the full per-recipient report
+(`delivery_report`, also `/v1/reports/delivery`). Redrives go through
+`hub.delivery.redrive`, as the admin API's do, naming the operator.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hub.context import hub_context
+from hub.delivery.queue import DeliveryRow, deliveries_in_state, troubled_recipients
+from hub.delivery.redrive import redrive as redrive_delivery
+from hub.delivery.redrive import redrive_recipient
+from hub.protocol import DeliveryState
+from hub.reports.delivery import STATUS_STATES, DeliveryReport, delivery_report
+from hub.reports.filters import ReportFilter, load_hierarchy
+from hub.ui.auth import check_csrf, require_session
+from hub.ui.charts import Bar, value_bars
+from hub.ui.forms import ui_filter
+from hub.ui.render import page
+from hub.ui.session import UiSession
+from registry.codes import AGENCY_CODE_PATTERN
+from registry.db import utcnow
+from registry.problems import Problem
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+SHOWN_FAILED = 20
+"""Failed deliveries listed under each recipient (the oldest); the rest by bulk redrive."""
+DETAILED_RECIPIENTS = 20
+"""Recipients whose failed deliveries are listed one by one (the first in the table): one
+query each, so a national outage does not turn the page into hundreds of queries."""
+Recipient = Path(pattern=AGENCY_CODE_PATTERN)
+
+
+def _admin(session: UiSession, what: str) -> None:
+    if not session.is_admin:
+        raise Problem(403, "forbidden_role", f"{what} needs the admin role")
+
+
+def _latency(report: DeliveryReport) -> tuple[list[Any], Any]:
+    """Recipients with delivered documents, slowest p90 first, and their chart."""
+    rows = sorted(
+        (r for r in report.recipients if r.latency_seconds.get("p50") is not None),
+        key=lambda r: (-(r.latency_seconds.get("p90") or 0.0), r.recipient),
+    )
+    nan = float("nan")
+    chart = value_bars(
+        [
+            Bar(
+                f"{r.recipient} {r.name}",
+                tuple(
+                    nan if (v := r.latency_seconds.get(k)) is None else float(v)
+                    for k in ("p50", "p90")
+                ),
+            )
+            for r in rows
+        ],
+        ["p50", "p90"],
+        "s",
+    )
+    return rows, chart
+
+
+@router.get("/delivery")
+async def delivery_health(
+    request: Request,
+    flt: ReportFilter = Depends(ui_filter),
+    requeued: int | None = Query(None, ge=0),
+    recipient_done: str | None = Query(None, alias="done", pattern=AGENCY_CODE_PATTERN),
+    session: UiSession = Depends(require_session),
+) -> Response:
+    context = hub_context(request)
+    overdue_minutes = context.settings.delivery_overdue_minutes
+    async with context.sessions() as db:
+        hierarchy = await load_hierarchy(db)
+        report = await delivery_report(db, flt, hierarchy)
+        trouble = await troubled_recipients(
+            db, utcnow() - timedelta(minutes=overdue_minutes), recipient=flt.recipient
+        )
+        failed: dict[str, list[DeliveryRow]] = {}
+        for row in trouble[:DETAILED_RECIPIENTS]:
+            if row.failed:
+                failed[row.recipient] = await deliveries_in_state(
+                    db, DeliveryState.FAILED, recipient=row.recipient, limit=SHOWN_FAILED
+                )
+    latency, chart = _latency(report)
+    return page(
+        request, "delivery.html", session, report=report, trouble=trouble, failed=failed,
+        names=hierarchy.names, overdue_minutes=overdue_minutes, latency=latency, chart=chart,
+        late=sorted((s for s in report.senders if s.late_dispatch),
+                    key=lambda s: (-s.late_dispatch, s.sender)),
+        flt=flt, redriven=request.query_params.get("redriven"), requeued=requeued,
+        recipient_done=recipient_done, shown_failed=SHOWN_FAILED, status_codes=list(STATUS_STATES),
+    )  # fmt: skip
+
+
+@router.post("/deliveries/{delivery_id}/redrive")
+async def redrive(
+    request: Request, delivery_id: str, session: UiSession = Depends(require_session)
+) -> Response:
+    await check_csrf(request, session)
+    _admin(session, "redrive")
+    context = hub_context(request)
+    await redrive_delivery(context.sessions, delivery_id, actor=session.actor)
+    context.wake_delivery()
+    return RedirectResponse(f"/ui/delivery?redriven={delivery_id}", status_code=303)
+
+
+@router.get("/delivery/recipients/{code}/redrive")
+async def confirm_recipient_redrive(
+    request: Request, code: str = Recipient, session: UiSession = Depends(require_session)
+) -> Response:
+    """The confirmation step: what a bulk redrive would requeue, and the button that does it."""
+    _admin(session, "redrive")
+    context = hub_context(request)
+    async with context.sessions() as db:
+        hierarchy = await load_hierarchy(db)
+        if code not in hierarchy.names:
+            raise Problem(404, "member_not_found", f"no member {code}")
+        trouble = await troubled_recipients(db, None, recipient=code)
+    row = next((r for r in trouble if r.failed), None)
+    return page(
+        request, "redrive_confirm.html", session, code=code, name=hierarchy.names[code], row=row
+    )
+
+
+@router.post("/delivery/recipients/{code}/redrive")
+async def redrive_recipient_failed(
+    request: Request, code: str = Recipient, session: UiSession = Depends(require_session)
+) -> Response:
+    """Requeue every failed delivery to `code`, then show how many on the delivery page."""
+    await check_csrf(request, session)
+    _admin(session, "redrive")
+    context = hub_context(request)
+    requeued = await redrive_recipient(context.sessions, code, actor=session.actor)
+    if requeued:
+        context.wake_delivery()
+    return RedirectResponse(
+        f"/ui/delivery?requeued={len(requeued)}&done={code}#trouble", status_code=303
+    )
