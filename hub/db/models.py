@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -42,6 +43,13 @@ class Document(Base):
     __table_args__ = (
         Index("ix_documents_sender_received_at", "sender", "received_at"),
         Index("ix_documents_earlier_id", "earlier_id"),
+        Index(
+            "ix_documents_linked",
+            "id",
+            "business_type",
+            postgresql_where=text("business_type IN (2, 3)"),
+            sqlite_where=text("business_type IN (2, 3)"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
