@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,6 +44,13 @@ class Document(Base):
         Index("ix_documents_sender_received_at", "sender", "received_at"),
         Index("ix_documents_received_at", "received_at"),
         Index("ix_documents_earlier_id", "earlier_id"),
+        Index(
+            "ix_documents_linked",
+            "id",
+            "business_type",
+            postgresql_where=text("business_type IN (2, 3)"),
+            sqlite_where=text("business_type IN (2, 3)"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

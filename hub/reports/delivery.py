@@ -9,11 +9,13 @@ day, or that has none after its day is over, is overdue.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Select, and_, case, func, literal, or_, select
+from sqlalchemy import Date, Select, and_, case, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import protocol
@@ -196,6 +198,24 @@ async def _late_senders(
     ]
 
 
+@asynccontextmanager
+async def _probing_deliveries(session: AsyncSession, subtree: bool) -> AsyncIterator[None]:
+    """For a sender subtree on PostgreSQL, join the facts to their deliveries one index
+    probe each rather than by hashing the whole deliveries table.
+
+    The planner misjudges the two-column join (it multiplies the selectivities of
+    document and recipient) and hashes every delivery: with 3,000,000 of them one
+    province's report took 11 s. `SET LOCAL` lasts until the transaction ends and
+    is put back as soon as the two queries are done.
+    """
+    hint = subtree and session.get_bind().dialect.name == "postgresql"
+    if hint:
+        await session.execute(text("SET LOCAL enable_hashjoin = off"))
+    yield  # on an error the transaction is lost, and the setting with it
+    if hint:
+        await session.execute(text("SET LOCAL enable_hashjoin TO DEFAULT"))
+
+
 async def delivery_report(
     session: AsyncSession,
     flt: ReportFilter,
@@ -206,8 +226,10 @@ async def delivery_report(
     hierarchy = hierarchy or await load_hierarchy(session)
     senders = senders_of(flt, hierarchy)
     today = vietnam_day(now or datetime.now().astimezone())
-    rows = await _counts(session, flt, senders, today)
-    for recipient, latency in (await _latencies(session, flt, senders)).items():
+    async with _probing_deliveries(session, senders is not None):
+        rows = await _counts(session, flt, senders, today)
+        latencies = await _latencies(session, flt, senders)
+    for recipient, latency in latencies.items():
         if recipient in rows:
             rows[recipient].latency_seconds = latency
     for row in rows.values():
