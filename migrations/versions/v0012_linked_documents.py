@@ -6,8 +6,8 @@ on the business type that join read every document: with 1,000,000 documents
 it was most of the time of one province's report. The index holds only the
 linked documents (a few in a hundred), so it is small and costs ingest little.
 
-Revision ID: 0011_linked_documents
-Revises: 0010_retention
+Revision ID: 0012_linked_documents
+Revises: 0011_documents_received_at
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_linked_documents"
-down_revision: str | None = "0010_retention"
+revision = "0012_linked_documents"
+down_revision: str | None = "0011_documents_received_at"
 branch_labels: str | None = None
 depends_on: str | None = None
 
