@@ -16,7 +16,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hub.context import hub_context
-from hub.delivery.queue import DeliveryRow, deliveries_in_state, troubled_recipients
+from hub.delivery.queue import (
+    DeliveryRow,
+    deliveries_in_state,
+    delivery_row,
+    troubled_recipients,
+)
 from hub.delivery.redrive import redrive as redrive_delivery
 from hub.delivery.redrive import redrive_recipient
 from hub.protocol import DeliveryState
@@ -102,6 +107,19 @@ async def delivery_health(
         flt=flt, redriven=request.query_params.get("redriven"), requeued=requeued,
         recipient_done=recipient_done, shown_failed=SHOWN_FAILED, status_codes=list(STATUS_STATES),
     )  # fmt: skip
+
+
+@router.get("/deliveries/{delivery_id}/redrive")
+async def confirm_redrive(
+    request: Request, delivery_id: str, session: UiSession = Depends(require_session)
+) -> Response:
+    """The confirmation step of one delivery's redrive."""
+    _admin(session, "redrive")
+    async with hub_context(request).sessions() as db:
+        row = await delivery_row(db, delivery_id)
+    if row is None:
+        raise Problem(404, "delivery_not_found", f"no delivery {delivery_id}")
+    return page(request, "redrive_one_confirm.html", session, row=row)
 
 
 @router.post("/deliveries/{delivery_id}/redrive")

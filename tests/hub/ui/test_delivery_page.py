@@ -174,3 +174,27 @@ async def test_late_dispatch_lists_only_the_late_senders(hub: Hub) -> None:
     shown = dict(re.findall(r'<tr data-key="([^"]+)">.*?data-field="late_dispatch">(\d+)<',
                             table.group(1), re.S))  # fmt: skip
     assert shown == {DEPT: "1"}
+
+
+async def test_one_deliverys_redrive_is_confirmed_first(hub: Hub, failing: Scenario) -> None:
+    await _login(hub, await _token(hub, "admin"))
+    page = await hub.client.get("/ui/delivery")
+    url = re.search(r'<form method="get" action="(/ui/deliveries/[^"]+/redrive)">', page.text)
+    assert url, page.text
+    confirm = await hub.client.get(url.group(1))
+    assert confirm.status_code == 200 and 'id="confirm"' in confirm.text
+    assert PUSHED in confirm.text and "HTTP 503" in html_module.unescape(confirm.text)
+    still = await hub.client.get(
+        "/v1/admin/deliveries", params={"recipient": PUSHED}, headers=hub.admin
+    )
+    assert len(still.json()["deliveries"]) == 2  # looking changes nothing
+    done = await hub.client.post(url.group(1), data={"csrf": _csrf(confirm.text)})
+    assert done.status_code == 303
+    after = await hub.client.get(
+        "/v1/admin/deliveries", params={"recipient": PUSHED}, headers=hub.admin
+    )
+    assert len(after.json()["deliveries"]) == 1
+    again = await hub.client.get(url.group(1))
+    assert 'id="not-failed"' in again.text and 'id="confirm"' not in again.text
+    missing = await hub.client.get("/ui/deliveries/no-such-delivery/redrive")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
