@@ -251,7 +251,15 @@ async def _redrive(
         else:
             typer.echo(f"{delivery_id}: requeued for {requeued.recipient}")
     if all_failed:
-        redriven = await redriving.redrive_failed(sessions, recipient, actor=actor)
+        try:
+            redriven = (
+                await redriving.redrive_failed(sessions, actor=actor)
+                if recipient is None
+                else await redriving.redrive_recipient(sessions, recipient, actor=actor)
+            )
+        except Problem as problem:  # an unknown recipient
+            typer.secho(problem.detail, fg=typer.colors.RED, err=True)
+            return errors + 1
         for delivery in redriven:
             typer.echo(f"{delivery.id}: requeued for {delivery.recipient}")
         if not redriven and not delivery_ids:

@@ -17,6 +17,7 @@ __all__ = [
     "DeliveryRow",
     "RecipientTrouble",
     "deliveries_in_state",
+    "delivery_row",
     "queue_depth",
     "troubled_recipients",
 ]
@@ -61,6 +62,21 @@ async def deliveries_in_state(
         )
         for d in (await session.execute(query)).scalars()
     ]
+
+
+async def delivery_row(session: AsyncSession, delivery_id: str) -> DeliveryRow | None:
+    """One delivery as operators see it, or None."""
+    d = await session.get(Delivery, delivery_id)
+    if d is None:
+        return None
+    return DeliveryRow(
+        delivery_id=d.id,
+        document_id=d.document_id,
+        recipient=d.recipient,
+        state=DeliveryState(d.state),
+        attempts=d.attempts,
+        last_error=d.last_error,
+    )
 
 
 async def queue_depth(session: AsyncSession) -> dict[DeliveryState, int]:

@@ -116,8 +116,12 @@ SORT_COLUMNS = tuple(_sort_keys("sqlite"))
 """The columns a search may be sorted by (`-column`: descending)."""
 
 
-def _vietnam_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), VIETNAM).astimezone(UTC)
+def _vietnam_midnight(day: date, days_later: int = 0) -> datetime | None:
+    """The UTC moment a Vietnam day starts; None past the calendar's ends (no bound)."""
+    try:
+        return datetime.combine(day + timedelta(days=days_later), time(0), VIETNAM).astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def _filtered(query: DocumentQuery, dialect: str) -> Select[Any]:
@@ -133,10 +137,10 @@ def _filtered(query: DocumentQuery, dialect: str) -> Select[Any]:
         stmt = stmt.where(Document.sender == query.sender)
     if query.doc_type:
         stmt = stmt.where(_header(dialect, "type") == query.doc_type)
-    if query.since:
-        stmt = stmt.where(Document.received_at >= _vietnam_midnight(query.since))
-    if query.until:
-        stmt = stmt.where(Document.received_at < _vietnam_midnight(query.until + timedelta(days=1)))
+    if query.since and (start := _vietnam_midnight(query.since)):
+        stmt = stmt.where(Document.received_at >= start)
+    if query.until and (end := _vietnam_midnight(query.until, days_later=1)):
+        stmt = stmt.where(Document.received_at < end)
     if query.verdict == "compliant":
         stmt = stmt.where(Document.compliant.is_(True))
     elif query.verdict == "noncompliant":

@@ -10,17 +10,22 @@ then latency per recipient, then the full per-recipient report
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 
 from hub.context import hub_context
-from hub.delivery.queue import DeliveryRow, deliveries_in_state, troubled_recipients
+from hub.delivery.queue import (
+    DeliveryRow,
+    deliveries_in_state,
+    delivery_row,
+    troubled_recipients,
+)
 from hub.delivery.redrive import redrive as redrive_delivery
 from hub.delivery.redrive import redrive_recipient
 from hub.protocol import DeliveryState
-from hub.reports.delivery import STATUS_STATES, DeliveryReport, delivery_report
+from hub.reports.delivery import STATUS_STATES, DeliveryReport, RecipientRow, delivery_report
 from hub.reports.filters import ReportFilter, load_hierarchy
 from hub.ui.auth import check_csrf, require_session
 from hub.ui.charts import Bar, value_bars
@@ -39,6 +44,8 @@ SHOWN_FAILED = 20
 DETAILED_RECIPIENTS = 20
 """Recipients whose failed deliveries are listed one by one (the first in the table): one
 query each, so a national outage does not turn the page into hundreds of queries."""
+CHARTED = 30
+"""Recipients drawn in the latency chart, slowest first; a chart of hundreds reads as none."""
 Recipient = Path(pattern=AGENCY_CODE_PATTERN)
 
 
@@ -47,8 +54,9 @@ def _admin(session: UiSession, what: str) -> None:
         raise Problem(403, "forbidden_role", f"{what} needs the admin role")
 
 
-def _latency(report: DeliveryReport) -> tuple[list[Any], Any]:
-    """Recipients with delivered documents, slowest p90 first, and their chart."""
+def _latency(report: DeliveryReport) -> tuple[list[RecipientRow], Markup]:
+    """Recipients with delivered documents, slowest p90 first, and the chart of the
+    slowest `CHARTED` (the table under it lists them all)."""
     rows = sorted(
         (r for r in report.recipients if r.latency_seconds.get("p50") is not None),
         key=lambda r: (-(r.latency_seconds.get("p90") or 0.0), r.recipient),
@@ -63,7 +71,7 @@ def _latency(report: DeliveryReport) -> tuple[list[Any], Any]:
                     for k in ("p50", "p90")
                 ),
             )
-            for r in rows
+            for r in rows[:CHARTED]
         ],
         ["p50", "p90"],
         "s",
@@ -101,7 +109,21 @@ async def delivery_health(
                     key=lambda s: (-s.late_dispatch, s.sender)),
         flt=flt, redriven=request.query_params.get("redriven"), requeued=requeued,
         recipient_done=recipient_done, shown_failed=SHOWN_FAILED, status_codes=list(STATUS_STATES),
+        charted=CHARTED,
     )  # fmt: skip
+
+
+@router.get("/deliveries/{delivery_id}/redrive")
+async def confirm_redrive(
+    request: Request, delivery_id: str, session: UiSession = Depends(require_session)
+) -> Response:
+    """The confirmation step of one delivery's redrive."""
+    _admin(session, "redrive")
+    async with hub_context(request).sessions() as db:
+        row = await delivery_row(db, delivery_id)
+    if row is None:
+        raise Problem(404, "delivery_not_found", f"no delivery {delivery_id}")
+    return page(request, "redrive_one_confirm.html", session, row=row)
 
 
 @router.post("/deliveries/{delivery_id}/redrive")

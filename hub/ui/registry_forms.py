@@ -61,8 +61,22 @@ class Refused(Exception):
         self.status = status
 
 
+PATTERN_HINTS = {
+    "code": "mã định danh theo QCVN 102, ví dụ 000.00.12.H26 (a QCVN 102 agency code)",
+    "parent": "mã định danh theo QCVN 102, ví dụ 000.00.00.H26 (a QCVN 102 agency code)",
+    "endpoint": "một URL http:// hoặc https:// (an http(s) URL)",
+    "name": "không được để trống (must not be blank)",
+}
+"""What a field must look like, said instead of the regular expression it failed."""
+
+
 def _validation_errors(exc: ValidationError) -> FormErrors:
-    return [(str(e["loc"][-1]) if e["loc"] else "", e["msg"]) for e in exc.errors()]
+    errors: FormErrors = []
+    for e in exc.errors():
+        field = str(e["loc"][-1]) if e["loc"] else ""
+        hint = PATTERN_HINTS.get(field) if e["type"] == "string_pattern_mismatch" else None
+        errors.append((field, hint or e["msg"]))
+    return errors
 
 
 def _model(model: type[M], data: dict[str, Any]) -> M:
@@ -85,7 +99,7 @@ async def _run(request: Request, operation: Operation, *, commit: bool) -> Views
             finally:
                 await db.rollback()
     except Problem as problem:
-        if problem.status == 404:
+        if problem.status == 404 or problem.status >= 500:  # no such member; unavailable
             raise
         fields = [(str(e.get("field") or ""), str(e["message"])) for e in problem.errors or []]
         raise Refused(fields or [("", problem.detail)], problem.status) from None

@@ -31,7 +31,8 @@ class Event:
     """Stable, English: `submitted`, `verdict`, `refused`, `attempt N`, `status NN`, `recall`."""
     label: str
     """What the operator reads."""
-    recipient: str = ""
+    member: str = ""
+    """The member the event is about: the sender for the submission, else a recipient."""
     detail: str = ""
 
 

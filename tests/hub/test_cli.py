@@ -206,3 +206,8 @@ def test_redrive_needs_a_target_and_names_unknown_deliveries(
     result = runner.invoke(app, ["hub", "redrive", "--statuses", "--recipient", "nobody"], env=env)
     assert result.exit_code == 1
     assert "no member nobody" in result.output
+
+    unknown = ["hub", "redrive", "--all-failed", "--recipient", "nobody"]
+    result = runner.invoke(app, unknown, env=env)
+    assert result.exit_code == 1
+    assert "no member nobody" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html as html_module
 import json
 import re
@@ -13,8 +14,12 @@ from sqlalchemy import select, update
 from hub.db.models import Delivery
 from hub.eventlog.chain import EventLogEntry
 from registry.db import utcnow
+from signing.package import new_package
+from signing.sign import sign_package
+from signing.workdays import VIETNAM_TZ
 from tests.hub.conftest import Hub
-from tests.hub.reports.scenario import G22, H26, Scenario, load_scenario
+from tests.hub.helpers import HEADER, PDF
+from tests.hub.reports.scenario import DEPT, G22, H26, Scenario, load_scenario
 from tests.hub.ui.test_ui import _csrf, _login, _token
 
 PUSHED = "000.00.00.G09"
@@ -147,3 +152,49 @@ async def test_bulk_redrive_is_confirmed_and_shows_the_count(hub: Hub, failing: 
     assert unknown.status_code == 404
     malformed = await hub.client.post("/ui/delivery/recipients/nope/redrive", data={"csrf": "x"})
     assert malformed.status_code == 422 and "text/html" in malformed.headers["content-type"]
+
+
+async def test_late_dispatch_lists_only_the_late_senders(hub: Hub) -> None:
+    scenario = await load_scenario(hub.client, hub.agencies)
+    dept = scenario.agencies[DEPT]
+    signed_at = (dt.datetime.now(VIETNAM_TZ) - dt.timedelta(days=8)).replace(microsecond=0)
+    pkg = new_package(DEPT, [G22], HEADER, [PDF])
+    pkg = sign_package(pkg, dept.official.key, dept.official.full_chain, "personal", signed_at)
+    pkg = sign_package(pkg, dept.org.key, dept.org.full_chain, "organization", signed_at)
+    response = await hub.submit(dept, pkg)
+    assert response.status_code == 202, response.text
+    assert "LATE_DISPATCH" in response.json()["verdict"]["violations"]
+    await _login(hub, await _token(hub, "auditor"))
+    html = (await hub.client.get("/ui/delivery")).text
+    report = (await hub.client.get("/v1/reports/delivery", headers=hub.admin)).json()
+    late = {s["sender"]: s["late_dispatch"] for s in report["senders"] if s["late_dispatch"]}
+    assert late == {DEPT: 1} and len(report["senders"]) > 1
+    table = re.search(r'<table id="late">(.*?)</table>', html, re.S)
+    assert table and 'id="late-none"' not in html
+    shown = dict(re.findall(r'<tr data-key="([^"]+)">.*?data-field="late_dispatch">(\d+)<',
+                            table.group(1), re.S))  # fmt: skip
+    assert shown == {DEPT: "1"}
+
+
+async def test_one_deliverys_redrive_is_confirmed_first(hub: Hub, failing: Scenario) -> None:
+    await _login(hub, await _token(hub, "admin"))
+    page = await hub.client.get("/ui/delivery")
+    url = re.search(r'<form method="get" action="(/ui/deliveries/[^"]+/redrive)">', page.text)
+    assert url, page.text
+    confirm = await hub.client.get(url.group(1))
+    assert confirm.status_code == 200 and 'id="confirm"' in confirm.text
+    assert PUSHED in confirm.text and "HTTP 503" in html_module.unescape(confirm.text)
+    still = await hub.client.get(
+        "/v1/admin/deliveries", params={"recipient": PUSHED}, headers=hub.admin
+    )
+    assert len(still.json()["deliveries"]) == 2  # looking changes nothing
+    done = await hub.client.post(url.group(1), data={"csrf": _csrf(confirm.text)})
+    assert done.status_code == 303
+    after = await hub.client.get(
+        "/v1/admin/deliveries", params={"recipient": PUSHED}, headers=hub.admin
+    )
+    assert len(after.json()["deliveries"]) == 1
+    again = await hub.client.get(url.group(1))
+    assert 'id="not-failed"' in again.text and 'id="confirm"' not in again.text
+    missing = await hub.client.get("/ui/deliveries/no-such-delivery/redrive")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]

@@ -90,6 +90,7 @@ async def test_an_admin_adds_a_member_after_confirming(hub: Hub, scenario: Scena
     bad = await hub.client.post("/ui/registry/members", data={**base, "code": "H26"})
     assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
     assert 'id="form-errors"' in bad.text and "<code>code</code>" in bad.text
+    assert "a QCVN 102 agency code" in bad.text
     assert 'value="Sở Tư pháp"' in bad.text  # the operator's input is kept
     push = await hub.client.post(
         "/ui/registry/members", data={**base, "code": NEW, "delivery_mode": "push"}
