@@ -3,4 +3,15 @@
 They reach the running hub through `hub.context.hub_context`, never `hub.app`.
 """
 
-__all__ = ["admin_deliveries", "deps", "docs", "documents", "health", "inbox", "metrics", "reports"]
+__all__ = [
+    "admin_deliveries",
+    "callers",
+    "deps",
+    "docs",
+    "documents",
+    "eventlog",
+    "health",
+    "inbox",
+    "metrics",
+    "reports",
+]

@@ -1,4 +1,5 @@
 """The hash-chained event log: appending (`chain`), sealing and signing heads (`sealer`),
-exporting (`export`) and proving an export offline (`verify`)."""
+exporting (`export`), proving an export offline (`verify`) and serving
+the signed head and inclusion proofs (`proofs`)."""
 
-__all__ = ["chain", "export", "sealer", "verify"]
+__all__ = ["chain", "export", "proofs", "sealer", "verify"]
