@@ -29,6 +29,7 @@ __all__ = [
     "InboxBatch",
     "InboxDelivery",
     "LinkedDocument",
+    "LogEntries",
     "LogEntry",
     "LogHead",
     "LogInclusionProof",
@@ -344,6 +345,14 @@ class LogEntry(_Wire):
     prev: str = Field(pattern="^[0-9a-f]{64}$")
     hash: str = Field(pattern="^[0-9a-f]{64}$")
     """`SHA-256(prev as 32 bytes || JCS({seq, at, kind, subject, data}))`, hex."""
+
+
+class LogEntries(_Wire):
+    """`GET /v1/eventlog/entries?subject=`: the entries about a document or a member."""
+
+    entries: list[LogEntry]
+    next_after: int
+    """Pass it as `after` for the next page (the same number: nothing more yet)."""
 
 
 class LogInclusionProof(_Wire):

@@ -35,6 +35,7 @@ from hub.protocol import (
     EDXML_MEDIA_TYPE,
     DeliveryRef,
     InboxBatch,
+    LogEntries,
     LogHead,
     LogInclusionProof,
     StatusCode,
@@ -391,6 +392,12 @@ class HubClient:
         (`ProofError` otherwise): keep it, a later head must extend the same chain."""
         head = _model(LogHead, await self._send("GET", "/v1/eventlog/head"))
         return verify_head(head, self.identity.hub_certificate, self.hub_id)
+
+    async def eventlog_entries(self, subject: str, after: int = 0) -> LogEntries:
+        """`GET /v1/eventlog/entries?subject=`: the entries about one of this member's
+        documents (or about itself), each with the `seq` to prove."""
+        params = {"subject": subject, "after": after}
+        return _model(LogEntries, await self._send("GET", "/v1/eventlog/entries", params=params))
 
     async def eventlog_proof(self, seq: int) -> LogInclusionProof:
         """`GET /v1/eventlog/entries/{seq}/proof`, verified (`ProofError` otherwise): the

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from hub.api.callers import MEMBER_OR_OPERATOR, member_or_auditor
 from hub.context import HubContext, hub_context
 from hub.eventlog import proofs
-from hub.protocol import LogHead, LogInclusionProof
+from hub.protocol import LogEntries, LogHead, LogInclusionProof
 from registry.db import INT64_MAX
 from registry.problems import problems
 
@@ -35,6 +35,30 @@ async def head(
     before the hub has signed one."""
     async with context.sessions() as session:
         return await proofs.latest_head(session)
+
+
+@router.get(
+    "/entries",
+    response_model=LogEntries,
+    responses=problems(401, 403),
+    openapi_extra=MEMBER_OR_OPERATOR,
+    summary="The entries about a document or a member",
+)
+async def entries(
+    subject: str = Query(
+        min_length=1, max_length=200, description="A document id, or an agency code"
+    ),
+    after: int = Query(0, ge=0, le=INT64_MAX, description="The last `seq` already read"),
+    limit: int = Query(100, ge=1, le=1000),
+    member: str | None = Depends(member_or_auditor),
+    context: HubContext = Depends(hub_context),
+) -> LogEntries:
+    """The sealed entries about `subject`, in log order, with their `seq`: what to ask a
+    proof of (`GET /v1/eventlog/entries/{n}/proof`). A member reads those it may prove (its
+    documents, its own lines of documents sent to it, registry changes to itself; an
+    empty page for anything else), auditors and admins every entry."""
+    async with context.sessions() as session:
+        return await proofs.entries_about(session, subject, member=member, after=after, limit=limit)
 
 
 @router.get(

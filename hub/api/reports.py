@@ -119,6 +119,12 @@ async def signature_compliance(
     member: str | None = Depends(member_or_auditor),
     context: HubContext = Depends(hub_context),
 ) -> Response:
+    """Per sender (or top-level unit with `group=parent`, or day with `group=day`): documents,
+    signed, valid personal and organisation signatures, compliant, and violations by code.
+
+    Auditors and admins see every sender; a member calling with its own token sees its
+    own row only. JSON, or CSV (UTF-8 with a BOM) with `format=csv` or `Accept: text/csv`.
+    """
     flt = replace(flt, only_member=member)
     async with context.sessions() as session:
         report = await compliance_report(session, flt, group)
@@ -140,6 +146,12 @@ async def delivery(
     member: str | None = Depends(member_or_auditor),
     context: HubContext = Depends(hub_context),
 ) -> Response:
+    """Per recipient: delivered, pending and failed deliveries, delivery latency, statuses and
+    receipts overdue; per sender, how its documents fared.
+
+    Auditors and admins see every row; a member calling with its own token sees the rows
+    where it is the recipient. JSON, or CSV with `format=csv` or `Accept: text/csv`.
+    """
     flt = replace(flt, only_member=member)
     async with context.sessions() as session:
         report = await delivery_report(session, flt)

@@ -12,18 +12,19 @@ any entry.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import Delivery, Document
 from hub.eventlog.chain import EventLogEntry, EventLogHead, format_time
-from hub.protocol import LogEntry, LogHead, LogInclusionProof
+from hub.protocol import LogEntries, LogEntry, LogHead, LogInclusionProof
 from registry.problems import Problem
 from signing import merkle
 from signing.jose import unverified_claims
 
-__all__ = ["inclusion_proof", "latest_head"]
+__all__ = ["entries_about", "inclusion_proof", "latest_head"]
 
 
 def _head(row: EventLogHead) -> LogHead:
@@ -51,20 +52,47 @@ def _not_found(seq: int) -> Problem:
 
 
 async def _visible(session: AsyncSession, entry: EventLogEntry, member: str) -> bool:
-    if entry.subject == member:
-        return True
-    document = await session.get(Document, entry.subject)
+    return (await _viewer(session, entry.subject, member))(entry)
+
+
+async def _viewer(
+    session: AsyncSession, subject: str, member: str
+) -> Callable[[EventLogEntry], bool]:
+    """Which entries about `subject` `member` may read."""
+    if subject == member:
+        return lambda entry: True
+    document = await session.get(Document, subject)
     if document is None:
-        return False
+        return lambda entry: False
     if document.sender == member:
-        return True
-    recipient = json.loads(entry.data).get("recipient")
-    if recipient is not None and recipient != member:
-        return False
+        return lambda entry: True
     delivery = await session.scalar(
         select(Delivery.id).where(Delivery.document_id == document.id, Delivery.recipient == member)
     )
-    return delivery is not None
+    if delivery is None:
+        return lambda entry: False
+    return lambda entry: json.loads(entry.data).get("recipient") in (None, member)
+
+
+async def entries_about(
+    session: AsyncSession, subject: str, *, member: str | None, after: int, limit: int
+) -> LogEntries:
+    """The sealed entries about `subject` after `after`, as `member` may read them (None:
+    an operator, every entry); `next_after` is where the next page starts."""
+    rows = list(
+        await session.scalars(
+            select(EventLogEntry)
+            .where(EventLogEntry.subject == subject, EventLogEntry.seq > after)
+            .order_by(EventLogEntry.seq)
+            .limit(limit)
+        )
+    )
+    visible = (lambda entry: True) if member is None else await _viewer(session, subject, member)
+    last = rows[-1].seq if rows else None
+    return LogEntries(
+        entries=[_entry(row) for row in rows if visible(row)],
+        next_after=after if last is None else last,
+    )
 
 
 async def inclusion_proof(

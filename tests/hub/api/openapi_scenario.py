@@ -31,6 +31,8 @@ from signing.pki import CertificateAuthority, IssuedCertificate
 
 VECTORS = Path(__file__).resolve().parents[3] / "docs" / "vectors"
 HUB_ID = "lienthong-hub"
+DOCUMENT_ID = "3f0c5b6e-2c1a-4e8b-9a57-0d2f6c1b7e42"
+"""The test vector package's id."""
 SENDER, PUSHED, PULLED, SPARE = "000.00.00.H26", "000.00.00.G22", "000.00.00.H49", "000.00.01.H49"
 
 
@@ -245,8 +247,19 @@ async def _operators(rec: Recorder, admin: dict[str, str], app: Any) -> None:
     await sealer.seal_all()
     await sealer.seal_once(force_head=True)
     await rec.call("GET", "/v1/eventlog/head", "/v1/eventlog/head", headers=admin)
+    found = await rec.call(
+        "GET",
+        "/v1/eventlog/entries",
+        "/v1/eventlog/entries",
+        headers=admin,
+        params={"subject": DOCUMENT_ID},
+    )
+    accepted = found.json()["entries"][0]["seq"]
     await rec.call(
-        "GET", "/v1/eventlog/entries/1/proof", "/v1/eventlog/entries/{n}/proof", headers=admin
+        "GET",
+        f"/v1/eventlog/entries/{accepted}/proof",
+        "/v1/eventlog/entries/{n}/proof",
+        headers=admin,
     )
 
 

@@ -146,6 +146,38 @@ async def test_members_prove_only_entries_about_themselves(hub: Hub) -> None:
     assert (await _proof(hub, own["seq"], sender.headers)).status_code == 404
 
 
+async def test_members_find_the_entries_about_them(hub: Hub) -> None:
+    sender, recipient, other, document_id = await _sent(hub)
+    stranger = await hub.add(STRANGER)
+    for member in (recipient, other):  # each recipient's own lines in the log
+        [item] = (await hub.client.get("/v1/inbox", headers=member.headers)).json()["deliveries"]
+        ack = await hub.client.post(
+            f"/v1/inbox/{item['delivery_id']}/ack", json={}, headers=member.headers
+        )
+        assert ack.status_code == 200, ack.text
+    await _seal(hub)
+
+    async def listed(headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+        answer = await hub.client.get(
+            "/v1/eventlog/entries", params={"subject": document_id, **params}, headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+        entries: list[dict[str, Any]] = answer.json()["entries"]
+        return entries
+
+    everything = await listed(hub.admin)
+    assert everything and {e["subject"] for e in everything} == {document_id}
+    assert await listed(sender.headers) == everything
+    own = await listed(recipient.headers)
+    assert own == [e for e in everything if e["data"].get("recipient") in (None, RECIPIENT)]
+    assert own != everything  # the other recipient's lines are not shown
+    assert await listed(stranger.headers) == []
+    first, *rest = everything
+    assert await listed(hub.admin, after=first["seq"]) == rest
+    for entry in own:
+        assert (await _proof(hub, entry["seq"], recipient.headers)).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("n", "status", "code"),
     [

@@ -17,7 +17,7 @@ from hub.api.examples import recorded_examples
 from hub.app import create_app
 from hub.settings import HubSettings
 from registry.operators import create_operator
-from tests.hub.api.openapi_scenario import HUB_ID, hub_pki, play, vector_ca
+from tests.hub.api.openapi_scenario import DOCUMENT_ID, HUB_ID, hub_pki, play, vector_ca
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 VOLATILE = re.compile(
@@ -30,8 +30,6 @@ VOLATILE = re.compile(
 )
 TIMINGS = {"latency_seconds"}
 """Figures that measure how long the run took."""
-DOCUMENT_ID = "3f0c5b6e-2c1a-4e8b-9a57-0d2f6c1b7e42"
-"""The test vector's package id: the one id that must come back as it is."""
 
 
 @pytest.fixture(scope="module")
