@@ -10,7 +10,16 @@ from fastapi import FastAPI
 
 from hub.alerts.job import AlertJob
 from hub.alerts.job import running as alerts_running
-from hub.api import admin_deliveries, admin_documents, documents, health, inbox, metrics, reports
+from hub.api import (
+    admin_deliveries,
+    admin_documents,
+    documents,
+    eventlog,
+    health,
+    inbox,
+    metrics,
+    reports,
+)
 from hub.api.deps import install_openapi
 from hub.api.docs import install_docs
 from hub.context import HubContext
@@ -124,6 +133,7 @@ def create_app(
     app.include_router(admin_deliveries.status_router)
     app.include_router(admin_documents.router)
     app.include_router(reports.router)
+    app.include_router(eventlog.router)
     app.include_router(metrics.router)
     install_ui(app)
     install_openapi(app)

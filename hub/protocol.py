@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -28,6 +29,10 @@ __all__ = [
     "InboxBatch",
     "InboxDelivery",
     "LinkedDocument",
+    "LogEntries",
+    "LogEntry",
+    "LogHead",
+    "LogInclusionProof",
     "Package",
     "PushAnswer",
     "ReceiptClaims",
@@ -305,3 +310,64 @@ class DeliveryRef(_Wire):
 
     delivery_id: str
     state: DeliveryState
+
+
+class LogHead(_Wire):
+    """`GET /v1/eventlog/head`: the hub's latest signed statement about its event log.
+
+    `jws` is the statement itself (a compact JWS, `typ` lienthong-log-head+jws,
+    signed by the hub certificate in its `x5c` header); the other fields repeat
+    its claims for readers that do not verify.
+    """
+
+    seq: int = Field(examples=[1200])
+    """The last entry it covers; the log holds entries 1..seq."""
+    hash: str = Field(pattern="^[0-9a-f]{64}$")
+    """The chain hash of entry `seq`, which commits to every entry before it."""
+    first_seq: int | None = Field(None, examples=[1001])
+    """The first entry of this head's segment (the entries since the previous head)."""
+    entries_root: str | None = Field(None, pattern="^[0-9a-f]{64}$")
+    """RFC 9162 Merkle root over the segment's entry hashes; absent on heads signed
+    before inclusion proofs existed."""
+    signed_at: datetime
+    jws: str = Field(pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+
+
+class LogEntry(_Wire):
+    """One sealed entry of the event log, as exported (`lienthong log export`)."""
+
+    seq: int = Field(ge=1)
+    at: str
+    """When it was recorded: UTC, microseconds, `Z` (the exact text that is hashed)."""
+    kind: str
+    subject: str
+    data: dict[str, Any]
+    prev: str = Field(pattern="^[0-9a-f]{64}$")
+    hash: str = Field(pattern="^[0-9a-f]{64}$")
+    """`SHA-256(prev as 32 bytes || JCS({seq, at, kind, subject, data}))`, hex."""
+
+
+class LogEntries(_Wire):
+    """`GET /v1/eventlog/entries?subject=`: the entries about a document or a member."""
+
+    entries: list[LogEntry]
+    next_after: int
+    """Pass it as `after` for the next page (the same number: nothing more yet)."""
+
+
+class LogInclusionProof(_Wire):
+    """`GET /v1/eventlog/entries/{n}/proof`: entry n is in the log the hub signed.
+
+    Check: recompute `entry.hash` from the entry; verify `head.jws` with the hub
+    certificate; with `leaf = entry.hash` as 32 bytes, `leaf_index` = n -
+    `head.first_seq`, `tree_size` = `head.seq` - `head.first_seq` + 1, the RFC 9162
+    inclusion check of `path` must give the head's `entries_root`.
+    """
+
+    entry: LogEntry
+    head: LogHead
+    """The first signed head at or after entry n: it covers n's segment."""
+    leaf_index: int = Field(ge=0)
+    tree_size: int = Field(ge=1)
+    path: list[str]
+    """The audit path, hex, from the leaf up (RFC 9162 section 2.1.3)."""

@@ -20,6 +20,7 @@ from member_node.clerk import Clerk
 from member_node.client import HubClient
 from member_node.config import NodeConfig
 from member_node.context import NodeContext
+from member_node.docs import install_docs
 from member_node.identity import NodeIdentity
 from member_node.poller import Poller
 from member_node.problems import install_problem_handlers, problem_openapi
@@ -80,7 +81,7 @@ def create_node_app(
         summary="An agency's node: receives from the hub, sends for the DMS",
         description=NODE_API_DESCRIPTION,
         lifespan=lifespan,
-        docs_url=None,  # Swagger UI would load its assets from a CDN; /openapi.json is the API
+        docs_url=None,  # member_node.docs serves them without a CDN
         redoc_url=None,
         openapi_tags=[
             {"name": "for the DMS", "description": "The agency's DMS calls these (plain JSON)."},
@@ -90,6 +91,7 @@ def create_node_app(
     install_problem_handlers(app)
     app.include_router(hub_router)
     app.include_router(local_router)
+    install_docs(app)
     problem_openapi(app, hub_tag="from the hub")
 
     generated = app.openapi

@@ -34,6 +34,9 @@ from hub.protocol import (
     EDXML_MEDIA_TYPE,
     DeliveryRef,
     InboxBatch,
+    LogEntries,
+    LogHead,
+    LogInclusionProof,
     StatusCode,
     StatusEntry,
     StatusUpdatesPage,
@@ -51,6 +54,7 @@ from member_node.errors import (
     Unauthorized,
     error_from_response,
 )
+from member_node.eventlog import verify_head, verify_inclusion
 from member_node.identity import NodeIdentity
 from member_node.tls import client_tls_context
 from member_node.tokens import TokenMinter
@@ -394,6 +398,28 @@ class HubClient:
             timeout=self._timeout_with(wait),
         )
         return _model(StatusUpdatesPage, response)
+
+    # -- the event log ------------------------------------------------------------
+
+    async def eventlog_head(self) -> LogHead:
+        """`GET /v1/eventlog/head`, verified against the pinned hub certificate
+        (`ProofError` otherwise): keep it, a later head must extend the same chain."""
+        head = _model(LogHead, await self._send("GET", "/v1/eventlog/head"))
+        return verify_head(head, self.identity.hub_certificate, self.hub_id)
+
+    async def eventlog_entries(self, subject: str, after: int = 0) -> LogEntries:
+        """`GET /v1/eventlog/entries?subject=`: the entries about one of this member's
+        documents (or about itself), each with the `seq` to prove."""
+        params = {"subject": subject, "after": after}
+        return _model(LogEntries, await self._send("GET", "/v1/eventlog/entries", params=params))
+
+    async def eventlog_proof(self, seq: int) -> LogInclusionProof:
+        """`GET /v1/eventlog/entries/{seq}/proof`, verified (`ProofError` otherwise): the
+        entry, about this member, is in a head the hub signed."""
+        response = await self._send("GET", f"/v1/eventlog/entries/{seq}/proof")
+        proof = _model(LogInclusionProof, response)
+        verify_inclusion(proof, self.identity.hub_certificate, self.hub_id)
+        return proof
 
     def _timeout_with(self, wait: float) -> httpx.Timeout:
         """The client's timeouts, with the read timeout lengthened by a long poll's wait."""

@@ -70,6 +70,11 @@ class DirectoryError(HubError):
     """The directory's signature does not verify against the pinned hub certificate."""
 
 
+class ProofError(HubError):
+    """An event-log head or inclusion proof that does not verify against the pinned hub
+    certificate, or does not prove what it claims."""
+
+
 class SigningError(HubError):
     """The SDK could not build or sign a package (missing key, unreadable file)."""
 

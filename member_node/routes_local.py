@@ -103,6 +103,8 @@ async def inbox(
         Query(description="false: only what the DMS has not taken yet; true: only taken ones."),
     ] = None,
 ) -> dict[str, Any]:
+    """Each with its sender, header, verdicts and whether the DMS has taken it; to follow
+    what is new without missing anything, read `GET /local/feed` instead."""
     documents = context.store.inbox(limit, include_recalled=include_recalled, taken=taken)
     return {"documents": [d.summary() for d in documents]}
 

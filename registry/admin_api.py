@@ -102,14 +102,18 @@ Context = Depends(registry_context)
 Code = Path(pattern=AGENCY_CODE_PATTERN, description="QCVN 102 agency code")
 
 
-@router.post("/members", status_code=201, **operators_only("admin", 409))
+@router.post(
+    "/members", status_code=201, summary="Register a member", **operators_only("admin", 409)
+)
 async def create(
     body: MemberCreate,
     response: Response,
     operator: AuthenticatedOperator = Admin,
     context: RegistryContext = Context,
 ) -> dict[str, Any]:
-    """Register a member."""
+    """Register a member (admin). A push member needs `endpoint`: the hub then POSTs its
+    documents and statuses there (the `memberInbox` and `memberStatus` callbacks). Its
+    certificates come next (`POST /v1/admin/members/{code}/certificates`)."""
     async with context.sessions.begin() as session:
         member = await create_member(
             session, MemberInput(**body.model_dump()), actor=operator.actor
@@ -119,7 +123,7 @@ async def create(
     return view
 
 
-@router.get("/members", **operators_only("auditor"))
+@router.get("/members", summary="List members", **operators_only("auditor"))
 async def list_(
     kind: MemberKind | None = None,
     status: MemberStatus | None = None,
@@ -142,15 +146,16 @@ async def list_(
         return Page(items=[member_view(m) for m in rows], total=total, limit=limit, offset=offset)
 
 
-@router.get("/members/{code}", **operators_only("auditor", 404))
+@router.get("/members/{code}", summary="A member", **operators_only("auditor", 404))
 async def read(
     code: str = Code, operator: AuthenticatedOperator = Auditor, context: RegistryContext = Context
 ) -> dict[str, Any]:
+    """The member with its certificates, each with its PEM."""
     async with context.sessions() as session:
         return member_view(await get_member(session, code), with_pem=True)
 
 
-@router.patch("/members/{code}", **operators_only("admin", 404, 409))
+@router.patch("/members/{code}", summary="Change a member", **operators_only("admin", 404, 409))
 async def update(
     body: MemberUpdate,
     code: str = Code,
@@ -170,7 +175,9 @@ async def _transition(
         return member_view(await change_status(session, code, action, actor=operator.actor))
 
 
-@router.post("/members/{code}/suspend", **operators_only("admin", 404, 409))
+@router.post(
+    "/members/{code}/suspend", summary="Suspend a member", **operators_only("admin", 404, 409)
+)
 async def suspend(
     code: str = Code, operator: AuthenticatedOperator = Admin, context: RegistryContext = Context
 ) -> dict[str, Any]:
@@ -178,14 +185,19 @@ async def suspend(
     return await _transition(code, "suspend", operator, context)
 
 
-@router.post("/members/{code}/reinstate", **operators_only("admin", 404, 409))
+@router.post(
+    "/members/{code}/reinstate", summary="Reinstate a member", **operators_only("admin", 404, 409)
+)
 async def reinstate(
     code: str = Code, operator: AuthenticatedOperator = Admin, context: RegistryContext = Context
 ) -> dict[str, Any]:
+    """A suspended member's tokens work again."""
     return await _transition(code, "reinstate", operator, context)
 
 
-@router.post("/members/{code}/revoke", **operators_only("admin", 404, 409))
+@router.post(
+    "/members/{code}/revoke", summary="Revoke a member", **operators_only("admin", 404, 409)
+)
 async def revoke(
     code: str = Code, operator: AuthenticatedOperator = Admin, context: RegistryContext = Context
 ) -> dict[str, Any]:
@@ -214,7 +226,12 @@ async def _certificate(
         return member_view(await get_member(session, code))
 
 
-@router.post("/members/{code}/certificates", status_code=201, **operators_only("admin", 404, 409))
+@router.post(
+    "/members/{code}/certificates",
+    status_code=201,
+    summary="Add a certificate",
+    **operators_only("admin", 404, 409),
+)
 async def add_cert(
     body: CertificateIn,
     code: str = Code,
@@ -226,7 +243,10 @@ async def add_cert(
 
 
 @router.post(
-    "/members/{code}/certificates/rotate", status_code=201, **operators_only("admin", 404, 409)
+    "/members/{code}/certificates/rotate",
+    status_code=201,
+    summary="Rotate a certificate",
+    **operators_only("admin", 404, 409),
 )
 async def rotate_cert(
     body: CertificateIn,
@@ -238,7 +258,7 @@ async def rotate_cert(
     return await _certificate(code, body, True, operator, context)
 
 
-@router.get("/changes", **operators_only("auditor"))
+@router.get("/changes", summary="The registry change log", **operators_only("auditor"))
 async def changes(
     member: str | None = Query(None, pattern=AGENCY_CODE_PATTERN),
     since: IsoDateTime | None = None,

@@ -155,7 +155,7 @@ class Package(BaseModel):
     id: str = Field(min_length=32, max_length=36, pattern=UUID_PATTERN)
     sender: str = Field(pattern=AGENCY_CODE_PATTERN)
     recipients: list[Annotated[str, Field(pattern=AGENCY_CODE_PATTERN)]] = Field(
-        min_length=1, max_length=10000
+        min_length=1, max_length=10000, json_schema_extra={"uniqueItems": True}
     )
     header: Header
     attachments: list[Attachment] = Field(default_factory=list, max_length=1000)

@@ -6,9 +6,11 @@ They reach the running hub through `hub.context.hub_context`, never `hub.app`.
 __all__ = [
     "admin_deliveries",
     "admin_documents",
+    "callers",
     "deps",
     "docs",
     "documents",
+    "eventlog",
     "health",
     "inbox",
     "metrics",

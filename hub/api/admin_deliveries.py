@@ -43,6 +43,8 @@ async def list_deliveries(
     operator: AuthenticatedOperator = Depends(require_role("auditor")),
     context: HubContext = Depends(hub_context),
 ) -> DeliveryList:
+    """Up to `limit` deliveries in `state`, with their attempts and last error; `failed` ones
+    wait for a redrive (`POST /v1/admin/deliveries/{delivery_id}/redrive`)."""
     async with context.sessions() as session:
         return DeliveryList(
             deliveries=await deliveries_in_state(session, state, recipient=recipient, limit=limit)

@@ -12,6 +12,9 @@ every route of a kind, so the document says what the hub does:
 - 429 (`rate_limited`) on every operation a member may call;
 - 408 (`request_timeout`) on every operation with a body;
 - `EVERY_ROUTE`: what any route may answer whatever its input.
+
+Then the recorded examples (`hub.api.examples`) and the pushes to members'
+endpoints (`hub.api.push_callbacks`) are added.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from hub.api.examples import add_examples
+from hub.api.push_callbacks import add_push_callbacks
 from registry.member_auth import MEMBER_SCHEME, MEMBER_SECURITY_SCHEME
 from registry.operator_auth import OPERATOR_SCHEME, OPERATOR_SECURITY_SCHEME
 from registry.problems import PROBLEM_MEDIA_TYPE, ProblemBody, problems
@@ -54,6 +59,8 @@ def complete_openapi(app: FastAPI) -> dict[str, Any]:
                 _complete_operation(operation)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    add_examples(spec)
+    add_push_callbacks(spec)
     app.openapi_schema = spec
     return spec
 

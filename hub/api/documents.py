@@ -82,11 +82,13 @@ async def submit_document(request: Request) -> Response:
     """Verify and durably accept a package; `202` with the hub's signed receipt.
 
     The same `id` with the same manifest answers `200` and the same receipt;
-    with another manifest, `409`. (Authentication and the context are plain
-    calls rather than `Depends`: this is the hub's busiest route, and FastAPI's
-    dependency solving, with a thread hop for a sync dependency, cost more than
-    the cached token check itself.)
+    with another manifest, `409`. Each accepted recipient then gets the document:
+    a push member at its endpoint (the `memberInbox` webhook), a pull member in
+    `GET /v1/inbox`.
     """
+    # Authentication and the context are plain calls rather than `Depends`: this is the
+    # hub's busiest route, and FastAPI's dependency solving, with a thread hop for a sync
+    # dependency, cost more than the cached token check itself.
     member = await authenticated_member(request)
     context = hub_context(request)
     body = await ingest.read_limited(
@@ -136,7 +138,8 @@ async def recall_document(
     request: Request,
     member: AuthenticatedMember = Depends(authenticated_member),
 ) -> Trace:
-    """Every recipient gets status 13; those that accepted it must answer 15 or 16."""
+    """Every recipient gets status 13 (a push member at its `memberStatus` webhook);
+    those that accepted it must answer 15 or 16."""
     context = hub_context(request)
     result = await recall.recall(context.sessions, member.code, _document_id(document_id))
     context.wake_delivery()
@@ -158,7 +161,9 @@ async def post_status(
     """01 arrived, 02 rejected (with a reason), 03–06, and 15/16 answering a recall.
 
     JSON (`StatusPost`) or an edXML status message (`application/xml`), whose
-    From must be the caller and whose ResponseFor must name this document.
+    From must be the caller and whose ResponseFor must name this document. The
+    sender hears it in `GET /v1/status-updates`, or as a push member at its
+    `memberStatus` webhook.
     """
     context = hub_context(request)
     doc_id = _document_id(document_id)

@@ -29,6 +29,7 @@ class Readiness(BaseModel):
 
 @router.get("/healthz", summary="Liveness: the process answers")
 async def healthz() -> dict[str, str]:
+    """`{"status": "ok"}` while the process runs; it checks nothing else (see `/readyz`)."""
     return {"status": "ok"}
 
 
@@ -41,6 +42,8 @@ async def healthz() -> dict[str, str]:
     },
 )
 async def readyz(request: Request, context: HubContext = Depends(hub_context)) -> JSONResponse:
+    """`200` when every check passes, `503` naming the failing ones in `failing`: take this
+    hub out of a load balancer's rotation while it answers `503`."""
     checks = await readiness(
         context.engine,
         context.identity,

@@ -20,6 +20,8 @@ router = APIRouter(tags=["operations"])
     summary="Prometheus metrics",
 )
 async def metrics(context: HubContext = Depends(hub_context)) -> Response:
+    """The Prometheus text format: documents, verdicts, deliveries, queue depth, long polls,
+    the event log's lag (docs/OPERATIONS.md lists the alerts built on them)."""
     async with context.sessions() as session:
         counts = await queue_depth(session)
     instruments.queue_depth_read({state.value: n for state, n in counts.items()})

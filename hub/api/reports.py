@@ -14,22 +14,19 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from hub.api.callers import MEMBER_OR_OPERATOR, member_or_auditor
 from hub.context import HubContext, hub_context
 from hub.reports.compliance import compliance_report
 from hub.reports.delivery import RecipientRow, SenderRow, delivery_report
 from hub.reports.filters import Grouping, ReportFilter
 from hub.reports.render import compliance_csv, delivery_csv
 from registry.codes import AGENCY_CODE_PATTERN
-from registry.member_auth import MEMBER_SCHEME, authenticated_member
-from registry.operator_auth import OPERATOR_SCHEME, authenticated_operator, bearer_token
-from registry.operators import TOKEN_PREFIX
 from registry.params import IsoDate
-from registry.problems import Problem, problems
+from registry.problems import problems
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 _CSV = {"text/csv": {"schema": {"type": "string"}}}
-_MEMBER_OR_OPERATOR: dict[str, Any] = {"security": [{MEMBER_SCHEME: []}, {OPERATOR_SCHEME: []}]}
 
 
 class ComplianceRowBody(BaseModel):
@@ -59,17 +56,6 @@ class ComplianceReportBody(BaseModel):
 class DeliveryReportBody(BaseModel):
     recipients: list[RecipientRow]
     senders: list[SenderRow]
-
-
-async def report_scope(request: Request, context: HubContext = Depends(hub_context)) -> str | None:
-    """None for an auditor or admin; the member's code for a member (its rows only)."""
-    token = bearer_token(request)
-    if token is not None and not token.startswith(TOKEN_PREFIX):
-        return (await authenticated_member(request)).code
-    operator = await authenticated_operator(request, context)
-    if operator.role not in {"auditor", "admin"}:
-        raise Problem(403, "forbidden_role", "this needs the auditor role")
-    return None
 
 
 def report_filter(
@@ -122,7 +108,7 @@ def _answer(
     "/signature-compliance",
     response_model=ComplianceReportBody,
     responses={200: {"content": _CSV}, **problems(401, 403)},
-    openapi_extra=_MEMBER_OR_OPERATOR,
+    openapi_extra=MEMBER_OR_OPERATOR,
     summary="Per sender: documents, signed, valid personal/organisation signatures, violations",
 )
 async def signature_compliance(
@@ -130,9 +116,15 @@ async def signature_compliance(
     flt: ReportFilter = Depends(report_filter),
     group: Grouping = Query(Grouping.SENDER, description="sender, parent (roll-up) or day"),
     format: str | None = Query(None, pattern="^(json|csv)$"),
-    member: str | None = Depends(report_scope),
+    member: str | None = Depends(member_or_auditor),
     context: HubContext = Depends(hub_context),
 ) -> Response:
+    """Per sender (or top-level unit with `group=parent`, or day with `group=day`): documents,
+    signed, valid personal and organisation signatures, compliant, and violations by code.
+
+    Auditors and admins see every sender; a member calling with its own token sees its
+    own row only. JSON, or CSV (UTF-8 with a BOM) with `format=csv` or `Accept: text/csv`.
+    """
     flt = replace(flt, only_member=member)
     async with context.sessions() as session:
         report = await compliance_report(session, flt, group)
@@ -144,16 +136,22 @@ async def signature_compliance(
     "/delivery",
     response_model=DeliveryReportBody,
     responses={200: {"content": _CSV}, **problems(401, 403)},
-    openapi_extra=_MEMBER_OR_OPERATOR,
+    openapi_extra=MEMBER_OR_OPERATOR,
     summary="Per recipient: delivered, pending, failed, latency, statuses, overdue receipts",
 )
 async def delivery(
     request: Request,
     flt: ReportFilter = Depends(report_filter),
     format: str | None = Query(None, pattern="^(json|csv)$"),
-    member: str | None = Depends(report_scope),
+    member: str | None = Depends(member_or_auditor),
     context: HubContext = Depends(hub_context),
 ) -> Response:
+    """Per recipient: delivered, pending and failed deliveries, delivery latency, statuses and
+    receipts overdue; per sender, how its documents fared.
+
+    Auditors and admins see every row; a member calling with its own token sees the rows
+    where it is the recipient. JSON, or CSV with `format=csv` or `Accept: text/csv`.
+    """
     flt = replace(flt, only_member=member)
     async with context.sessions() as session:
         report = await delivery_report(session, flt)

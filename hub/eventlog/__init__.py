@@ -1,5 +1,6 @@
 """The hash-chained event log: appending (`chain`), sealing and signing heads (`sealer`),
 exporting (`export`), the last signed head (`heads`), proving an export offline (`verify`),
-and the registry's history with its place in the log (`history`)."""
+the registry's history with its place in the log (`history`), and serving the signed
+head and inclusion proofs (`proofs`)."""
 
-__all__ = ["chain", "export", "heads", "history", "sealer", "verify"]
+__all__ = ["chain", "export", "heads", "history", "proofs", "sealer", "verify"]

@@ -51,6 +51,7 @@ from hub.identity import HubIdentity
 from hub.settings import HubSettings
 from registry.db import utcnow
 from registry.models import RegistryChange
+from signing import merkle
 from signing.jose import sign_compact
 
 _ENTRIES: Table = EventLogEntry.__table__  # type: ignore[assignment]
@@ -154,8 +155,9 @@ class Sealer:
                 )
             ).all()
             updates: list[dict[str, Any]] = []
-            heads: list[dict[str, Any]] = []
+            due: list[int] = []
             seq, prev = state.last_seq, state.last_hash
+            last_head = state.last_head_seq
             for row in rows:
                 seq += 1
                 digest = chain_hash(
@@ -164,29 +166,54 @@ class Sealer:
                 )
                 updates.append({"id": row.id, "seq": seq, "prev_hash": prev, "hash": digest})
                 prev = digest
-                if seq - state.last_head_seq >= self.policy.head_every_entries:
-                    heads.append(self._head(seq, digest, now))
-                    state.last_head_seq, state.last_head_at = seq, now
+                if seq - last_head >= self.policy.head_every_entries:
+                    due.append(seq)
+                    last_head = seq
             if updates:
                 await update_rows(session, _ENTRIES, updates, key="id")
+            if seq > last_head and (force_head or (not due and self._time_due(state, now))):
+                due.append(seq)
+            if due:
+                await self._sign_heads(session, state, due, updates, now)
             state.last_seq, state.last_hash = seq, prev
-            if seq > state.last_head_seq and (force_head or self._time_due(state, now)):
-                heads.append(self._head(seq, prev, now))
-                state.last_head_seq, state.last_head_at = seq, now
-            if heads:
-                await session.execute(insert(EventLogHead), heads)
-            return SealResult(len(updates), [head["seq"] for head in heads])
+            return SealResult(len(updates), due)
+
+    async def _sign_heads(
+        self,
+        session: AsyncSession,
+        state: EventLogState,
+        due: list[int],
+        updates: list[dict[str, Any]],
+        now: datetime,
+    ) -> None:
+        """Sign a head at each of `due`, each over the entries since the head before it."""
+        hashes = await _hashes_since(session, state.last_head_seq, state.last_seq)
+        hashes.update((u["seq"], u["hash"]) for u in updates)
+        heads: list[dict[str, Any]] = []
+        first = state.last_head_seq + 1
+        for head_seq in due:
+            segment = [bytes.fromhex(hashes[s]) for s in range(first, head_seq + 1)]
+            heads.append(self._head(head_seq, hashes[head_seq], first, segment, now))
+            first = head_seq + 1
+        state.last_head_seq, state.last_head_at = due[-1], now
+        await session.execute(insert(EventLogHead), heads)
 
     def _time_due(self, state: EventLogState, now: datetime) -> bool:
         if state.last_head_at is None:
             return True
         return now - state.last_head_at >= timedelta(seconds=self.policy.head_every_seconds)
 
-    def _head(self, seq: int, digest: str, now: datetime) -> dict[str, Any]:
+    def _head(
+        self, seq: int, digest: str, first: int, segment: list[bytes], now: datetime
+    ) -> dict[str, Any]:
+        """A head's row; its claims commit to the chain (`hash`) and, with `entries_root`,
+        to each entry since the previous head (`first_seq`..`seq`), for inclusion proofs."""
         claims = {
             "iss": self.issuer,
             "seq": seq,
             "hash": digest,
+            "first_seq": first,
+            "entries_root": merkle.root(segment).hex(),
             "signed_at": format_time(now),
             "iat": int(now.timestamp()),
         }
@@ -240,6 +267,18 @@ class Sealer:
         settled = await session.scalar(settling)
         if settled is not None:
             state.registry_change_id = settled
+
+
+async def _hashes_since(session: AsyncSession, after: int, upto: int) -> dict[int, str]:
+    """The hashes of the sealed entries `after` < seq <= `upto`: a head's segment so far."""
+    if upto <= after:
+        return {}
+    rows = await session.execute(
+        select(EventLogEntry.seq, EventLogEntry.hash).where(
+            EventLogEntry.seq > after, EventLogEntry.seq <= upto
+        )
+    )
+    return {int(seq or 0): str(digest) for seq, digest in rows}
 
 
 async def _lock_tip(session: AsyncSession) -> EventLogState | None:

@@ -5,8 +5,11 @@ recomputed from its fields, every `prev` must be the hash before it, every head'
 JWS must verify with the certificate in its `x5c` header, that certificate must
 chain to the root and have been valid when the head was signed (and, given the
 CA's CRL, not revoked by then: heads signed before a revocation stay good), and
-the head must name the very hash recomputed for its entry. The first problem
-stops the check and is named by entry sequence number and line.
+the head must name the very hash recomputed for its entry; a head that carries
+`entries_root` (the Merkle root over the entries since the previous head, which
+inclusion proofs are checked against) must name the very root recomputed from
+those entries. The first problem stops the check and is named by entry sequence
+number and line.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import rfc8785
 from cryptography import x509
 
 from hub.eventlog.chain import GENESIS_HASH, chain_hash
+from signing import merkle
 from signing.jose import JoseError, chain_from_x5c, unverified_header, verify_compact
 from signing.trust import TrustStore
 
@@ -109,6 +113,8 @@ class _ChainVerifier:
         self.seen_header = False
         self.seq = 0
         self.hash = GENESIS_HASH
+        self.segment: list[bytes] = []
+        """The hashes of the entries since the last head."""
 
     def take(self, obj: dict[str, Any]) -> None:
         kind = obj["type"]
@@ -143,6 +149,7 @@ class _ChainVerifier:
         if obj.get("hash") != digest:
             raise _Bad("altered: its content does not match its hash", seq)
         self.seq, self.hash = seq, digest
+        self.segment.append(bytes.fromhex(digest))
         self.result.entries += 1
         self.result.last_seq = seq
 
@@ -162,10 +169,20 @@ class _ChainVerifier:
             raise _Bad("the signed head does not vouch for this entry's hash", self.seq)
         if obj.get("hash") != self.hash:
             raise _Bad("the head's hash differs from the entry's", self.seq)
+        if "entries_root" in claims:
+            self._check_segment(claims)
         signed_at = _time(claims.get("signed_at"), self.seq)
         self._check_chain(chain, signed_at)
         self.result.heads += 1
         self.result.last_signed_seq = self.seq
+        self.segment = []
+
+    def _check_segment(self, claims: dict[str, Any]) -> None:
+        first = self.result.last_signed_seq + 1
+        if claims.get("first_seq") != first:
+            raise _Bad(f"the signed head's segment does not start at entry {first}", self.seq)
+        if not self.segment or claims["entries_root"] != merkle.root(self.segment).hex():
+            raise _Bad("the signed head's entries_root is not the root of its entries", self.seq)
 
     def _check_chain(self, chain: list[x509.Certificate], at: datetime) -> None:
         status = self.trust.check(chain[0], chain[1:], at=at)

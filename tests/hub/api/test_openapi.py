@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from openapi_spec_validator import validate
 
 from hub.app import create_app
 from hub.settings import HubSettings
 from registry.codes import AGENCY_CODE_PATTERN
 from registry.db import INT64_MAX
+from tests.openapi_checks import expected_problems
 
 PROBLEM = "application/problem+json"
 PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics")}
@@ -21,10 +24,38 @@ AGENCY_CODE_NAMES = {"code", "parent", "member", "audience", "recipient", "sende
 
 
 @pytest.fixture(scope="module")
-def spec(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     data_dir: Path = tmp_path_factory.mktemp("openapi")
-    document: dict[str, Any] = create_app(HubSettings(data_dir=data_dir)).openapi()
+    return create_app(HubSettings(data_dir=data_dir))
+
+
+@pytest.fixture(scope="module")
+def spec(app: FastAPI) -> dict[str, Any]:
+    document: dict[str, Any] = app.openapi()
     return document
+
+
+def test_the_document_is_valid_openapi(spec: dict[str, Any]) -> None:
+    validate(spec)  # OpenAPI 3.1, its JSON Schemas, every $ref resolved
+
+
+def test_every_operation_documents_what_its_code_can_answer(
+    app: FastAPI, spec: dict[str, Any]
+) -> None:
+    expected = expected_problems(app, spec)
+    assert set(expected) == {(m, p) for m, p, _ in _operations(spec)}
+    # the derivation found every kind of check somewhere (it cannot pass by finding none)
+    assert set().union(*expected.values()) >= {400, 401, 403, 404, 408, 413, 422, 429}
+    missing = {
+        f"{method.upper()} {path}": sorted(codes - {int(s) for s in _responses(spec, method, path)})
+        for (method, path), codes in expected.items()
+    }
+    assert not {where: codes for where, codes in missing.items() if codes}, missing
+
+
+def _responses(spec: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    responses: dict[str, Any] = spec["paths"][path][method]["responses"]
+    return responses
 
 
 def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -93,3 +124,18 @@ def test_inputs_are_bounded(spec: dict[str, Any]) -> None:
     member = spec["components"]["schemas"]["MemberCreate"]["properties"]
     assert member["code"]["pattern"] == AGENCY_CODE_PATTERN
     assert _schema_of({"schema": member["parent"]})["pattern"] == AGENCY_CODE_PATTERN
+
+
+INTERNAL = ("Depends", "FastAPI", "thread hop", "TODO", "XXX", "FIXME", "hack")
+"""Words of the code's inside, not of an integrator's reference."""
+
+
+def test_every_operation_is_described_for_integrators(spec: dict[str, Any]) -> None:
+    for method, path, operation in _operations(spec):
+        where = f"{method.upper()} {path}"
+        summary = operation.get("summary", "")
+        # FastAPI's own summary is the function's name in Title Case ("Add Cert")
+        assert summary and summary != summary.title(), (where, summary)
+        description = operation.get("description", "")
+        assert description, f"{where} has no description"
+        assert not [word for word in INTERNAL if word in description], (where, description)

@@ -34,11 +34,20 @@ BEYOND_THE_SCHEMA = {
     "parent_not_found": "a member's parent must be registered first (the registry's state)",
     "parent_mismatch": "`parent` must be the parent the code implies (two fields together)",
     "invalid_certificate": "the PEM must hold a certificate the national CA issued",
+    "untrusted_certificate": "the certificate must chain to this hub's national root (its trust"
+    " store): the documented example's comes from the published test vectors' CA",
     "invalid_usage": "a certificate must be for signing, auth or both (two fields together)",
     "endpoint_required": "push delivery needs an endpoint (two fields, or one and the stored one)",
     "unknown_member": "a report's sender must be a registered member (the registry's state)",
     "invalid_window": "a report's `since` must not be after its `until` (two parameters)",
     "directory_version_unknown": "a directory `since` the hub has reached (the registry's state)",
+    "unknown_recipient": "a package's recipients must be registered members (the registry's state)",
+    "sender_mismatch": "a package's sender must be the member calling (the caller's identity)",
+    "sender_among_recipients": "the sender cannot be one of its recipients (two fields together)",
+    "attachment_digest_mismatch": "an attachment's content must match its size and sha256 "
+    "(several fields together)",
+    "invalid_attachment_name": "an attachment name must hold no path separator or control "
+    "character (Unicode categories, which a portable pattern cannot name)",
     **{
         code: "an XML body is bytes to JSON Schema: well-formedness, our XSD, the signature form"
         for code in (

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
+from pymerkle import InmemoryTree
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -24,7 +25,7 @@ from hub.eventlog.sealer import Sealer, SealerPolicy
 from hub.eventlog.verify import LogVerification, verify_export
 from registry.db import create_engine, session_factory, utcnow
 from registry.models import RegistryChange
-from signing.jose import sign_compact
+from signing.jose import sign_compact, unverified_claims
 from signing.keys import PrivateKey
 from signing.pki import CertificateAuthority
 
@@ -192,6 +193,34 @@ async def test_heads_must_verify_against_the_given_root(
     lines[head_index] = json.dumps(head)
     result = verify(lines, log_pki)
     assert result.problem is not None and "does not verify" in result.problem.detail
+
+
+async def test_each_head_commits_to_its_segment_and_a_wrong_root_is_named(
+    sessions: async_sessionmaker[AsyncSession], log_pki: HubPki
+) -> None:
+    await record_events(sessions, 7)
+    sealer = sealer_for(sessions, log_pki, head_every_entries=3)
+    await sealer.seal_all()
+    await sealer.seal_once(force_head=True)
+    async with sessions() as session:
+        hashes = list(await session.scalars(select(EventLogEntry.hash).order_by(EventLogEntry.seq)))
+        heads = (await session.scalars(select(EventLogHead).order_by(EventLogHead.seq))).all()
+    claims = [unverified_claims(head.jws) for head in heads]
+    assert [(c["first_seq"], c["seq"]) for c in claims] == [(1, 3), (4, 6), (7, 7)]
+    for c in claims:
+        tree = InmemoryTree(algorithm="sha256")
+        for digest in hashes[c["first_seq"] - 1 : c["seq"]]:
+            tree.append_entry(bytes.fromhex(str(digest)))
+        assert tree.get_root(c["seq"] - c["first_seq"] + 1).hex() == c["entries_root"]
+
+    def wrong_root(claims: dict[str, Any]) -> str:
+        return log_pki.signer()({**claims, "entries_root": "00" * 32})
+
+    await record_events(sessions, 2)
+    await Sealer(sessions, wrong_root, issuer="test-hub").seal_once(force_head=True)
+    result = verify(await exported(sessions, log_pki), log_pki)
+    assert result.problem is not None and result.problem.seq == 9
+    assert "entries_root" in result.problem.detail
 
 
 async def test_garbage_and_missing_entries_are_named(

@@ -1,0 +1,305 @@
+"""The exchanges the hub's OpenAPI examples come from, played against a real hub.
+
+The sender is the published test vector's agency (docs/vectors: its CA, its
+organisation key, its signed package), so the documented submission is a real,
+verifiable one. `play` returns every exchange keyed by `METHOD path STATUS`;
+`tests/hub/api/test_examples.py` replays it and compares with the examples in
+`hub/api/openapi_examples.json`. To write that file again after a change:
+
+    .venv/bin/python -m tests.hub.api.openapi_scenario
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hub.api.examples import EXAMPLES_FILE
+from hub.delivery.worker import DeliveryWorker
+from hub.eventlog.sealer import hub_sealer
+from signing.certs import cert_to_pem, load_certificate
+from signing.jose import mint_token, sign_compact
+from signing.keys import load_private_key
+from signing.pki import CertificateAuthority, IssuedCertificate
+
+VECTORS = Path(__file__).resolve().parents[3] / "docs" / "vectors"
+HUB_ID = "lienthong-hub"
+DOCUMENT_ID = "3f0c5b6e-2c1a-4e8b-9a57-0d2f6c1b7e42"
+"""The test vector package's id."""
+SENDER, PUSHED, PULLED, SPARE = "000.00.00.H26", "000.00.00.G22", "000.00.00.H49", "000.00.01.H49"
+
+
+@dataclass
+class Exchange:
+    status: int
+    request: Any = None
+    response: Any = None
+    media_type: str = "application/json"
+
+
+@dataclass
+class Recorder:
+    client: httpx.AsyncClient
+    exchanges: dict[str, Exchange] = field(default_factory=dict)
+
+    async def call(
+        self,
+        method: str,
+        url: str,
+        template: str,
+        *,
+        headers: dict[str, str],
+        json_body: Any = None,
+        record: bool = True,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Call the hub; record the exchange under `METHOD template STATUS` unless told not to."""
+        response = await self.client.request(method, url, json=json_body, headers=headers, **kwargs)
+        if record:
+            kind = response.headers.get("content-type", "").split(";")[0]
+            body = response.json() if kind.endswith("json") else response.text
+            self.exchanges.setdefault(
+                f"{method} {template} {response.status_code}",
+                Exchange(response.status_code, json_body, body, kind),
+            )
+        return response
+
+
+def vector_ca(directory: Path) -> CertificateAuthority:
+    """The test vectors' CA, in a directory of its own (it issues the hub and the others)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("ca.crt", "ca.key", "crl.pem"):
+        shutil.copyfile(VECTORS / name, directory / name)
+    cert = load_certificate(VECTORS / "ca.crt")
+    return CertificateAuthority(directory, cert, load_private_key(VECTORS / "ca.key"), "")
+
+
+def hub_pki(ca: CertificateAuthority, directory: Path) -> Path:
+    """`pki_dir` for a hub under the vectors' CA."""
+    issued = ca.issue("hub", "000.00.00.G00", "lienthong hub")
+    issued.save(directory / "hub")
+    shutil.copyfile(VECTORS / "ca.crt", directory / "ca.crt")
+    shutil.copyfile(VECTORS / "crl.pem", directory / "crl.pem")
+    return directory
+
+
+def _token(key: Any, cert: Any, code: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(key, cert, iss=code, aud=HUB_ID)}"}
+
+
+async def play(client: httpx.AsyncClient, app: Any, admin: dict[str, str], ca: Any) -> Recorder:
+    """Every documented exchange, in an order where each has what it needs."""
+    rec = Recorder(client)
+    org_cert = load_certificate(VECTORS / "org-es256.crt")
+    sender = _token(load_private_key(VECTORS / "org-es256.key"), org_cert, SENDER)
+    await rec.call(
+        "POST",
+        "/v1/admin/members",
+        "/v1/admin/members",
+        headers=admin,
+        json_body={"code": SENDER, "name": "UBND tỉnh Hưng Yên", "kind": "province"},
+    )
+    await rec.call(
+        "POST",
+        f"/v1/admin/members/{SENDER}/certificates",
+        "/v1/admin/members/{code}/certificates",
+        headers=admin,
+        json_body={"certificate": cert_to_pem(org_cert).decode()},
+    )
+    members: dict[str, IssuedCertificate] = {}
+    for code, body in (
+        (PUSHED, {"delivery_mode": "push", "endpoint": "https://dms.vpcp.example/lienthong"}),
+        (PULLED, {}),
+        (SPARE, {}),
+    ):
+        created = await rec.call(
+            "POST",
+            "/v1/admin/members",
+            "",
+            headers=admin,
+            record=False,
+            json_body={"code": code, "name": f"Agency {code}", **body},
+        )
+        assert created.status_code == 201, created.text
+        members[code] = ca.issue("organization", code, f"Agency {code}")
+        added = await client.post(
+            f"/v1/admin/members/{code}/certificates",
+            json={"certificate": cert_to_pem(members[code].cert).decode()},
+            headers=admin,
+        )
+        assert added.status_code == 201, added.text
+    pulled = _token(members[PULLED].key, members[PULLED].cert, PULLED)
+    await _registry(rec, admin, ca)
+    package = json.loads((VECTORS / "package-signed-es256.json").read_text())
+    submitted = await rec.call(
+        "POST", "/v1/documents", "/v1/documents", headers=sender, json_body=package
+    )
+    assert submitted.status_code == 202, submitted.text
+    again = await rec.call(
+        "POST", "/v1/documents", "/v1/documents", headers=sender, json_body=package
+    )
+    assert again.status_code == 200, again.text
+    document = package["id"]
+    doc_path = "/v1/documents/{document_id}"
+    await rec.call("GET", f"/v1/documents/{document}", doc_path, headers=sender)
+    batch = await rec.call("GET", "/v1/inbox", "/v1/inbox", headers=pulled, params={"limit": 10})
+    delivery = batch.json()["deliveries"][0]["delivery_id"]
+    receipt = sign_compact(
+        {"iss": PULLED, "document_id": document, "delivery_id": delivery},
+        members[PULLED].key,
+        [members[PULLED].cert],
+    )
+    await rec.call(
+        "POST",
+        f"/v1/inbox/{delivery}/ack",
+        "/v1/inbox/{delivery_id}/ack",
+        headers=pulled,
+        json_body={"receipt": receipt},
+    )
+    await rec.call(
+        "POST",
+        f"/v1/documents/{document}/status",
+        doc_path + "/status",
+        headers=pulled,
+        json_body={"code": "01", "at": "2026-03-12T10:05:00+07:00"},
+    )
+    await rec.call("GET", "/v1/status-updates", "/v1/status-updates", headers=sender)
+    await rec.call("GET", "/v1/directory", "/v1/directory", headers=sender)
+    await _fail_the_push(app)
+    await _operators(rec, admin, app)
+    await rec.call("POST", f"/v1/documents/{document}/recall", doc_path + "/recall", headers=sender)
+    return rec
+
+
+async def _registry(rec: Recorder, admin: dict[str, str], ca: CertificateAuthority) -> None:
+    await rec.call("GET", "/v1/admin/members", "/v1/admin/members", headers=admin)
+    code_path = "/v1/admin/members/{code}"
+    await rec.call("GET", f"/v1/admin/members/{PULLED}", code_path, headers=admin)
+    await rec.call(
+        "PATCH",
+        f"/v1/admin/members/{PULLED}",
+        code_path,
+        headers=admin,
+        json_body={"policy": "reject_invalid"},
+    )
+    rotated = ca.issue("organization", PUSHED, f"Agency {PUSHED}")
+    for action in ("suspend", "reinstate", "revoke"):
+        await rec.call(
+            "POST", f"/v1/admin/members/{SPARE}/{action}", f"{code_path}/{action}", headers=admin
+        )
+    await rec.call(
+        "POST",
+        f"/v1/admin/members/{PUSHED}/certificates/rotate",
+        code_path + "/certificates/rotate",
+        headers=admin,
+        json_body={"certificate": cert_to_pem(rotated.cert).decode(), "signing": True},
+    )
+
+
+async def _fail_the_push(app: Any) -> None:
+    """The push to the push member's endpoint fails for good (its endpoint answers 503)."""
+    context = app.state.hub
+    worker = DeliveryWorker(
+        context.settings.model_copy(update={"push_max_attempts": 1}),
+        context.sessions,
+        context.identity,
+        transport=httpx.MockTransport(lambda request: httpx.Response(503)),
+    )
+    try:
+        assert await worker.run_once() == 1
+    finally:
+        await worker.stop()
+
+
+async def _operators(rec: Recorder, admin: dict[str, str], app: Any) -> None:
+    for path in ("/v1/reports/signature-compliance", "/v1/reports/delivery"):
+        await rec.call("GET", path, path, headers=admin)
+    await rec.call("GET", "/v1/admin/changes", "/v1/admin/changes", headers=admin)
+    failed = await rec.call("GET", "/v1/admin/deliveries", "/v1/admin/deliveries", headers=admin)
+    delivery = failed.json()["deliveries"][0]["delivery_id"]
+    await rec.call(
+        "POST",
+        f"/v1/admin/deliveries/{delivery}/redrive",
+        "/v1/admin/deliveries/{delivery_id}/redrive",
+        headers=admin,
+    )
+    await rec.call(
+        "POST", "/v1/admin/status-pushes/redrive", "/v1/admin/status-pushes/redrive", headers=admin
+    )
+    await rec.call("GET", "/healthz", "/healthz", headers={})
+    await rec.call("GET", "/readyz", "/readyz", headers={})
+    context = app.state.hub
+    kept = context.settings
+    floor = 2 * shutil.disk_usage(kept.data_dir).free  # the disk is (nearly) full
+    context.settings = kept.model_copy(update={"min_free_disk_bytes": floor})
+    try:
+        await rec.call("GET", "/readyz", "/readyz", headers={})
+    finally:
+        context.settings = kept
+    sealer = hub_sealer(context.sessions, context.identity, context.settings)
+    await sealer.seal_all()
+    await sealer.seal_once(force_head=True)
+    await rec.call("GET", "/v1/eventlog/head", "/v1/eventlog/head", headers=admin)
+    found = await rec.call(
+        "GET",
+        "/v1/eventlog/entries",
+        "/v1/eventlog/entries",
+        headers=admin,
+        params={"subject": DOCUMENT_ID},
+    )
+    accepted = found.json()["entries"][0]["seq"]
+    await rec.call(
+        "GET",
+        f"/v1/eventlog/entries/{accepted}/proof",
+        "/v1/eventlog/entries/{n}/proof",
+        headers=admin,
+    )
+
+
+async def _write() -> None:
+    from hub.app import create_app
+    from hub.settings import HubSettings
+    from registry.db import migrate
+    from registry.operators import create_operator
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        ca = vector_ca(root / "ca")
+        url = f"sqlite+aiosqlite:///{root / 'hub.db'}"
+        await migrate(url)
+        settings = HubSettings(
+            data_dir=root,
+            database_url=url,
+            pki_dir=hub_pki(ca, root / "pki"),
+            hub_id=HUB_ID,
+            delivery_worker=False,
+            eventlog_sealer=False,
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            async with app.state.hub.sessions.begin() as session:
+                _, token = await create_operator(session, "admin-1", "admin")
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+                rec = await play(client, app, {"Authorization": f"Bearer {token}"}, ca)
+    out = {
+        key: {
+            "status": ex.status,
+            "request": ex.request,
+            "response": ex.response,
+            "media_type": ex.media_type,
+        }
+        for key, ex in sorted(rec.exchanges.items())
+    }
+    EXAMPLES_FILE.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(_write())
