@@ -224,12 +224,20 @@ async def _operators(rec: Recorder, admin: dict[str, str], app: Any) -> None:
     await rec.call("GET", "/v1/admin/changes", "/v1/admin/changes", headers=admin)
     failed = await rec.call("GET", "/v1/admin/deliveries", "/v1/admin/deliveries", headers=admin)
     delivery = failed.json()["deliveries"][0]["delivery_id"]
+    troubled = "/v1/admin/deliveries/troubled"
+    await rec.call("GET", troubled, troubled, headers=admin)
+    found = "/v1/admin/documents"
+    await rec.call("GET", found, found, headers=admin, params={"q": "quy chế"})
+    await rec.call("GET", f"{found}/{DOCUMENT_ID}", found + "/{document_id}", headers=admin)
     await rec.call(
         "POST",
         f"/v1/admin/deliveries/{delivery}/redrive",
         "/v1/admin/deliveries/{delivery_id}/redrive",
         headers=admin,
     )
+    await _fail_the_push(app)  # failed again: the recipient's redrive finds it
+    redrive = "/v1/admin/deliveries/redrive"
+    await rec.call("POST", redrive, redrive, headers=admin, params={"recipient": PUSHED})
     await rec.call(
         "POST", "/v1/admin/status-pushes/redrive", "/v1/admin/status-pushes/redrive", headers=admin
     )
