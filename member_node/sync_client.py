@@ -18,6 +18,9 @@ import httpx
 from hub.protocol import (
     DeliveryRef,
     InboxBatch,
+    LogEntries,
+    LogHead,
+    LogInclusionProof,
     StatusCode,
     StatusEntry,
     StatusUpdatesPage,
@@ -121,6 +124,15 @@ class SyncHubClient:
         self, after: int | None = None, limit: int | None = None, *, wait: float = DEFAULT_WAIT
     ) -> StatusUpdatesPage:
         return self._run(self.client.status_updates(after, limit, wait=wait))
+
+    def eventlog_head(self) -> LogHead:
+        return self._run(self.client.eventlog_head())
+
+    def eventlog_entries(self, subject: str, after: int = 0) -> LogEntries:
+        return self._run(self.client.eventlog_entries(subject, after))
+
+    def eventlog_proof(self, seq: int) -> LogInclusionProof:
+        return self._run(self.client.eventlog_proof(seq))
 
 
 async def _make(

@@ -11,8 +11,10 @@ __all__ = [
     "docs",
     "documents",
     "eventlog",
+    "examples",
     "health",
     "inbox",
     "metrics",
+    "push_callbacks",
     "reports",
 ]

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from registry.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, Problem
+from registry.problems import PROBLEM_MEDIA_TYPE, Problem
 
 __all__ = ["EXAMPLES_FILE", "add_examples", "problem_example", "recorded_examples"]
 
@@ -72,8 +72,10 @@ def recorded_examples() -> dict[str, dict[str, Any]]:
     return data
 
 
-def problem_example(path: str, status: int, operator: bool = False) -> dict[str, Any]:
-    """A problem body as the hub answers `status` on `path`."""
+def problem_example(
+    path: str, status: int, operator: bool = False, field: str = "code"
+) -> dict[str, Any]:
+    """A problem body as the hub answers `status` on `path` (`field`: what a 422 names)."""
     code = _CODES.get(status, "http_error")
     if operator and status in (401, 403):
         code = {401: "operator_token_missing", 403: "forbidden_role"}[status]
@@ -82,10 +84,8 @@ def problem_example(path: str, status: int, operator: bool = False) -> dict[str,
             code = codes[status]
             break
     detail = _DETAILS.get(code, f"({code}) see the code")
-    errors = [{"field": "code", "message": "Input should be '01', '02', ..."}]
-    body = Problem(status, code, detail, errors=errors if status == 422 else None).to_dict()
-    assert body["type"] == PROBLEM_TYPE_BASE + code
-    return body
+    errors = [{"field": field, "message": "Input should be a valid value"}]
+    return Problem(status, code, detail, errors=errors if status == 422 else None).to_dict()
 
 
 def add_examples(spec: dict[str, Any]) -> None:
@@ -102,10 +102,12 @@ def add_examples(spec: dict[str, Any]) -> None:
             operator = all(
                 "operatorToken" in requirement for requirement in operation.get("security", [{}])
             )
+            field = next((p["name"] for p in operation.get("parameters", [])), "body")
             for status, response in operation["responses"].items():
                 content = response.get("content", {}).get(PROBLEM_MEDIA_TYPE)
                 if content is not None and status.isdigit():
-                    content.setdefault("example", problem_example(path, int(status), operator))
+                    example = problem_example(path, int(status), operator, field)
+                    content.setdefault("example", example)
 
 
 def _add_recorded(operation: dict[str, Any], found: dict[str, Any]) -> None:

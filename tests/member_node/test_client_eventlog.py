@@ -3,19 +3,23 @@ trusting nothing but the pinned hub certificate."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from hub.eventlog.sealer import hub_sealer
 from member_node.client import HubClient
 from member_node.errors import NotFound, ProofError
 from member_node.eventlog import verify_head, verify_inclusion
+from member_node.sync_client import SyncHubClient
 from signing.jose import sign_compact, unverified_claims
 from signing.pades.document import make_pdf
 from tests.conftest import HUB_ID, PKIFixture
 from tests.member_node.conftest import HEADER, RECIPIENT, Agency, MakeAgency
+from tests.member_node.test_client_messaging import LoopBridge
 
 PDF = ("qd274.pdf", "application/pdf", make_pdf(pages=1))
 
@@ -80,3 +84,21 @@ async def test_the_sdk_proves_its_document_was_logged(
     with pytest.raises(ProofError) as wrong_hub:
         verify_head(proof.head, cert, "another-hub")
     assert wrong_hub.value.code == "head_wrong_issuer"
+
+
+async def test_the_sync_client_proves_the_same(
+    sender: Agency,
+    make_agency: MakeAgency,
+    hub_transport: httpx.ASGITransport,
+    hub_app: Any,
+) -> None:
+    await make_agency(RECIPIENT)
+    bridge = LoopBridge(hub_transport, asyncio.get_running_loop())
+    with SyncHubClient("http://hub", sender.identity, hub_id=HUB_ID, transport=bridge) as hub:
+        result = await asyncio.to_thread(hub.send, [RECIPIENT], HEADER, [PDF])
+        await _sealed(hub_app)
+        head = await asyncio.to_thread(hub.eventlog_head)
+        found = await asyncio.to_thread(hub.eventlog_entries, result.document_id)
+        proofs = [await asyncio.to_thread(hub.eventlog_proof, e.seq) for e in found.entries]
+    assert found.entries and [p.entry for p in proofs] == found.entries
+    assert all(p.head.seq <= head.seq for p in proofs)

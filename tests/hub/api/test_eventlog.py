@@ -13,9 +13,10 @@ import rfc8785
 from jwcrypto import jwk, jws
 from pymerkle import InmemoryTree
 
-from hub.eventlog.sealer import hub_sealer
+from hub.eventlog.sealer import HEAD_TYP, Sealer, hub_sealer
 from registry.operators import create_operator
 from signing.certs import cert_to_pem
+from signing.jose import sign_compact
 from tests.hub.conftest import Hub
 from tests.hub.helpers import Agency
 
@@ -228,3 +229,23 @@ async def test_auditors_read_and_callers_without_credentials_do_not(hub: Hub) ->
     refused = await hub.client.get("/v1/eventlog/head", headers=forged)
     assert refused.status_code == 401
     assert refused.json()["code"] == "malformed_token"
+
+
+async def test_an_entry_under_a_head_without_a_root_is_409_proof_unavailable(hub: Hub) -> None:
+    """Heads signed before they carried `entries_root` still cover their entries; those
+    entries are proved from an export instead."""
+    await hub.add(SENDER)
+    identity = hub.context.identity
+
+    def sign_as_before(claims: dict[str, Any]) -> str:
+        older = {k: v for k, v in claims.items() if k not in ("first_seq", "entries_root")}
+        return sign_compact(older, identity.key, identity.chain, typ=HEAD_TYP)
+
+    sealer = Sealer(hub.context.sessions, sign_as_before, issuer=hub.settings.hub_id)
+    await sealer.seal_all()
+    await sealer.seal_once(force_head=True)
+    head = (await hub.client.get("/v1/eventlog/head", headers=hub.admin)).json()
+    assert head["entries_root"] is None and head["first_seq"] is None
+    answer = await _proof(hub, head["seq"], hub.admin)
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["code"] == "eventlog_proof_unavailable"
