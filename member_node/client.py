@@ -20,15 +20,11 @@ idempotent on the package id.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import email.utils
 from collections.abc import Iterable, Mapping
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ValidationError
 
 from hub.protocol import (
     EDXML_MEDIA_TYPE,
@@ -43,33 +39,25 @@ from hub.protocol import (
     SubmitResult,
     Trace,
 )
+from member_node.defaults import DEFAULT_HUB_ID
 from member_node.directory import Directory, DirectoryCache
 from member_node.errors import (
     BadRequest,
     BadResponse,
     DirectoryError,
     HubError,
-    HubUnreachable,
     SigningError,
-    Unauthorized,
-    error_from_response,
 )
 from member_node.eventlog import verify_head, verify_inclusion
+from member_node.hub_session import HubSession, read_json, read_model
 from member_node.identity import NodeIdentity
-from member_node.tls import client_tls_context
-from member_node.tokens import TokenMinter
 from signing.edxml import EdxmlError, package_to_edxml, sign_envelope
 from signing.jose import JoseError, verify_compact
 from signing.package import Header, Package, new_package, package_json
 from signing.pades.sign import PdfSigner, PdfSigningError, sign_pdf_twice
 from signing.sign import sign_package
 
-M = TypeVar("M", bound=BaseModel)
 VN = dt.timezone(dt.timedelta(hours=7), "+07:00")
-DEFAULT_HUB_ID = "lienthong-hub"
-"""The `aud` of every token unless told otherwise: the hub's default `LIENTHONG_HUB_ID`."""
-RETRIED_STATUSES = frozenset({429, 503})
-"""Answers after which the hub changed nothing and said when to come back (`Retry-After`)."""
 File = tuple[str, str, bytes]
 """An attachment: (name, media type, content)."""
 
@@ -78,8 +66,8 @@ DEFAULT_WAIT = 20.0
 """Seconds `inbox()` and `status_updates()` let the hub hold an empty answer (long poll)."""
 
 
-class HubClient:
-    """An authenticated connection from one member to the hub."""
+class HubClient(HubSession):
+    """Every member call of the wire contract, on an authenticated session with the hub."""
 
     def __init__(
         self,
@@ -92,39 +80,18 @@ class HubClient:
         retries: int = 3,
         max_retry_after: float = 30.0,
     ) -> None:
-        """`retries`: how many times a call answered `503` or `429` is made again, each
-        after the hub's `Retry-After` (at most `max_retry_after` seconds; 1 s when absent);
-        then the error is raised. 0 turns retrying off."""
-        self.identity = identity
-        # over https, the hub is checked against the national root and the organisation
-        # certificate is offered as TLS client certificate (mutual TLS behind the proxy)
-        verify = client_tls_context(identity) if base_url.startswith("https:") else True
-        self.retries = retries
-        self.max_retry_after = max_retry_after
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), transport=transport, timeout=timeout, verify=verify
+        """See `HubSession`: `retries` and `max_retry_after` bound the retries of a `503`
+        or `429` after the hub's `Retry-After`."""
+        super().__init__(
+            base_url,
+            identity,
+            hub_id=hub_id,
+            transport=transport,
+            timeout=timeout,
+            retries=retries,
+            max_retry_after=max_retry_after,
         )
-        self.hub_id = hub_id
-        self._tokens: TokenMinter | None = None
         self.directory_cache = DirectoryCache(identity.hub_certificate)
-
-    async def __aenter__(self) -> HubClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    @property
-    def code(self) -> str:
-        return self.identity.code
 
     # -- the directory -----------------------------------------------------------
 
@@ -160,7 +127,7 @@ class HubClient:
             return None, etag
         token = response.text.strip()
         if response.headers.get("content-type", "").startswith("application/json"):
-            body = _json(response)
+            body = read_json(response)
             found = body.get("directory") or body.get("token") if isinstance(body, dict) else body
             if not isinstance(found, str):
                 raise BadResponse("bad_directory", "the directory answer holds no JWS")
@@ -259,7 +226,7 @@ class HubClient:
             content=package_json(package),
             headers={"Content-Type": "application/json"},
         )
-        return self._checked(_model(SubmitResult, response))
+        return self._checked(read_model(SubmitResult, response))
 
     def _checked(self, result: SubmitResult) -> SubmitResult:
         try:
@@ -312,7 +279,7 @@ class HubClient:
         response = await self._send(
             "POST", "/v1/documents", content=data, headers={"Content-Type": EDXML_MEDIA_TYPE}
         )
-        return self._checked(_model(SubmitResult, response))
+        return self._checked(read_model(SubmitResult, response))
 
     async def post_edxml_status(self, document_id: str, data: bytes) -> StatusEntry:
         """`POST /v1/documents/{id}/status` with an edXML status message."""
@@ -322,7 +289,7 @@ class HubClient:
             content=data,
             headers={"Content-Type": EDXML_MEDIA_TYPE},
         )
-        return _model(StatusEntry, response)
+        return read_model(StatusEntry, response)
 
     async def edxml(self, document_id: str, *, original: bool = False) -> bytes:
         """`GET /v1/documents/{id}/edxml`: the document as edXML signed by the hub, or with
@@ -335,11 +302,11 @@ class HubClient:
 
     async def trace(self, document_id: str) -> Trace:
         """`GET /v1/documents/{id}`: verdict, deliveries, statuses, events."""
-        return _model(Trace, await self._send("GET", f"/v1/documents/{document_id}"))
+        return read_model(Trace, await self._send("GET", f"/v1/documents/{document_id}"))
 
     async def recall(self, document_id: str) -> Trace:
         """`POST /v1/documents/{id}/recall` (sender): recipients get status 13."""
-        return _model(Trace, await self._send("POST", f"/v1/documents/{document_id}/recall"))
+        return read_model(Trace, await self._send("POST", f"/v1/documents/{document_id}/recall"))
 
     async def post_status(
         self,
@@ -356,7 +323,7 @@ class HubClient:
         if at is not None:
             body["at"] = at.isoformat()
         response = await self._send("POST", f"/v1/documents/{document_id}/status", json=body)
-        return _model(StatusEntry, response)
+        return read_model(StatusEntry, response)
 
     # -- pull members ------------------------------------------------------------
 
@@ -371,13 +338,13 @@ class HubClient:
         response = await self._send(
             "GET", "/v1/inbox", params=params or None, timeout=self._timeout_with(wait)
         )
-        return _model(InboxBatch, response)
+        return read_model(InboxBatch, response)
 
     async def ack(self, delivery_id: str, receipt: str | None = None) -> DeliveryRef:
         """`POST /v1/inbox/{delivery_id}/ack`, with the node's signed delivery receipt."""
         body = {"receipt": receipt} if receipt is not None else {}
         response = await self._send("POST", f"/v1/inbox/{delivery_id}/ack", json=body)
-        return _model(DeliveryRef, response)
+        return read_model(DeliveryRef, response)
 
     async def status_updates(
         self, after: int | None = None, limit: int | None = None, *, wait: float = DEFAULT_WAIT
@@ -397,103 +364,31 @@ class HubClient:
             params=params or None,
             timeout=self._timeout_with(wait),
         )
-        return _model(StatusUpdatesPage, response)
+        return read_model(StatusUpdatesPage, response)
 
     # -- the event log ------------------------------------------------------------
 
     async def eventlog_head(self) -> LogHead:
         """`GET /v1/eventlog/head`, verified against the pinned hub certificate
         (`ProofError` otherwise): keep it, a later head must extend the same chain."""
-        head = _model(LogHead, await self._send("GET", "/v1/eventlog/head"))
+        head = read_model(LogHead, await self._send("GET", "/v1/eventlog/head"))
         return verify_head(head, self.identity.hub_certificate, self.hub_id)
 
     async def eventlog_entries(self, subject: str, after: int = 0) -> LogEntries:
         """`GET /v1/eventlog/entries?subject=`: the entries about one of this member's
         documents (or about itself), each with the `seq` to prove."""
         params = {"subject": subject, "after": after}
-        return _model(LogEntries, await self._send("GET", "/v1/eventlog/entries", params=params))
+        return read_model(
+            LogEntries, await self._send("GET", "/v1/eventlog/entries", params=params)
+        )
 
     async def eventlog_proof(self, seq: int) -> LogInclusionProof:
         """`GET /v1/eventlog/entries/{seq}/proof`, verified (`ProofError` otherwise): the
         entry, about this member, is in a head the hub signed."""
         response = await self._send("GET", f"/v1/eventlog/entries/{seq}/proof")
-        proof = _model(LogInclusionProof, response)
+        proof = read_model(LogInclusionProof, response)
         verify_inclusion(proof, self.identity.hub_certificate, self.hub_id)
         return proof
-
-    def _timeout_with(self, wait: float) -> httpx.Timeout:
-        """The client's timeouts, with the read timeout lengthened by a long poll's wait."""
-        base = self._http.timeout
-        read = None if base.read is None else base.read + max(wait, 0.0)
-        return httpx.Timeout(base.connect, read=read, write=base.write, pool=base.pool)
-
-    # -- transport ---------------------------------------------------------------
-
-    async def _authorization(self) -> str:
-        if self._tokens is None:
-            self._tokens = TokenMinter(self.identity.organization, self.code, self.hub_id)
-        return f"Bearer {self._tokens.token()}"
-
-    async def _send(
-        self, method: str, url: str, *, auth: bool = True, **kwargs: Any
-    ) -> httpx.Response:
-        headers: dict[str, str] = dict(kwargs.pop("headers", None) or {})
-        refreshed = False
-        retries_left = self.retries
-        while True:
-            if auth:
-                headers["Authorization"] = await self._authorization()
-            try:
-                response = await self._http.request(method, url, headers=headers, **kwargs)
-            except httpx.TransportError as exc:
-                raise HubUnreachable(
-                    "hub_unreachable", f"{method} {url}: {exc.__class__.__name__}: {exc}"
-                ) from exc
-            if response.status_code < 400 or response.status_code == 304:
-                return response
-            error = error_from_response(response)
-            if isinstance(error, Unauthorized) and auth and not refreshed and self._tokens:
-                self._tokens.invalidate()  # a rotated key or a clock jump: one fresh try
-                refreshed = True
-                continue
-            if response.status_code in RETRIED_STATUSES and retries_left > 0:
-                # the hub changed nothing (database or disk unavailable, or rate limited)
-                retries_left -= 1
-                await asyncio.sleep(self._retry_after(response))
-                continue
-            raise error
-
-    def _retry_after(self, response: httpx.Response) -> float:
-        """The answer's `Retry-After` in seconds (seconds or an HTTP date), bounded."""
-        value = response.headers.get("retry-after", "").strip()
-        seconds = 1.0
-        if value.isdigit():
-            seconds = float(value)
-        elif value:
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-                seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
-            except (TypeError, ValueError):
-                pass
-        return min(max(seconds, 0.0), self.max_retry_after)
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise BadResponse(
-            "not_json", f"the hub answered {response.status_code} with a body that is not JSON"
-        ) from exc
-
-
-def _model(model: type[M], response: httpx.Response) -> M:
-    try:
-        return model.model_validate(_json(response))
-    except ValidationError as exc:
-        raise BadResponse(
-            "unexpected_answer", f"the hub's answer is not a {model.__name__}: {exc}"
-        ) from exc
 
 
 __all__ = ["File", "HubClient", "HubError"]

@@ -27,7 +27,8 @@ from hub.protocol import (
     SubmitResult,
     Trace,
 )
-from member_node.client import DEFAULT_HUB_ID, DEFAULT_WAIT, File, HubClient
+from member_node.client import DEFAULT_WAIT, File, HubClient
+from member_node.defaults import DEFAULT_HUB_ID
 from member_node.directory import Directory
 from member_node.identity import NodeIdentity
 from signing.package import Header, Package

@@ -159,10 +159,10 @@ def test_the_cli_choices_are_the_libraries() -> None:
 def test_node_and_hub_defaults_agree() -> None:
     """`lienthong node …` with no `--hub` finds a `lienthong hub serve` started with no `--port`."""
     from hub import cli as hub_cli
-    from member_node import client
+    from hub.settings import HubSettings
     from member_node.defaults import DEFAULT_HUB_ID, DEFAULT_HUB_URL
 
     serve = typer.main.get_command(hub_cli.hub_app).commands["serve"]  # type: ignore[attr-defined]
     port = next(p.default for p in serve.params if p.name == "port")
     assert f"http://127.0.0.1:{port}" == DEFAULT_HUB_URL
-    assert DEFAULT_HUB_ID == client.DEFAULT_HUB_ID
+    assert HubSettings.model_fields["hub_id"].default == DEFAULT_HUB_ID
