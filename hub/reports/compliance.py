@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, and_, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import Document
@@ -112,6 +112,18 @@ class ComplianceReport:
         }
 
 
+def _key(table: type[ReportCount] | type[ReportFact], grouping: Grouping) -> Any:
+    """What a row is grouped by. For the roll-up, the sender's top-level unit is read from
+    its code (`000.00.12.H26` is under `000.00.00.H26`: the registry enforces that a
+    parent is the one the code implies), so the database adds up a hundred groups
+    instead of sending one per sender of the national tree."""
+    if grouping is Grouping.DAY:
+        return table.day
+    if grouping is Grouping.PARENT:
+        return literal("000.00.00.") + func.substr(table.sender, 11, 3)
+    return table.sender
+
+
 def counts_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping) -> AnySelect:
     """SELECT key, violation mask, counts: sums over the filtered counters.
 
@@ -123,7 +135,7 @@ def counts_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping
     """
     c = ReportCount
     recipient = ALL_RECIPIENTS if flt.recipient is None else flt.recipient
-    key = c.day if grouping is Grouping.DAY else c.sender
+    key = _key(c, grouping)
     query = select(
         key.label("key"),
         c.violations,
@@ -171,7 +183,7 @@ def _in_window(
 def facts_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping) -> AnySelect:
     """The same groups counted from the raw facts: the reference the counters must equal."""
     f = ReportFact
-    key = f.day if grouping is Grouping.DAY else f.sender
+    key = _key(f, grouping)
     query = select(
         key.label("key"),
         f.violations,
@@ -239,7 +251,7 @@ def linked_query(flt: ReportFilter, senders: set[str] | None, grouping: Grouping
     their business type, so every filter means what it means for the counts.
     """
     f = ReportFact
-    key = f.day if grouping is Grouping.DAY else f.sender
+    key = _key(f, grouping)
     query = (
         select(key.label("key"), Document.business_type, func.count())
         .join(Document, Document.id == f.document_id)

@@ -204,16 +204,18 @@ async def _probing_deliveries(session: AsyncSession, subtree: bool) -> AsyncIter
     probe each rather than by hashing the whole deliveries table.
 
     The planner misjudges the two-column join (it multiplies the selectivities of
-    document and recipient) and hashes every delivery: with 3,000,000 of them one
+    document and recipient) and hashes (or merges) every delivery: with 3,000,000 of them one
     province's report took 11 s. `SET LOCAL` lasts until the transaction ends and
     is put back as soon as the two queries are done.
     """
     hint = subtree and session.get_bind().dialect.name == "postgresql"
     if hint:
         await session.execute(text("SET LOCAL enable_hashjoin = off"))
-    yield  # on an error the transaction is lost, and the setting with it
+        await session.execute(text("SET LOCAL enable_mergejoin = off"))
+    yield  # on an error the transaction is lost, and the settings with it
     if hint:
         await session.execute(text("SET LOCAL enable_hashjoin TO DEFAULT"))
+        await session.execute(text("SET LOCAL enable_mergejoin TO DEFAULT"))
 
 
 async def delivery_report(

@@ -159,3 +159,28 @@ async def test_receipts_without_arrival_become_overdue_the_next_day(
         later = await delivery_report(session, ReportFilter(), now=utcnow() + timedelta(days=1))
     g22 = next(r for r in later.recipients if r.recipient == G22)
     assert g22.overdue_receipts == 3
+
+
+async def test_the_subtree_follows_the_registry_as_it_changes(
+    hub: Hub, scenario: Scenario, auditor: dict[str, str]
+) -> None:
+    """The hierarchy is kept between reports; a registry change is seen by the next one."""
+    unit = "000.00.07.H49"
+    before = await hub.client.get(COMPLIANCE, params={"sender": unit}, headers=auditor)
+    assert (before.status_code, before.json()["code"]) == (422, "unknown_member")
+    added = await hub.client.post(
+        "/v1/admin/members",
+        json={"code": unit, "name": "Sở Y tế tỉnh Quảng Ninh", "kind": "department"},
+        headers=hub.admin,
+    )
+    assert added.status_code == 201, added.text
+    after = await _report(hub, auditor, sender=unit)
+    assert after["rows"] == [] and after["total"]["documents"] == 0
+    province = _by_key(await _report(hub, auditor, sender=H49, group="parent"))
+    assert set(province) == {H49}
+    renamed = await hub.client.patch(
+        f"/v1/admin/members/{H49}", json={"name": "UBND tỉnh Quảng Ninh (mới)"}, headers=hub.admin
+    )
+    assert renamed.status_code == 200, renamed.text
+    named = _by_key(await _report(hub, auditor, sender=H49))
+    assert named[H49]["name"] == "UBND tỉnh Quảng Ninh (mới)"
