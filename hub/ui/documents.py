@@ -13,7 +13,13 @@ from hub.protocol import DeliveryState
 from hub.reports.facts import VIOLATION_CODES
 from hub.reports.filters import load_hierarchy
 from hub.tracking.documents import operator_view
-from hub.tracking.search import SORT_COLUMNS, VERDICTS, DocumentQuery, search_documents
+from hub.tracking.search import (
+    SORT_COLUMNS,
+    VERDICTS,
+    DocumentQuery,
+    describe_documents,
+    search_documents,
+)
 from hub.ui.auth import require_session
 from hub.ui.forms import PAGE_SIZE, parse_date
 from hub.ui.render import page
@@ -110,11 +116,13 @@ async def trace_page(
         except ValidationError as exc:  # a stored verdict that no longer parses
             raise Problem(409, "trace_unreadable", str(exc)) from exc
         names = (await load_hierarchy(db)).names
-    trace = view.trace
+        trace = view.trace
+        earlier = [trace.earlier] if trace.earlier else []
+        linked = await describe_documents(db, [d.document_id for d in [*earlier, *trace.later]])
     receipts = {r.delivery_id: r for r in view.receipts}
     return page(
         request, "trace.html", session, trace=trace, header=view.header, names=names,
-        events=timeline(trace), receipts=receipts, sort=sort,
+        events=timeline(trace), receipts=receipts, sort=sort, linked=linked,
         deliveries=sort_rows(sort, RECIPIENT_KEYS, trace.deliveries),
         signatures=panel(trace.verdict), document_problems=document_problems(trace.verdict),
     )  # fmt: skip

@@ -11,8 +11,9 @@ import pytest
 
 from hub.ui.signatures import common_name
 from tests.hub.conftest import Hub
+from tests.hub.helpers import body_of
 from tests.hub.reports.scenario import G22, H26, H49, Scenario, load_scenario
-from tests.hub.ui.extra import PLAN_SUBJECT, Extra, add_documents
+from tests.hub.ui.extra import PLAN_HEADER, PLAN_SUBJECT, Extra, add_documents
 from tests.hub.ui.test_ui import _login, _token
 
 
@@ -114,3 +115,24 @@ async def test_signatures_name_their_signers_without_oids(
     assert shown == [unescape(common_name(s["subject"])) for s in signatures] and len(shown) == 2
     assert "Mã định danh cơ quan (organisation identifier)" in _text(panel.group(1))
     assert H26 in _text(panel.group(1))
+
+
+async def test_linked_documents_are_named(hub: Hub, loaded: tuple[Scenario, Extra]) -> None:
+    scenario, extra = loaded
+    h26 = scenario.agencies[H26]
+    update = {**PLAN_HEADER, "code": {"number": "16", "notation": "KH-UBND"},
+              "business": {"type": 2, "document_id": extra.plan}}  # fmt: skip
+    response = await hub.client.post(
+        "/v1/documents", content=body_of(h26.package([G22], header=update)),
+        headers={**h26.headers, "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert response.status_code == 202, response.text
+    later = response.json()["document_id"]
+    html, api = await _view(hub, extra.plan)
+    assert [d["document_id"] for d in api["trace"]["later"]] == [later]
+    cell = re.search(r"<td data-later[^>]*>(.*?)</td>", html, re.S)
+    assert cell and f"16/KH-UBND {PLAN_SUBJECT} · cập nhật (update)" in _text(cell.group(1))
+    html, api = await _view(hub, later)
+    assert api["trace"]["earlier"]["document_id"] == extra.plan
+    cell = re.search(r'<td id="earlier"[^>]*>(.*?)</td>', html, re.S)
+    assert cell and f"15/KH-UBND {PLAN_SUBJECT} · cập nhật (update)" in _text(cell.group(1))
