@@ -135,7 +135,8 @@ def _filtered(query: DocumentQuery, dialect: str) -> Select[Any]:
             stmt = stmt.where(subject.contains(word.lower(), autoescape=True))
     if query.number:
         cited = lowered(dialect, _cited())
-        stmt = stmt.where(cited.contains(query.number.strip().lower(), autoescape=True))
+        number = unicodedata.normalize("NFC", query.number.strip()).lower()
+        stmt = stmt.where(cited.contains(number, autoescape=True))
     if query.sender:
         stmt = stmt.where(Document.sender == query.sender)
     if query.doc_type:
