@@ -136,3 +136,27 @@ async def test_linked_documents_are_named(hub: Hub, loaded: tuple[Scenario, Extr
     assert api["trace"]["earlier"]["document_id"] == extra.plan
     cell = re.search(r'<td id="earlier"[^>]*>(.*?)</td>', html, re.S)
     assert cell and f"15/KH-UBND {PLAN_SUBJECT} · cập nhật (update)" in _text(cell.group(1))
+
+
+async def test_the_recipients_sort_on_every_column(
+    hub: Hub, loaded: tuple[Scenario, Extra]
+) -> None:
+    scenario, extra = loaded
+    leased = await hub.client.get("/v1/inbox", headers=scenario.agencies[G22].headers)
+    assert extra.notice in {d["document_id"] for d in leased.json()["deliveries"]}
+    _, notice = await _view(hub, extra.notice)
+    attempts = {d["recipient"]: d["attempts"] for d in notice["trace"]["deliveries"]}
+    assert attempts[G22] > attempts[H49]  # G22 leased it once; H49 never had it
+    cases = [  # notice: G22 queued and accepted, H49 refused by its policy
+        (extra.notice, "recipient", [G22, H49]),
+        (extra.notice, "outcome", [G22, H49]),  # accepted < refused_by_policy
+        (extra.notice, "state", [G22, H49]),
+        (extra.notice, "attempts", sorted(attempts, key=attempts.__getitem__)),
+        (extra.plan, "receipt", [G22, H49]),  # kept before refused
+    ]
+    for document, column, order in cases:
+        for sort, want in ((column, order), (f"-{column}", order[::-1])):
+            page = await hub.client.get(f"/ui/documents/{document}", params={"sort": sort})
+            table = re.search(r'<table id="recipients">.*?</table>', page.text, re.S)
+            assert table, page.text
+            assert re.findall(r'<tr data-recipient="([^"]+)">', table.group(0)) == want, sort
