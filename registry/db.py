@@ -84,6 +84,10 @@ def async_url(url: str) -> str:
     return url
 
 
+def _unicode_lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -91,6 +95,8 @@ def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # SQLite's lower() folds ASCII letters only ("Ủy" stays "Ủy"); searches use this one
+    dbapi_connection.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
     # The driver's own implicit BEGIN is deferred; `_begin_immediate` emits ours.
     dbapi_connection.isolation_level = None
 

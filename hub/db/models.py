@@ -79,6 +79,14 @@ class Document(Base):
     """The document this one revokes, updates or replaces (`header.business.document_id`)."""
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """When the retention policy removed its attachment bodies (`hub.retention`)."""
+    number: Mapped[str | None] = mapped_column(String(64))
+    """The header's `code.number`, copied from the package for searching (`hub.tracking.search`)."""
+    notation: Mapped[str | None] = mapped_column(String(128))
+    """The header's `code.notation` (`QĐ-UBND`)."""
+    subject: Mapped[str | None] = mapped_column(String(4096))
+    """The header's `subject` (trích yếu)."""
+    doc_type: Mapped[str | None] = mapped_column(String(16))
+    """The header's `type` (`QD`, `CV`, …)."""
 
 
 class AttachmentBlob(Base):

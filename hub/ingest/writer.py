@@ -15,6 +15,7 @@ the others.
 from __future__ import annotations
 
 import json
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,6 +62,19 @@ class Submission:
     """An edXML envelope's digest; its bytes are among `blobs`."""
     business_type: int = 0
     earlier_id: str | None = None
+
+
+def _searchable(package: Package) -> dict[str, str]:
+    """The header fields the document search reads from columns, not from the package; the
+    subject in NFC, as the search normalises its words (Vietnamese has two spellings of
+    most accented letters in Unicode)."""
+    header = package.header
+    return {
+        "number": header.code.number,
+        "notation": header.code.notation,
+        "subject": unicodedata.normalize("NFC", header.subject),
+        "doc_type": header.type,
+    }
 
 
 @dataclass
@@ -230,6 +244,7 @@ class IngestWriter:
                 "original_sha256": item.original_sha256,
                 "business_type": item.business_type,
                 "earlier_id": item.earlier_id,
+                **_searchable(item.package),
             }
         )
         now = utcnow()

@@ -1,15 +1,18 @@
 """Finding documents as operators ask for them: by number and notation, words of the
 subject, sender, recipient, type, Vietnam days, verdict and delivery state.
 
-The header fields are read from the stored package (JSON) by the database,
-so the search needs no copy of them; a time window or a sender narrows it
-through the `received_at` indexes. Every list that names a document takes
-its number, notation, subject and attachment names from `describe_documents`.
+The header fields searched are columns of `documents` filled at acceptance
+(migration 0011 filled them for older documents); a time window or a sender
+narrows a search through the `received_at` indexes, words of the subject are
+a scan of the subject column in that window. Every list that names a document
+takes its number, notation, subject and attachment names from
+`describe_documents`.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from hub.db.models import Delivery, Document
-from hub.db.sql import json_text
+from hub.db.sql import json_text, lowered
 from hub.protocol import DeliveryState
 
 __all__ = [
@@ -89,12 +92,12 @@ class DocumentListing:
         return "/".join(part for part in (self.number, self.notation) if part)
 
 
-def _header(dialect: str, *path: str | int) -> ColumnElement[str]:
-    return json_text(dialect, Document.package, "header", *path)
+def _cited() -> ColumnElement[str]:
+    """`number/notation` as the document is cited."""
+    return func.coalesce(Document.number, "") + "/" + func.coalesce(Document.notation, "")
 
 
 def _sort_keys(dialect: str) -> dict[str, list[Any]]:
-    code = func.coalesce(_header(dialect, "code", "number"), "") + "/"
     first_recipient = (
         select(func.min(Delivery.recipient))
         .where(Delivery.document_id == Document.id)
@@ -102,12 +105,12 @@ def _sort_keys(dialect: str) -> dict[str, list[Any]]:
     )
     return {
         "received_at": [Document.received_at],
-        "code": [code + func.coalesce(_header(dialect, "code", "notation"), "")],
-        "subject": [_header(dialect, "subject")],
+        "code": [_cited()],
+        "subject": [Document.subject],
         "attachments": [json_text(dialect, Document.package, "attachments", 0, "name")],
         "sender": [Document.sender],
         "recipients": [first_recipient],
-        "doc_type": [_header(dialect, "type")],
+        "doc_type": [Document.doc_type],
         "verdict": [Document.compliant, Document.violations],
     }
 
@@ -127,16 +130,17 @@ def _vietnam_midnight(day: date, days_later: int = 0) -> datetime | None:
 def _filtered(query: DocumentQuery, dialect: str) -> Select[Any]:
     stmt = select(Document.id)
     if query.words:
-        subject = func.lower(_header(dialect, "subject"))
-        for word in query.words.split():
+        subject = lowered(dialect, Document.subject)
+        for word in unicodedata.normalize("NFC", query.words).split():
             stmt = stmt.where(subject.contains(word.lower(), autoescape=True))
     if query.number:
-        cited = func.lower(_sort_keys(dialect)["code"][0])
-        stmt = stmt.where(cited.contains(query.number.strip().lower(), autoescape=True))
+        cited = lowered(dialect, _cited())
+        number = unicodedata.normalize("NFC", query.number.strip()).lower()
+        stmt = stmt.where(cited.contains(number, autoescape=True))
     if query.sender:
         stmt = stmt.where(Document.sender == query.sender)
     if query.doc_type:
-        stmt = stmt.where(_header(dialect, "type") == query.doc_type)
+        stmt = stmt.where(Document.doc_type == query.doc_type)
     if query.since and (start := _vietnam_midnight(query.since)):
         stmt = stmt.where(Document.received_at >= start)
     if query.until and (end := _vietnam_midnight(query.until, days_later=1)):
@@ -177,17 +181,13 @@ async def search_documents(
     return [found[i] for i in ids if i in found]
 
 
-def _header_of(package: str) -> tuple[dict[str, Any], list[str]]:
+def _attachment_names(package: str) -> list[str]:
     try:
         data = json.loads(package)
     except ValueError:
-        return {}, []
-    header = data.get("header") if isinstance(data, dict) else None
+        return []
     attachments = data.get("attachments") if isinstance(data, dict) else None
-    names = [
-        str(a.get("name", "")) for a in attachments or [] if isinstance(a, dict) and a.get("name")
-    ]
-    return (header if isinstance(header, dict) else {}), names
+    return [str(a["name"]) for a in attachments or [] if isinstance(a, dict) and a.get("name")]
 
 
 async def describe_documents(
@@ -207,21 +207,19 @@ async def describe_documents(
     for row in await session.execute(
         select(
             Document.id, Document.received_at, Document.sender, Document.package,
-            Document.compliant, Document.violations,
+            Document.compliant, Document.violations, Document.number, Document.notation,
+            Document.subject, Document.doc_type,
         ).where(Document.id.in_(ids))
     ):  # fmt: skip
-        header, attachments = _header_of(row.package)
-        cited = header.get("code")
-        code: dict[str, Any] = cited if isinstance(cited, dict) else {}
         found[row.id] = DocumentListing(
             id=row.id,
             received_at=row.received_at,
             sender=row.sender,
-            number=str(code.get("number") or ""),
-            notation=str(code.get("notation") or ""),
-            subject=str(header.get("subject") or ""),
-            doc_type=str(header.get("type") or ""),
-            attachments=attachments,
+            number=row.number or "",
+            notation=row.notation or "",
+            subject=row.subject or "",
+            doc_type=row.doc_type or "",
+            attachments=_attachment_names(row.package),
             compliant=row.compliant,
             violations=row.violations.split(),
             recipients=recipients[row.id],

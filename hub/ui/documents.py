@@ -13,7 +13,14 @@ from hub.protocol import DeliveryState
 from hub.reports.facts import VIOLATION_CODES
 from hub.reports.filters import load_hierarchy
 from hub.tracking.documents import operator_view
-from hub.tracking.search import SORT_COLUMNS, VERDICTS, DocumentQuery, search_documents
+from hub.tracking.receipts import DeliveryReceipt
+from hub.tracking.search import (
+    SORT_COLUMNS,
+    VERDICTS,
+    DocumentQuery,
+    describe_documents,
+    search_documents,
+)
 from hub.ui.auth import require_session
 from hub.ui.forms import PAGE_SIZE, parse_date
 from hub.ui.render import page
@@ -95,6 +102,13 @@ RECIPIENT_KEYS = {
 }
 
 
+def _receipt_rank(receipt: DeliveryReceipt | None) -> int:
+    """Kept receipts first, then refused ones, then none."""
+    if receipt is not None and receipt.kept:
+        return 0
+    return 1 if receipt is not None and receipt.refused else 2
+
+
 @router.get("/documents/{document_id}")
 async def trace_page(
     request: Request, document_id: str, session: UiSession = Depends(require_session)
@@ -103,18 +117,21 @@ async def trace_page(
         document_id = str(uuid.UUID(document_id))
     except ValueError:
         raise Problem(404, "document_not_found", f"no document {document_id}") from None
-    sort = parse_sort(request, RECIPIENT_KEYS)
+    sort = parse_sort(request, [*RECIPIENT_KEYS, "receipt"])
     async with hub_context(request).sessions() as db:
         try:
             view = await operator_view(db, document_id)
         except ValidationError as exc:  # a stored verdict that no longer parses
             raise Problem(409, "trace_unreadable", str(exc)) from exc
         names = (await load_hierarchy(db)).names
-    trace = view.trace
+        trace = view.trace
+        earlier = [trace.earlier] if trace.earlier else []
+        linked = await describe_documents(db, [d.document_id for d in [*earlier, *trace.later]])
     receipts = {r.delivery_id: r for r in view.receipts}
+    keys = {**RECIPIENT_KEYS, "receipt": lambda d: _receipt_rank(receipts.get(d.delivery_id))}
     return page(
         request, "trace.html", session, trace=trace, header=view.header, names=names,
-        events=timeline(trace), receipts=receipts, sort=sort,
-        deliveries=sort_rows(sort, RECIPIENT_KEYS, trace.deliveries),
+        events=timeline(trace), receipts=receipts, sort=sort, linked=linked,
+        deliveries=sort_rows(sort, keys, trace.deliveries),
         signatures=panel(trace.verdict), document_problems=document_problems(trace.verdict),
     )  # fmt: skip

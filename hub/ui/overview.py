@@ -71,6 +71,7 @@ async def overview(request: Request, session: UiSession = Depends(require_sessio
         expiring = [e for e in await expiries(db, context.identity) if e.not_after <= horizon]
         head = await latest_head(db)
         members = (await list_members(db, MemberFilter(), limit=0))[1]
+    busy = [d for d in days if d.documents]
     hour_labels = [h.hour.astimezone(VIETNAM).strftime("%d/%m %Hh") for h in hours]
     charts = {
         "days": count_columns(
@@ -80,10 +81,10 @@ async def overview(request: Request, session: UiSession = Depends(require_sessio
         "hours": count_columns(
             hour_labels, [h.documents for h in hours], "văn bản/giờ (per hour)", every=8
         ),
-        "trend": trend_line(
-            [d.key for d in days],
-            {SIGNED: [d.share(d.signed) for d in days],
-             COMPLIANT: [d.share(d.compliant) for d in days]},
+        "trend": trend_line(  # days without documents have no share to draw
+            [d.key for d in busy],
+            {SIGNED: [d.share(d.signed) for d in busy],
+             COMPLIANT: [d.share(d.compliant) for d in busy]},
         ),
     }  # fmt: skip
     return page(

@@ -1,131 +1,87 @@
-"""In a real browser, an admin at work: bulk-redrives a recipient's failed deliveries and
-suspends then reinstates a member, each checked against the API and the page's history.
+"""In a real browser: find a document by words of its subject, open its trace, and check
+the timeline, the receipts and the signatures against `/v1/admin/documents/{id}`.
 
-The failure is real: a push member registered with an endpoint on a loopback port
-nothing listens on, and the hub's own delivery worker giving up after one try.
+Screenshots of the overview, the search and the trace go to `test-artifacts/`; with
+`LIENTHONG_DOCS_SCREENSHOTS=1` also to `docs/`, where the README shows them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from hub.delivery.worker import DeliveryWorker
-from hub.identity import HubIdentity
-from hub.settings import HubSettings
-from registry.db import create_engine, session_factory
-from tests.browser.conftest import ARTIFACTS, LiveHub, _free_port
-from tests.conftest import HUB_ID, PKIFixture
-from tests.hub.helpers import body_of
-from tests.hub.reports.scenario import H26
+from hub.ui.signatures import common_name
+from tests.browser.conftest import ARTIFACTS, LiveHub
+from tests.hub.reports.scenario import G22, H49
+from tests.hub.ui.extra import PLAN_SUBJECT, Extra, add_documents
 
-PUSHED = "000.00.00.G09"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+SHOTS = ("console-overview.png", "console-documents.png", "console-trace.png")
 
 
-async def _push_and_fail(settings: HubSettings) -> int:
-    """One round of the hub's push worker, giving up at the first refusal; pushes tried."""
-    engine = create_engine(settings.resolved_database_url())
-    worker = DeliveryWorker(settings, session_factory(engine), HubIdentity.load(settings))
-    try:
-        return await worker.run_once()
-    finally:
-        await worker.stop()
-        await engine.dispose()
+async def _add(live_hub: LiveHub, admin: dict[str, str]) -> Extra:
+    async with httpx.AsyncClient(base_url=live_hub.url, timeout=30) as client:
+        return await add_documents(client, admin, live_hub.scenario.agencies)
 
 
-def _failed_deliveries(live_hub: LiveHub, admin: dict[str, str], documents: int) -> list[str]:
-    """`documents` packages from H26 to a push member whose endpoint refuses, all failed."""
-    member = {"code": PUSHED, "name": "Bộ Thử nghiệm", "kind": "ministry",
-              "delivery_mode": "push", "endpoint": f"http://127.0.0.1:{_free_port()}"}  # fmt: skip
-    created = httpx.post(f"{live_hub.url}/v1/admin/members", json=member, headers=admin)
-    assert created.status_code == 201, created.text
-    h26 = live_hub.scenario.agencies[H26]
-    for _ in range(documents):
-        sent = httpx.post(
-            f"{live_hub.url}/v1/documents",
-            content=body_of(h26.package([PUSHED])),
-            headers={**h26.headers, "Content-Type": "application/json"},
-        )
-        assert sent.status_code == 202, sent.text
-    failed = httpx.get(
-        f"{live_hub.url}/v1/admin/deliveries", params={"recipient": PUSHED}, headers=admin
-    )
-    return [d["delivery_id"] for d in failed.json()["deliveries"]]
+def _shoot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    if os.environ.get("LIENTHONG_DOCS_SCREENSHOTS") == "1":
+        shutil.copyfile(ARTIFACTS / name, DOCS / name)
 
 
-def test_bulk_redrive_and_a_member_suspended_then_reinstated(
-    live_hub: LiveHub, browser: Any, database_url: str, pki: PKIFixture, tmp_path: Path
-) -> None:
+def test_search_then_trace_as_the_api_has_it(live_hub: LiveHub, browser: Any) -> None:
     admin = {"Authorization": f"Bearer {live_hub.admin_token}"}
-    settings = HubSettings(
-        data_dir=tmp_path, database_url=database_url, pki_dir=pki.directory, hub_id=HUB_ID,
-        push_max_attempts=1,
-    )  # fmt: skip
-    assert _failed_deliveries(live_hub, admin, 3) == []
     with ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread
-        assert pool.submit(asyncio.run, _push_and_fail(settings)).result() == 3
-    failed = httpx.get(
-        f"{live_hub.url}/v1/admin/deliveries", params={"recipient": PUSHED}, headers=admin
-    ).json()["deliveries"]
-    assert len(failed) == 3 and all(d["last_error"] for d in failed)
+        extra = pool.submit(asyncio.run, _add(live_hub, admin)).result()
+    api = httpx.get(f"{live_hub.url}/v1/admin/documents/{extra.plan}", headers=admin).json()
 
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    page.goto(f"{live_hub.url}/ui/delivery")
+    page.goto(f"{live_hub.url}/ui")
     page.fill("#token", live_hub.admin_token)
     page.click("#login")
-    page.wait_for_url("**/ui/delivery")
-    row = f'#trouble tr[data-key="{PUSHED}"]'
-    assert page.inner_text(f'{row} [data-field="failed"]') == str(len(failed))
-    assert page.query_selector("#trouble tbody tr[data-key]").get_attribute("data-key") == PUSHED
-    page.screenshot(path=str(ARTIFACTS / "delivery.png"), full_page=True)
+    page.wait_for_url(f"{live_hub.url}/ui")
+    assert page.inner_text("#today-documents") == "7"
+    _shoot(page, SHOTS[0])
 
-    page.click(f"{row} a.bulk-redrive")
-    page.wait_for_url(f"**/ui/delivery/recipients/{PUSHED}/redrive")
-    assert page.inner_text("#to-requeue") == str(len(failed))
-    page.click("#confirm")
-    page.wait_for_url("**/ui/delivery?requeued=*")
-    requeued = httpx.get(
-        f"{live_hub.url}/v1/admin/deliveries",
-        params={"recipient": PUSHED, "state": "queued"},
-        headers=admin,
-    ).json()["deliveries"]
-    assert page.inner_text("#requeued") == str(len(requeued)) == str(len(failed))
-    assert sorted(d["delivery_id"] for d in requeued) == sorted(d["delivery_id"] for d in failed)
-    still = httpx.get(
-        f"{live_hub.url}/v1/admin/deliveries", params={"recipient": PUSHED}, headers=admin
-    )
-    assert still.json()["deliveries"] == []
-    assert page.query_selector(row) is None  # nothing failed, nothing overdue any more
+    page.click('header a[href="/ui/documents"]')
+    page.wait_for_url("**/ui/documents")
+    page.fill("#q", "hội nghị tổng kết")
+    page.click("#search-button")
+    page.wait_for_url("**/ui/documents?*")
+    rows = page.query_selector_all("#documents tbody tr[data-id]")
+    assert [r.get_attribute("data-id") for r in rows] == [extra.plan]
+    assert page.inner_text(f'tr[data-id="{extra.plan}"] [data-field="subject"]') == PLAN_SUBJECT
+    assert page.inner_text(f'tr[data-id="{extra.plan}"] [data-field="code"]') == "15/KH-UBND"
+    _shoot(page, SHOTS[1])
 
-    page.goto(f"{live_hub.url}/ui/registry/{H26}")
-    for action, status in (("suspend", "suspended"), ("reinstate", "active")):
-        page.click(f"#{action}")
-        page.wait_for_url(f"**/ui/registry/{H26}/status")
-        assert page.query_selector('#changes tr[data-field="status"]') is not None
-        page.click("#confirm")
-        page.wait_for_url(f"**/ui/registry/{H26}?done={action}*")
-        assert page.inner_text("#member-status") == status
-        api = httpx.get(f"{live_hub.url}/v1/admin/members/{H26}", headers=admin).json()
-        assert api["status"] == status
-        h26 = live_hub.scenario.agencies[H26]
-        directory = httpx.get(f"{live_hub.url}/v1/directory", headers=h26.headers)
-        assert directory.status_code == (200 if status == "active" else 403)
-    history = [
-        (tr.get_attribute("data-action"), tr.query_selector(".actor").inner_text())
-        for tr in page.query_selector_all("#history tbody tr[data-action]")
-    ]
-    changes = httpx.get(
-        f"{live_hub.url}/v1/admin/changes", params={"member": H26}, headers=admin
-    ).json()["items"]
-    assert history == [(c["action"], c["actor"]) for c in changes]
-    assert history[:2] == [
-        ("reinstate", "operator:browser-admin"),
-        ("suspend", "operator:browser-admin"),
-    ]
-    page.screenshot(path=str(ARTIFACTS / "member.png"), full_page=True)
+    page.click(f'tr[data-id="{extra.plan}"] a.trace')
+    page.wait_for_url(f"**/ui/documents/{extra.plan}")
+    trace = api["trace"]
+    assert page.inner_text("#document-id") == trace["document_id"]
+    steps = [li.get_attribute("data-what") for li in page.query_selector_all("#timeline li")]
+    attempts = [f"attempt {a['attempt']}" for d in trace["deliveries"] for a in d["attempt_log"]]
+    assert steps[:2] == ["submitted", "verdict"] and sorted(steps[2:]) == sorted(attempts)
+
+    receipts = {r["recipient"]: r for r in api["receipts"]}
+    for code in (G22, H49):
+        cell = page.query_selector(
+            f'#recipients tr[data-recipient="{code}"] [data-field="receipt"]'
+        )
+        assert cell is not None
+        assert cell.get_attribute("data-kept") == ("yes" if receipts[code]["kept"] else "no")
+    assert receipts[G22]["kept"] and not receipts[H49]["kept"]
+    refused = page.inner_text(f'#recipients tr[data-recipient="{H49}"] [data-field="receipt"]')
+    assert receipts[H49]["refused"] in refused
+
+    who = [e.inner_text() for e in page.query_selector_all('#signatures [data-field="who"]')]
+    assert who == [common_name(s["subject"]) for s in trace["verdict"]["signatures"]]
+    assert "2.5.4." not in page.inner_text("#signatures")
+    _shoot(page, SHOTS[2])
     page.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta
 from html import unescape
 from typing import Any
@@ -60,6 +61,8 @@ async def test_search_by_words_number_verdict_state_and_days(
     scenario, extra = loaded
     searches: list[tuple[dict[str, Any], list[str]]] = [
         ({"q": "tổng kết hội nghị"}, [extra.plan]),
+        ({"q": "HỘI NGHỊ TỔNG KẾT"}, [extra.plan]),  # capitals beyond ASCII, on SQLite too
+        ({"q": unicodedata.normalize("NFD", "tổng kết")}, [extra.plan]),  # decomposed accents
         ({"number": "15/KH"}, [extra.plan]),
         ({"number": "tb-ubnd"}, [extra.notice]),
         ({"verdict": "UNSIGNED", "sort": "received_at"},

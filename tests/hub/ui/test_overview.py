@@ -53,6 +53,11 @@ async def test_documents_per_day_and_hour_match_the_api(
     by_day = {r["key"]: r["documents"] for r in api.json()["rows"]}
     assert {d: int(n) for d, n in days.items() if int(n)} == by_day and sum(by_day.values()) == 7
     assert re.search(rf'id="today-documents">{by_day[max(days)]}<', html)
+    shares = dict(re.findall(r'<tr data-key="([0-9-]+)">.*?data-field="signed_share">([^<]*)<',
+                             _table(html, "per-day")))  # fmt: skip
+    today = next(r for r in api.json()["rows"] if r["key"] == max(days))
+    assert shares[max(days)] == f"{today['signed_share']:.1%}" and today["signed_share"] > 0
+    assert shares[min(days)] == "—"  # no documents that day: no share, not 0%
 
     hours = re.findall(r'<tr data-hour="([^"]+)"><td>[^<]*</td><td class="n" '
                        r'data-field="documents">([0-9]+)<', _table(html, "per-hour"))  # fmt: skip

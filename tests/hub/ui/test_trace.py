@@ -11,8 +11,9 @@ import pytest
 
 from hub.ui.signatures import common_name
 from tests.hub.conftest import Hub
+from tests.hub.helpers import body_of
 from tests.hub.reports.scenario import G22, H26, H49, Scenario, load_scenario
-from tests.hub.ui.extra import PLAN_SUBJECT, Extra, add_documents
+from tests.hub.ui.extra import PLAN_HEADER, PLAN_SUBJECT, Extra, add_documents
 from tests.hub.ui.test_ui import _login, _token
 
 
@@ -114,3 +115,48 @@ async def test_signatures_name_their_signers_without_oids(
     assert shown == [unescape(common_name(s["subject"])) for s in signatures] and len(shown) == 2
     assert "Mã định danh cơ quan (organisation identifier)" in _text(panel.group(1))
     assert H26 in _text(panel.group(1))
+
+
+async def test_linked_documents_are_named(hub: Hub, loaded: tuple[Scenario, Extra]) -> None:
+    scenario, extra = loaded
+    h26 = scenario.agencies[H26]
+    update = {**PLAN_HEADER, "code": {"number": "16", "notation": "KH-UBND"},
+              "business": {"type": 2, "document_id": extra.plan}}  # fmt: skip
+    response = await hub.client.post(
+        "/v1/documents", content=body_of(h26.package([G22], header=update)),
+        headers={**h26.headers, "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert response.status_code == 202, response.text
+    later = response.json()["document_id"]
+    html, api = await _view(hub, extra.plan)
+    assert [d["document_id"] for d in api["trace"]["later"]] == [later]
+    cell = re.search(r"<td data-later[^>]*>(.*?)</td>", html, re.S)
+    assert cell and f"16/KH-UBND {PLAN_SUBJECT} · cập nhật (update)" in _text(cell.group(1))
+    html, api = await _view(hub, later)
+    assert api["trace"]["earlier"]["document_id"] == extra.plan
+    cell = re.search(r'<td id="earlier"[^>]*>(.*?)</td>', html, re.S)
+    assert cell and f"15/KH-UBND {PLAN_SUBJECT} · cập nhật (update)" in _text(cell.group(1))
+
+
+async def test_the_recipients_sort_on_every_column(
+    hub: Hub, loaded: tuple[Scenario, Extra]
+) -> None:
+    scenario, extra = loaded
+    leased = await hub.client.get("/v1/inbox", headers=scenario.agencies[G22].headers)
+    assert extra.notice in {d["document_id"] for d in leased.json()["deliveries"]}
+    _, notice = await _view(hub, extra.notice)
+    attempts = {d["recipient"]: d["attempts"] for d in notice["trace"]["deliveries"]}
+    assert attempts[G22] > attempts[H49]  # G22 leased it once; H49 never had it
+    cases = [  # notice: G22 queued and accepted, H49 refused by its policy
+        (extra.notice, "recipient", [G22, H49]),
+        (extra.notice, "outcome", [G22, H49]),  # accepted < refused_by_policy
+        (extra.notice, "state", [G22, H49]),
+        (extra.notice, "attempts", sorted(attempts, key=attempts.__getitem__)),
+        (extra.plan, "receipt", [G22, H49]),  # kept before refused
+    ]
+    for document, column, order in cases:
+        for sort, want in ((column, order), (f"-{column}", order[::-1])):
+            page = await hub.client.get(f"/ui/documents/{document}", params={"sort": sort})
+            table = re.search(r'<table id="recipients">.*?</table>', page.text, re.S)
+            assert table, page.text
+            assert re.findall(r'<tr data-recipient="([^"]+)">', table.group(0)) == want, sort
