@@ -7,7 +7,7 @@ it was most of the time of one province's report. The index holds only the
 linked documents (a few in a hundred), so it is small and costs ingest little.
 
 Revision ID: 0012_linked_documents
-Revises: 0011_documents_received_at
+Revises: 0011_document_search
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_linked_documents"
-down_revision: str | None = "0011_documents_received_at"
+down_revision: str | None = "0011_document_search"
 branch_labels: str | None = None
 depends_on: str | None = None
 
