@@ -164,6 +164,7 @@ def _wrk(url: str, script: Path, pool: Path, tokens: Path, duration: int, media:
 
 def ingest(args: argparse.Namespace) -> None:
     """edXML and JSON submissions accepted per second by one hub worker, alternating runs."""
+    from bench import common
     from bench import ingest as bench_ingest
 
     print(f"\n-- ingest through a running hub; load before: {_load()}")
@@ -186,21 +187,21 @@ def ingest(args: argparse.Namespace) -> None:
             f"pre-signed {size} documents per format in {time.monotonic() - started:.0f} s "
             f"(edXML ~{sizes['edxml'] / 1024:.1f} KB, JSON ~{sizes['json'] / 1024:.1f} KB)"
         )
-        env = dict(os.environ, PYTHONPATH=str(bench_ingest.ROOT))
+        env = dict(os.environ, PYTHONPATH=str(common.ROOT))
         media = {"edxml": "application/xml", "json": "application/json"}
         for kind_db, url in bench_ingest.databases(tmp, args):
             asyncio.run(bench_ingest.prepare_database(url, pki, ca))
             hub_env = dict(env, LIENTHONG_DATABASE_URL=url, LIENTHONG_PKI_DIR=str(pki),
                            LIENTHONG_DATA_DIR=str(tmp / kind_db),
-                           LIENTHONG_HUB_ID=bench_ingest.HUB_ID,
+                           LIENTHONG_HUB_ID=common.HUB_ID,
                            LIENTHONG_LOG_LEVEL="WARNING")  # fmt: skip
-            port = bench_ingest.free_port()
+            port = common.free_port()
             command = [sys.executable, "-m", "lienthong", "hub", "serve", "--port", str(port),
                        "--workers", "1", "--log-level", "warning"]  # fmt: skip
             accepted = {"edxml": 0, "json": 0}
             seconds = {"edxml": 0.0, "json": 0.0}
             other = {"edxml": 0, "json": 0}
-            with bench_ingest.server(command, hub_env, port) as hub_url:
+            with common.server(command, hub_env, port) as hub_url:
                 tokens = bench_ingest.tokens_file(pki, tmp / "tokens.txt")
                 # each run takes its own slice of its format's pool: every document is new
                 slices = {

@@ -178,7 +178,8 @@ async def _submit_for(
 
 
 def ingest(seconds: float, pdf_workers: int) -> None:
-    from bench.ingest import HUB_ID, SENDERS, free_port, make_pki, prepare_database, server
+    from bench.common import HUB_ID, free_port, server
+    from bench.ingest import SENDERS, make_pki, prepare_database
     from signing.certs import load_certificate
     from signing.jose import mint_token
     from signing.keys import load_private_key
