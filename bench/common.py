@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from signing.pki import CertificateAuthority
+from signing.pki import CertificateAuthority, IssuedCertificate
 
 ROOT = Path(__file__).resolve().parents[1]
 HUB_ID = "lienthong-bench"
@@ -202,3 +202,25 @@ def percentile(values: Sequence[float], p: float) -> float:
     if not ordered:
         return math.nan
     return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+
+
+def signed_pdf(
+    ca: CertificateAuthority, sender: str, pages: int = 10, padding_bytes: int = 1_000_000
+) -> tuple[bytes, IssuedCertificate, IssuedCertificate]:
+    """A PDF of `pages` pages of Vietnamese text and an incompressible appendix (about 1 MB),
+    signed by `sender`'s official, then sealed by its organisation (PAdES B-B, ECDSA P-256);
+    with the official's and the organisation's certificates and keys."""
+    import datetime as dt
+
+    from signing.pades.document import make_pdf
+    from signing.pades.sign import VIETNAM, PdfSigner, sign_pdf_twice
+
+    org = ca.issue("organization", sender, f"UBND {sender}")
+    official = ca.issue("official", sender, "Nguyễn Văn A", title="Chủ tịch")
+    pdf = sign_pdf_twice(
+        make_pdf(pages=pages, padding_bytes=padding_bytes),
+        PdfSigner(official.key, official.full_chain),
+        PdfSigner(org.key, org.full_chain),
+        signing_time=dt.datetime.now(VIETNAM).replace(microsecond=0),
+    )
+    return pdf, official, org

@@ -30,6 +30,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from bench.common import uptime
 from signing.edxml import package_to_edxml, read_edxml, sign_envelope
 from signing.package import new_package, package_json, parse_package
 from signing.pki import CertificateAuthority
@@ -50,17 +51,8 @@ PDF_BYTES = 1024 * 1024
 ROUND = 5
 
 
-def _load() -> str:
-    try:
-        return subprocess.run(
-            ["uptime"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        return "uptime unavailable: load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-
-
 def main(count: int = 40) -> None:
-    print(f"load before: {_load()}")
+    print(f"load before: {uptime()}")
     with tempfile.TemporaryDirectory() as tmp:
         ca = CertificateAuthority.init(tmp)
         org = ca.issue("organization", SENDER, "UBND tỉnh Thái Bình")
@@ -101,7 +93,7 @@ def main(count: int = 40) -> None:
         f"JSON/edXML throughput ratio: {json_rate / edxml_rate:.2f}"
         f" (median round {statistics.median(ratios):.2f}); {count} documents each"
     )
-    print(f"load after:  {_load()}")
+    print(f"load after:  {uptime()}")
 
 
 # -- the ingest rate through a running hub ---------------------------------------------
@@ -167,7 +159,7 @@ def ingest(args: argparse.Namespace) -> None:
     from bench import common
     from bench import ingest as bench_ingest
 
-    print(f"\n-- ingest through a running hub; load before: {_load()}")
+    print(f"\n-- ingest through a running hub; load before: {uptime()}")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         pki = tmp / "pki"
@@ -228,7 +220,7 @@ def ingest(args: argparse.Namespace) -> None:
                 + (f"  (not 202: edXML {other['edxml']}, JSON {other['json']})"
                    if other["edxml"] or other["json"] else "")
             )  # fmt: skip
-    print(f"load after:  {_load()}")
+    print(f"load after:  {uptime()}")
 
 
 if __name__ == "__main__":
