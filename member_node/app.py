@@ -52,7 +52,7 @@ def create_node_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         identity = NodeIdentity.load(config.keys_dir, config.code, tokens=config.tokens)
-        store = NodeStore(config.database_path)
+        store = NodeStore(config.database_path, flush_each_commit=config.flush_each_commit)
         client = HubClient(config.hub_url, identity, hub_id=config.hub_id, transport=hub_transport)
         clerk = Clerk(config.clerk, client, store)
         receiver = Receiver(identity, store, clerk, pdf_reader=pdf_reader)
