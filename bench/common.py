@@ -37,8 +37,15 @@ __all__ = [
     "percentile",
     "postgres_server",
     "server",
+    "server_pids",
+    "signed_pdf",
+    "tree_cpu_seconds",
     "uptime",
 ]
+
+
+server_pids: dict[str, int] = {}
+"""The process id of each server `server` runs, by its URL."""
 
 
 def uptime() -> str:
@@ -85,8 +92,10 @@ def server(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{command} did not come up: {last}")
             time.sleep(0.2)
+        server_pids[url] = process.pid
         yield url
     finally:
+        server_pids.pop(url, None)
         process.terminate()
         try:
             process.wait(timeout=30)
@@ -224,3 +233,25 @@ def signed_pdf(
         signing_time=dt.datetime.now(VIETNAM).replace(microsecond=0),
     )
     return pdf, official, org
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of process `pid` and its living descendants (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo.extend(children.get(current, []))
+    return total

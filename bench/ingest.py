@@ -50,6 +50,8 @@ from bench.common import (
     make_ca,
     postgres_server,
     server,
+    server_pids,
+    tree_cpu_seconds,
     uptime,
 )
 from bench.pg_waits import sampling
@@ -92,6 +94,8 @@ class Run:
     p50_ms: float
     p99_ms: float
     socket_errors: int
+    hub_cpu: float = 0.0
+    """CPU seconds the hub's processes used meanwhile."""
 
     @property
     def accepted_per_second(self) -> float:
@@ -222,10 +226,10 @@ def wrk(
     return [int(value) for value in line.split()[1:]]
 
 
-def measure(target: str, recipients: int, rate: int, numbers: list[int]) -> Run:
+def measure(target: str, recipients: int, rate: int, numbers: list[int], cpu: float = 0.0) -> Run:
     requests, micros, accepted, other, wrapped, p50, p99, errors = numbers
     return Run(target, recipients, rate, micros / 1e6, requests, accepted, other, wrapped,
-               p50 / 1000, p99 / 1000, errors)  # fmt: skip
+               p50 / 1000, p99 / 1000, errors, cpu)  # fmt: skip
 
 
 # -- the benchmark ----------------------------------------------------------------------
@@ -311,9 +315,11 @@ def run_all(tmp: Path, args: argparse.Namespace) -> None:
                     rate = args.rate if pool == paced_pool else 0
                     tokens = tokens_file(pki, tmp / "tokens.txt")
                     sample = args.waits and kind == "postgresql" and not rate
+                    cpu = tree_cpu_seconds(server_pids[hub])
                     with sampling(url) if sample else nullcontext() as waits:
                         numbers = wrk(hub, script, pool, tokens, args, rate)
-                    runs.append(measure(target, recipients, rate, numbers))
+                    cpu = tree_cpu_seconds(server_pids[hub]) - cpu
+                    runs.append(measure(target, recipients, rate, numbers, cpu))
                     if waits is not None:
                         print(f"{target} to {recipients}, PostgreSQL's sessions:")
                         print("\n".join(waits.lines()))
@@ -328,11 +334,14 @@ def scaling(runs: list[Run]) -> None:
     many = [r for r in runs if r.target.startswith("hub/postgresql x") and not r.paced]
     if not single or not many:
         return
-    print("\nscaling on PostgreSQL (accepted/s against one worker, same run):")
-    for run in many:
+    print("\nscaling on PostgreSQL (accepted/s against one worker, same run; the hub's "
+          "CPU per accepted document, all its processes):")  # fmt: skip
+    for run in [*single.values(), *many]:
         base = single[run.recipients].accepted_per_second
+        cpu = run.hub_cpu / max(run.accepted, 1) * 1000
         print(f"  {run.target:<20} to {run.recipients}: {run.accepted_per_second:7.0f}/s "
-              f"= {run.accepted_per_second / base:.2f} x one worker ({base:.0f}/s)")  # fmt: skip
+              f"= {run.accepted_per_second / base:.2f} x one worker ({base:.0f}/s); "
+              f"hub CPU {cpu:.2f} ms a document")  # fmt: skip
 
 
 def databases(tmp: Path, args: argparse.Namespace) -> Iterator[tuple[str, str]]:
