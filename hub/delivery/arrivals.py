@@ -156,14 +156,16 @@ class PgListener:
                 self._connected.set()
                 if not first:  # what was announced while we were away is unknown
                     self.arrivals.announce(None)
-                sender = asyncio.create_task(self._send_forever(connection, lost))
+                using = asyncio.Lock()  # one statement at a time on the connection
+                sender = asyncio.create_task(self._send_forever(connection, using, lost))
                 while not lost.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(lost.wait(), 30)
                     if not lost.is_set() and connection.is_closed():
                         break
                     if not lost.is_set():
-                        await connection.execute("SELECT 1")  # notices a dead server
+                        async with using:
+                            await connection.execute("SELECT 1")  # notices a dead server
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -184,15 +186,18 @@ class PgListener:
         if pid != connection.get_server_pid():  # this process's polls woke at its commit
             self.arrivals.announce(parse(payload))
 
-    async def _send_forever(self, connection: Any, lost: asyncio.Event) -> None:
+    async def _send_forever(
+        self, connection: Any, using: asyncio.Lock, lost: asyncio.Event
+    ) -> None:
         """Send what was committed meanwhile, one statement at a time, until `lost`."""
         while not lost.is_set():
             await self._send_wanted.wait()
             self._send_wanted.clear()
             keys, self._outgoing = self._outgoing, set()
             try:
-                for payload in payloads(keys):
-                    await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                async with using:
+                    for payload in payloads(keys):
+                        await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
             except Exception:
                 lost.set()  # the loop above reconnects
                 raise
