@@ -41,26 +41,33 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlalchemy import bindparam
 
-from bench.ingest import create_pg_database, free_port
+from bench.common import (
+    ROOT,
+    bench_token,
+    create_pg_database,
+    free_port,
+    hub_command,
+    hub_env,
+    make_ca,
+    postgres_server,
+    server,
+    uptime,
+)
+from bench.delivery_load import idle_poll_phases, pct, sustained_phases
+from bench.push_baselines import aiohttp_rounds, baseline_rounds, serve_stub
 from registry.national import load_national_units
-from signing.jose import mint_token
 from signing.package import new_package, package_json
 from signing.pki import CertificateAuthority
 from signing.sign import sign_package
 
-ROOT = Path(__file__).resolve().parents[1]
-HUB_ID = "lienthong-bench"
 SENDER = "000.00.00.G22"
 HEADER = {
     "code": {"number": "12", "notation": "QĐ-TTg"},
@@ -73,85 +80,11 @@ ATTACHMENT_BYTES = 4 * 1024
 IDLE_MEMBERS = 20
 
 
-# -- the stub receiver ------------------------------------------------------------------
-
-
-class _Stub(asyncio.Protocol):
-    """HTTP/1.1 with keep-alive; answers every request `200 {}` as soon as its body is in."""
-
-    ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
-
-    def __init__(self) -> None:
-        self.buffer = b""
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = self.buffer[:end].decode("latin-1").lower()
-            length = 0
-            for line in head.split("\r\n"):
-                if line.startswith("content-length:"):
-                    length = int(line.split(":", 1)[1])
-            if len(self.buffer) < end + 4 + length:
-                return
-            self.buffer = self.buffer[end + 4 + length :]
-            assert self.transport is not None
-            self.transport.write(self.ANSWER)
-
-
-def serve_stub(port: int) -> None:
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(_Stub, "127.0.0.1", port, backlog=1024)
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
-
-
-@contextmanager
-def server(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-    """Run `command` until the block ends; yield its URL once `/healthz` answers."""
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{command} exited with {process.returncode}")
-            try:
-                if httpx.get(url + "/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{command} did not come up")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 # -- set-up -------------------------------------------------------------------------------
 
 
 def make_pki(pki: Path) -> CertificateAuthority:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    ca = CertificateAuthority.init(pki)
-    ca.issue("hub", "000.00.00.A00", "Bench hub").save(pki / "hub")
-    (pki / "crl.pem").write_bytes(ca.crl().public_bytes(Encoding.PEM))
+    ca = make_ca(pki)
     ca.issue("organization", SENDER, "Văn phòng Chính phủ").save(pki / "sender.org")
     ca.issue("official", SENDER, "Phạm Minh Chính", title="Thủ tướng").save(pki / "sender.off")
     for code in idle_members() + pulled_members():
@@ -275,55 +208,6 @@ async def broadcast_rounds(
     return rounds
 
 
-async def baseline_rounds(stub: str, body: bytes, recipients: list[str], limit: int, rounds: int
-                          ) -> list[float]:  # fmt: skip
-    """The same POSTs from one plain httpx client, `limit` connections: seconds per round."""
-    limits = httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
-    times = []
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        for _ in range(rounds + 1):  # the first one opens the connections: not counted
-            started = time.perf_counter()
-            answers = await asyncio.gather(
-                *(
-                    client.post(
-                        f"{stub}/m/{code}/v1/inbox",
-                        content=body,
-                        headers={"Content-Type": "application/json"},
-                    )
-                    for code in recipients
-                )
-            )
-            assert all(a.status_code == 200 for a in answers)
-            times.append(time.perf_counter() - started)
-    return times[1:]
-
-
-async def aiohttp_rounds(stub: str, body: bytes, recipients: list[str], limit: int, rounds: int
-                         ) -> list[float]:  # fmt: skip
-    """The same POSTs from one plain aiohttp session (what the hub pushes with)."""
-    import aiohttp
-
-    times = []
-    connector = aiohttp.TCPConnector(limit=limit)
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def post(code: str) -> int:
-            async with session.post(
-                f"{stub}/m/{code}/v1/inbox",
-                data=body,
-                headers={"Content-Type": "application/json"},
-            ) as answer:
-                await answer.read()
-                return answer.status
-
-        for _ in range(rounds + 1):
-            started = time.perf_counter()
-            statuses = await asyncio.gather(*(post(code) for code in recipients))
-            assert all(s == 200 for s in statuses)
-            times.append(time.perf_counter() - started)
-    return times[1:]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
@@ -335,65 +219,41 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=int, default=10)
     parser.add_argument("--sustained-rate", type=int, default=300, help="0: skip that part")
     parser.add_argument("--sustained-seconds", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=1, help="hub worker processes")
     parser.add_argument("--serve-stub", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_stub:
         serve_stub(args.serve_stub)
         return
-    with tempfile.TemporaryDirectory(prefix="lienthong-bench-") as tmp:
-        if args.postgres_url:
-            run(Path(tmp), args, create_pg_database(args.postgres_url))
-            return
-        from tests.postgres import throwaway_cluster
+    with (
+        tempfile.TemporaryDirectory(prefix="lienthong-bench-") as tmp,
+        postgres_server(args.postgres_url) as base,
+    ):
+        if base is None:
+            sys.exit("bench.delivery needs PostgreSQL")
+        run(Path(tmp), args, create_pg_database(base))
 
-        with throwaway_cluster(durable=True) as base:
-            run(Path(tmp), args, create_pg_database(base))
+
+def _token(pki: Path, name: str, code: str) -> str:
+    return bench_token(pki / f"{name}.key", pki / f"{name}.crt", code)
 
 
 def run(tmp: Path, args: argparse.Namespace, database_url: str) -> None:
-    print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
-          f"{os.getloadavg()[2]:.2f} (2 cores shared)")  # fmt: skip
+    print(f"before: {uptime()} (2 cores shared)")
     recipients = national_recipients()
     pki = tmp / "pki"
     ca = make_pki(pki)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     stub_port = free_port()
     stub_command = [sys.executable, "-m", "bench.delivery", "--serve-stub", str(stub_port)]
-    with server(stub_command, env, stub_port) as stub:
+    stub_env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with server(stub_command, stub_env, stub_port, "/healthz", (200,)) as stub:
         asyncio.run(prepare_database(database_url, pki, ca, recipients, stub))
         bodies = signed_bodies(pki, recipients, args.rounds + 1)
-        hub_env = dict(
-            env,
-            PYTHONPATH=args.hub_source or str(ROOT),
-            LIENTHONG_DATABASE_URL=database_url,
-            LIENTHONG_PKI_DIR=str(pki),
-            LIENTHONG_DATA_DIR=str(tmp / "hub"),
-            LIENTHONG_HUB_ID=HUB_ID,
-            LIENTHONG_LOG_LEVEL="WARNING",
-            LIENTHONG_PUSH_CONNECTIONS_PER_HOST=str(args.connections),
-        )
-        port = free_port()
-        command = [sys.executable, "-m", "lienthong", "hub", "serve", "--port", str(port),
-                   "--workers", "1", "--log-level", "warning"]  # fmt: skip
-        from signing.certs import load_certificate
-        from signing.keys import load_private_key
-
-        token = mint_token(
-            load_private_key(pki / "sender.org.key"),
-            load_certificate(pki / "sender.org.crt"),
-            SENDER,
-            HUB_ID,
-        )
+        env = hub_env(database_url, pki, tmp / "hub", args.hub_source,
+                      PUSH_CONNECTIONS_PER_HOST=str(args.connections))  # fmt: skip
+        token = _token(pki, "sender.org", SENDER)
         paced = signed_bodies(pki, recipients[-3:], 3 * args.idle_rate * args.idle_seconds)
-        idle_tokens = [
-            mint_token(
-                load_private_key(pki / f"idle-{code}.key"),
-                load_certificate(pki / f"idle-{code}.crt"),
-                code,
-                HUB_ID,
-            )
-            for code in idle_members()
-        ]
+        idle_tokens = [_token(pki, f"idle-{code}", code) for code in idle_members()]
         count = args.sustained_rate * args.sustained_seconds
         mixed = [recipients[-1], *pulled_members()]
         sustained_bodies = (
@@ -401,16 +261,9 @@ def run(tmp: Path, args: argparse.Namespace, database_url: str) -> None:
             if count
             else None
         )
-        pull_tokens = [
-            mint_token(
-                load_private_key(pki / f"idle-{code}.key"),
-                load_certificate(pki / f"idle-{code}.crt"),
-                code,
-                HUB_ID,
-            )
-            for code in pulled_members()
-        ]
-        with server(command, hub_env, port) as hub:
+        pull_tokens = [_token(pki, f"idle-{code}", code) for code in pulled_members()]
+        port = free_port()
+        with server(hub_command(port, args.workers), env, port, "/healthz", (200,)) as hub:
             found = asyncio.run(broadcast_rounds(hub, database_url, token, bodies, 93))
             sustained = None
             if sustained_bodies is not None:
@@ -422,7 +275,6 @@ def run(tmp: Path, args: argparse.Namespace, database_url: str) -> None:
                 if args.idle_polls
                 else None
             )
-        found = found[1:]  # the first round warms the hub up: not counted
         push_body = json.dumps(
             {"delivery_id": "x" * 36, "package": json.loads(bodies[0]), "receipt": "r" * 700}
         ).encode()
@@ -432,21 +284,35 @@ def run(tmp: Path, args: argparse.Namespace, database_url: str) -> None:
         plain_aiohttp = asyncio.run(
             aiohttp_rounds(stub, push_body, recipients, args.connections, args.rounds)
         )
-    load = os.getloadavg()
+    after = uptime()
+    print_broadcast(found[1:], base, plain_aiohttp, len(bodies[0]), args)  # round 1 warms up
+    if idle is not None:
+        print_idle(idle, args)
+    if sustained is not None:
+        print_sustained(sustained, args)
+    print(f"after: {after}")
+
+
+def print_broadcast(
+    found: list[tuple[float, float, float]],
+    base: list[float],
+    plain_aiohttp: list[float],
+    size: int,
+    args: argparse.Namespace,
+) -> None:
     last = sorted(r[2] for r in found)
     median = sorted(r[1] for r in found)
     submit = sorted(r[0] for r in found)
     base_p50 = statistics.median(base)
     source = args.hub_source or "this checkout"
-    print(f"\nbroadcast of one ~{len(bodies[0]) / 1024:.1f} KB document to 93 push members, "
+    print(f"\nbroadcast of one ~{size / 1024:.1f} KB document to 93 push members, "
           f"{len(found)} rounds, hub from {source}, "
           f"{args.connections} connections per host")  # fmt: skip
-    print(f"  receipt -> last delivered    p50 {statistics.median(last) * 1000:7.0f} ms"
-          f"   max {last[-1] * 1000:7.0f} ms")  # fmt: skip
-    print(f"  receipt -> median delivered  p50 {statistics.median(median) * 1000:7.0f} ms"
-          f"   max {median[-1] * 1000:7.0f} ms")  # fmt: skip
-    print(f"  submit answered in           p50 {statistics.median(submit) * 1000:7.0f} ms"
-          f"   max {submit[-1] * 1000:7.0f} ms")  # fmt: skip
+    for name, values in (("receipt -> last delivered  ", last),
+                         ("receipt -> median delivered", median),
+                         ("submit answered in         ", submit)):  # fmt: skip
+        print(f"  {name}  p50 {statistics.median(values) * 1000:7.0f} ms"
+              f"   max {values[-1] * 1000:7.0f} ms")  # fmt: skip
     print(f"  baseline (plain httpx, 93 POSTs, {args.connections} connections) "
           f"p50 {base_p50 * 1000:.0f} ms   max {max(base) * 1000:.0f} ms")  # fmt: skip
     aio_p50 = statistics.median(plain_aiohttp)
@@ -455,195 +321,39 @@ def run(tmp: Path, args: argparse.Namespace, database_url: str) -> None:
     print(f"  ratio last-delivered p50 / baseline p50: {statistics.median(last) / base_p50:.2f}"
           f"   (target <= 1.5, and under 1 s); / plain aiohttp p50: "
           f"{statistics.median(last) / aio_p50:.2f}")  # fmt: skip
-    if idle is not None:
-        without, with_polls, held = idle
-        print(f"\nsubmissions paced at {args.idle_rate}/s for {args.idle_seconds} s (3 push "
-              f"recipients each): before, with {args.idle_polls} idle long polls open "
-              f"({held} at the end), after (before and after pooled as 'without')")  # fmt: skip
-        for name, lat in (("without idle polls", without), ("with idle polls", with_polls)):
-            print(f"  {name:<20} p50 {_pct(lat, 50) * 1000:6.1f} ms  p99 "
-                  f"{_pct(lat, 99) * 1000:6.1f} ms  ({len(lat)} answered 202)")  # fmt: skip
-        print(f"  ratio with/without: p50 {_pct(with_polls, 50) / _pct(without, 50):.2f}  "
-              f"p99 {_pct(with_polls, 99) / _pct(without, 99):.2f}")  # fmt: skip
-    if sustained is not None:
-        (quiet_lat, quiet_rate), (busy_lat, busy_rate, lags, undelivered) = sustained
-        print(f"\nsustained: {args.sustained_rate} documents/s asked for "
-              f"{args.sustained_seconds} s, to 3 recipients each")  # fmt: skip
-        print(f"  without delivery work (3 pull members nobody reads): {quiet_rate:.0f}/s "
-              f"answered, submit p50 {_pct(quiet_lat, 50) * 1000:.1f} ms "
-              f"p99 {_pct(quiet_lat, 99) * 1000:.1f} ms")  # fmt: skip
-        print(f"  with delivery (1 push, 2 pull long-polled and acknowledged): {busy_rate:.0f}/s "
-              f"answered, submit p50 {_pct(busy_lat, 50) * 1000:.1f} ms "
-              f"p99 {_pct(busy_lat, 99) * 1000:.1f} ms")  # fmt: skip
-        print(f"  submit p99 with/without: {_pct(busy_lat, 99) / _pct(quiet_lat, 99):.2f} "
-              f"(target 0.8-1.2)")  # fmt: skip
-        for mode, lag in lags.items():
-            if lag:
-                print(f"  delivery lag, {mode} (receipt -> delivered): p50 "
-                      f"{_pct(lag, 50) * 1000:.0f} ms p99 {_pct(lag, 99) * 1000:.0f} ms "
-                      f"max {max(lag) * 1000:.0f} ms ({len(lag)} delivered)")  # fmt: skip
-        print(f"  not delivered within 60 s of the load's end: {undelivered} "
-              f"(target: lag p99 < 1 s)")  # fmt: skip
-    print(f"load after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    subprocess.run(["uptime"], check=False)
 
 
-async def sustained_phases(
-    hub: str,
-    database_url: str,
-    token: str,
-    bodies: tuple[list[bytes], list[bytes]],
-    pull_tokens: list[str],
-    args: argparse.Namespace,
-) -> tuple[tuple[list[float], float], tuple[list[float], float, dict[str, list[float]], int]]:
-    """The paced load to members nobody reads, then to one push and two long-polled pull
-    members; submit latencies, answered rates, and the delivery lags of the second."""
-    import aiohttp
-    from sqlalchemy import text
-
-    from registry.db import create_engine
-
-    rate = args.sustained_rate
-    started = time.perf_counter()
-    quiet = await paced_submits(hub, token, bodies[0], rate)
-    quiet_rate = len(quiet) / (time.perf_counter() - started)
-    stop = asyncio.Event()
-    timeout = aiohttp.ClientTimeout(total=None, sock_read=90)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-
-        async def consume(member_token: str) -> None:
-            headers = {"Authorization": f"Bearer {member_token}"}
-            while not stop.is_set():
-                try:
-                    async with session.get(
-                        f"{hub}/v1/inbox?wait=20&limit=100", headers=headers
-                    ) as answer:
-                        batch = await answer.json()
-                    await asyncio.gather(
-                        *(ack(item["delivery_id"], headers) for item in batch["deliveries"])
-                    )
-                except aiohttp.ClientError:
-                    await asyncio.sleep(0.5)
-
-        async def ack(delivery_id: str, headers: dict[str, str]) -> None:
-            async with session.post(f"{hub}/v1/inbox/{delivery_id}/ack", headers=headers) as done:
-                await done.read()
-
-        consumers = [asyncio.create_task(consume(t)) for t in pull_tokens]
-        await asyncio.sleep(1)
-        started = time.perf_counter()
-        busy = await paced_submits(hub, token, bodies[1], rate)
-        busy_rate = len(busy) / (time.perf_counter() - started)
-        ids = [json.loads(body)["id"] for body in bodies[1]]
-        engine = create_engine(database_url)
-        query = text(
-            "SELECT d.delivered_at, d.mode, o.received_at FROM deliveries d "
-            "JOIN documents o ON o.id = d.document_id WHERE d.document_id IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
-        deadline = time.monotonic() + 60
-        try:
-            while True:
-                async with engine.connect() as connection:
-                    rows = (await connection.execute(query, {"ids": ids})).all()
-                waiting = sum(1 for r in rows if r.delivered_at is None)
-                if waiting == 0 or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(1)
-        finally:
-            await engine.dispose()
-        stop.set()
-        for task in consumers:
-            task.cancel()
-        await asyncio.gather(*consumers, return_exceptions=True)
-    lags = {
-        mode: [
-            (r.delivered_at - r.received_at).total_seconds()
-            for r in rows
-            if r.delivered_at and r.mode == mode
-        ]
-        for mode in ("push", "pull")
-    }
-    return (quiet, quiet_rate), (busy, busy_rate, lags, waiting)
+def print_idle(idle: tuple[list[float], list[float], int], args: argparse.Namespace) -> None:
+    without, with_polls, held = idle
+    print(f"\nsubmissions paced at {args.idle_rate}/s for {args.idle_seconds} s (3 push "
+          f"recipients each): before, with {args.idle_polls} idle long polls open "
+          f"({held} at the end), after (before and after pooled as 'without')")  # fmt: skip
+    for name, lat in (("without idle polls", without), ("with idle polls", with_polls)):
+        print(f"  {name:<20} p50 {pct(lat, 50) * 1000:6.1f} ms  p99 "
+              f"{pct(lat, 99) * 1000:6.1f} ms  ({len(lat)} answered 202)")  # fmt: skip
+    print(f"  ratio with/without: p50 {pct(with_polls, 50) / pct(without, 50):.2f}  "
+          f"p99 {pct(with_polls, 99) / pct(without, 99):.2f}")  # fmt: skip
 
 
-def _pct(values: list[float], pct: int) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
-
-
-async def paced_submits(hub: str, token: str, bodies: list[bytes], rate: int) -> list[float]:
-    """POST `bodies` at `rate` per second (open loop); the latency of each 202."""
-    import aiohttp
-
-    latencies: list[float] = []
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
-
-        async def one(body: bytes) -> None:
-            started = time.perf_counter()
-            async with session.post(f"{hub}/v1/documents", data=body, headers=headers) as answer:
-                await answer.read()
-                if answer.status == 202:
-                    latencies.append(time.perf_counter() - started)
-
-        start = time.perf_counter()
-        tasks = []
-        for i, body in enumerate(bodies):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(body)))
-        await asyncio.gather(*tasks)
-    return latencies
-
-
-async def idle_poll_phases(
-    hub: str, token: str, bodies: list[bytes], idle_tokens: list[str], args: argparse.Namespace
-) -> tuple[list[float], list[float], int]:
-    """Paced submissions, then the same with `args.idle_polls` long polls held open."""
-    import aiohttp
-
-    third = len(bodies) // 3
-    before = await paced_submits(hub, token, bodies[:third], args.idle_rate)
-    stop = asyncio.Event()
-    open_now = 0
-    connector = aiohttp.TCPConnector(limit=0)
-    timeout = aiohttp.ClientTimeout(total=None, sock_read=90)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-
-        async def poll(n: int) -> None:
-            nonlocal open_now
-            headers = {"Authorization": f"Bearer {idle_tokens[n % len(idle_tokens)]}"}
-            while not stop.is_set():
-                open_now += 1
-                try:
-                    async with session.get(f"{hub}/v1/inbox?wait=60", headers=headers) as answer:
-                        await answer.read()
-                except aiohttp.ClientError:
-                    await asyncio.sleep(1)
-                finally:
-                    open_now -= 1
-
-        polls = [asyncio.create_task(poll(n)) for n in range(args.idle_polls)]
-        started = time.perf_counter()
-        waiting = 0
-        while waiting < args.idle_polls and time.perf_counter() - started < 120:
-            await asyncio.sleep(0.5)
-            async with session.get(f"{hub}/metrics") as scrape:
-                for line in (await scrape.text()).splitlines():
-                    if line.startswith("lienthong_long_polls_waiting "):
-                        waiting = int(float(line.split()[1]))
-        print(f"  {waiting} idle long polls waiting in the hub after "
-              f"{time.perf_counter() - started:.1f} s")  # fmt: skip
-        with_polls = await paced_submits(hub, token, bodies[third : 2 * third], args.idle_rate)
-        held = open_now
-        stop.set()
-        for task in polls:
-            task.cancel()
-        await asyncio.gather(*polls, return_exceptions=True)
-    await asyncio.sleep(2)
-    after = await paced_submits(hub, token, bodies[2 * third :], args.idle_rate)
-    return before + after, with_polls, held
+def print_sustained(sustained: Any, args: argparse.Namespace) -> None:
+    (quiet_lat, quiet_rate), (busy_lat, busy_rate, lags, undelivered) = sustained
+    print(f"\nsustained: {args.sustained_rate} documents/s asked for {args.sustained_seconds} s,"
+          f" to 3 recipients each, {args.workers} hub worker(s)")  # fmt: skip
+    print(f"  without delivery work (3 pull members nobody reads): {quiet_rate:.0f}/s "
+          f"answered, submit p50 {pct(quiet_lat, 50) * 1000:.1f} ms "
+          f"p99 {pct(quiet_lat, 99) * 1000:.1f} ms")  # fmt: skip
+    print(f"  with delivery (1 push, 2 pull long-polled and acknowledged): {busy_rate:.0f}/s "
+          f"answered, submit p50 {pct(busy_lat, 50) * 1000:.1f} ms "
+          f"p99 {pct(busy_lat, 99) * 1000:.1f} ms")  # fmt: skip
+    print(f"  submit p99 with/without: {pct(busy_lat, 99) / pct(quiet_lat, 99):.2f} "
+          f"(target 0.8-1.2)")  # fmt: skip
+    for mode, lag in lags.items():
+        if lag:
+            print(f"  delivery lag, {mode} (receipt -> delivered): p50 "
+                  f"{pct(lag, 50) * 1000:.0f} ms p99 {pct(lag, 99) * 1000:.0f} ms "
+                  f"max {max(lag) * 1000:.0f} ms ({len(lag)} delivered)")  # fmt: skip
+    print(f"  not delivered within 60 s of the load's end: {undelivered} "
+          f"(target: lag p99 < 1 s)")  # fmt: skip
 
 
 if __name__ == "__main__":

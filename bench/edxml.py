@@ -30,6 +30,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from bench.common import uptime
 from signing.edxml import package_to_edxml, read_edxml, sign_envelope
 from signing.package import new_package, package_json, parse_package
 from signing.pki import CertificateAuthority
@@ -50,17 +51,8 @@ PDF_BYTES = 1024 * 1024
 ROUND = 5
 
 
-def _load() -> str:
-    try:
-        return subprocess.run(
-            ["uptime"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        return "uptime unavailable: load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-
-
 def main(count: int = 40) -> None:
-    print(f"load before: {_load()}")
+    print(f"load before: {uptime()}")
     with tempfile.TemporaryDirectory() as tmp:
         ca = CertificateAuthority.init(tmp)
         org = ca.issue("organization", SENDER, "UBND tỉnh Thái Bình")
@@ -101,7 +93,7 @@ def main(count: int = 40) -> None:
         f"JSON/edXML throughput ratio: {json_rate / edxml_rate:.2f}"
         f" (median round {statistics.median(ratios):.2f}); {count} documents each"
     )
-    print(f"load after:  {_load()}")
+    print(f"load after:  {uptime()}")
 
 
 # -- the ingest rate through a running hub ---------------------------------------------
@@ -164,9 +156,10 @@ def _wrk(url: str, script: Path, pool: Path, tokens: Path, duration: int, media:
 
 def ingest(args: argparse.Namespace) -> None:
     """edXML and JSON submissions accepted per second by one hub worker, alternating runs."""
+    from bench import common
     from bench import ingest as bench_ingest
 
-    print(f"\n-- ingest through a running hub; load before: {_load()}")
+    print(f"\n-- ingest through a running hub; load before: {uptime()}")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         pki = tmp / "pki"
@@ -186,21 +179,21 @@ def ingest(args: argparse.Namespace) -> None:
             f"pre-signed {size} documents per format in {time.monotonic() - started:.0f} s "
             f"(edXML ~{sizes['edxml'] / 1024:.1f} KB, JSON ~{sizes['json'] / 1024:.1f} KB)"
         )
-        env = dict(os.environ, PYTHONPATH=str(bench_ingest.ROOT))
+        env = dict(os.environ, PYTHONPATH=str(common.ROOT))
         media = {"edxml": "application/xml", "json": "application/json"}
         for kind_db, url in bench_ingest.databases(tmp, args):
             asyncio.run(bench_ingest.prepare_database(url, pki, ca))
             hub_env = dict(env, LIENTHONG_DATABASE_URL=url, LIENTHONG_PKI_DIR=str(pki),
                            LIENTHONG_DATA_DIR=str(tmp / kind_db),
-                           LIENTHONG_HUB_ID=bench_ingest.HUB_ID,
+                           LIENTHONG_HUB_ID=common.HUB_ID,
                            LIENTHONG_LOG_LEVEL="WARNING")  # fmt: skip
-            port = bench_ingest.free_port()
+            port = common.free_port()
             command = [sys.executable, "-m", "lienthong", "hub", "serve", "--port", str(port),
                        "--workers", "1", "--log-level", "warning"]  # fmt: skip
             accepted = {"edxml": 0, "json": 0}
             seconds = {"edxml": 0.0, "json": 0.0}
             other = {"edxml": 0, "json": 0}
-            with bench_ingest.server(command, hub_env, port) as hub_url:
+            with common.server(command, hub_env, port) as hub_url:
                 tokens = bench_ingest.tokens_file(pki, tmp / "tokens.txt")
                 # each run takes its own slice of its format's pool: every document is new
                 slices = {
@@ -227,7 +220,7 @@ def ingest(args: argparse.Namespace) -> None:
                 + (f"  (not 202: edXML {other['edxml']}, JSON {other['json']})"
                    if other["edxml"] or other["json"] else "")
             )  # fmt: skip
-    print(f"load after:  {_load()}")
+    print(f"load after:  {uptime()}")
 
 
 if __name__ == "__main__":

@@ -27,20 +27,34 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI, Request, Response
 
+from bench.common import (
+    HUB_ID,
+    ROOT,
+    create_pg_database,
+    free_port,
+    fresh_database,
+    hub_command,
+    hub_env,
+    make_ca,
+    postgres_server,
+    server,
+    server_pids,
+    tree_cpu_seconds,
+    uptime,
+)
+from bench.pg_waits import sampling
 from signing.certs import load_certificate
 from signing.jose import mint_token
 from signing.keys import load_private_key
@@ -50,8 +64,6 @@ from signing.sign import sign_package
 from signing.trust import TrustStore
 from signing.verify import verify_package
 
-ROOT = Path(__file__).resolve().parents[1]
-HUB_ID = "lienthong-bench"
 SENDERS = [f"000.00.00.H{n:02d}" for n in range(11, 15)]
 RECIPIENTS = [f"000.00.00.G{n:02d}" for n in range(21, 24)]
 HEADER = {
@@ -82,6 +94,8 @@ class Run:
     p50_ms: float
     p99_ms: float
     socket_errors: int
+    hub_cpu: float = 0.0
+    """CPU seconds the hub's processes used meanwhile."""
 
     @property
     def accepted_per_second(self) -> float:
@@ -135,11 +149,7 @@ def write_pool(pki: Path, path: Path, count: int, recipients: int) -> None:
 
 
 def make_pki(pki: Path) -> CertificateAuthority:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    ca = CertificateAuthority.init(pki)
-    ca.issue("hub", "000.00.00.A00", "Bench hub").save(pki / "hub")
-    (pki / "crl.pem").write_bytes(ca.crl().public_bytes(Encoding.PEM))
+    ca = make_ca(pki)
     for code in SENDERS + RECIPIENTS:
         ca.issue("organization", code, f"Agency {code}").save(pki / f"{code}.org")
         ca.issue("official", code, "Nguyễn Văn A", title="Chủ tịch").save(pki / f"{code}.official")
@@ -162,12 +172,6 @@ def verification_seconds(ca: CertificateAuthority, pool: Path, sample: int = 300
 # -- servers ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def serve_bare(port: int) -> None:
     import uvicorn
 
@@ -179,35 +183,6 @@ def serve_bare(port: int) -> None:
         return Response(b"{}", status_code=202, media_type="application/json")
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-@contextmanager
-def server(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180  # a loaded machine starts a hub slowly
-        last = "no answer"
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{command} exited with {process.returncode}")
-            try:
-                answer = httpx.get(url + "/readyz", timeout=10)
-                if answer.status_code in (200, 404):
-                    break
-                last = f"{answer.status_code} {answer.text[:300]}"
-            except httpx.TransportError as exc:
-                last = repr(exc)
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{command} did not come up: {last}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 async def prepare_database(url: str, pki: Path, ca: CertificateAuthority) -> None:
@@ -251,10 +226,10 @@ def wrk(
     return [int(value) for value in line.split()[1:]]
 
 
-def measure(target: str, recipients: int, rate: int, numbers: list[int]) -> Run:
+def measure(target: str, recipients: int, rate: int, numbers: list[int], cpu: float = 0.0) -> Run:
     requests, micros, accepted, other, wrapped, p50, p99, errors = numbers
     return Run(target, recipients, rate, micros / 1e6, requests, accepted, other, wrapped,
-               p50 / 1000, p99 / 1000, errors)  # fmt: skip
+               p50 / 1000, p99 / 1000, errors, cpu)  # fmt: skip
 
 
 # -- the benchmark ----------------------------------------------------------------------
@@ -275,6 +250,13 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=0, help="packages per run (default: enough)")
     parser.add_argument("--postgres-url", help="a PostgreSQL server to create the database on")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--hub-source", help="run the hub from this checkout instead")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare FastAPI app")
+    parser.add_argument("--no-paced", action="store_true", help="skip the paced runs")
+    parser.add_argument(
+        "--waits", action="store_true", help="sample PostgreSQL's wait events and locks"
+    )
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
@@ -308,41 +290,42 @@ def run_all(tmp: Path, args: argparse.Namespace) -> None:
     print(f"parse + verify one package (two signatures, warm cache): {verify_s * 1000:.2f} ms")
 
     runs: list[Run] = []
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    port = free_port()
-    with server(
-        [sys.executable, "-m", "bench.ingest", "--serve-bare", str(port)], env, port
-    ) as url:
-        for recipients, pool in pools.items():
-            tokens = tokens_file(pki, tmp / "tokens.txt")
-            numbers = wrk(url, script, pool, tokens, args, 0)
-            runs.append(measure("bare", recipients, 0, numbers))
+    if not args.no_bare:
+        port = free_port()
+        bare = [sys.executable, "-m", "bench.ingest", "--serve-bare", str(port)]
+        with server(bare, dict(os.environ, PYTHONPATH=str(ROOT)), port) as url:
+            for recipients, pool in pools.items():
+                numbers = wrk(url, script, pool, tokens_file(pki, tmp / "tokens.txt"), args, 0)
+                runs.append(measure("bare", recipients, 0, numbers))
     counts = [int(n) for n in str(args.workers).split(",")]
     for kind, url in databases(tmp, args):
-        (tmp / kind).mkdir(exist_ok=True)  # the hub's data directory: /readyz checks its disk
         for n, workers in enumerate(counts if kind == "postgresql" else counts[:1]):
             if n:  # a fresh database: the pools' packages are in the last one already
                 url = fresh_database(url, n)
             asyncio.run(prepare_database(url, pki, ca))
-            hub_env = dict(env, LIENTHONG_DATABASE_URL=url, LIENTHONG_PKI_DIR=str(pki),
-                           LIENTHONG_DATA_DIR=str(tmp / kind), LIENTHONG_HUB_ID=HUB_ID,
-                           LIENTHONG_LOG_LEVEL="WARNING")  # fmt: skip
             port = free_port()
-            command = [sys.executable, "-m", "lienthong", "hub", "serve", "--port", str(port),
-                       "--workers", str(workers), "--log-level", "warning"]  # fmt: skip
             target = f"hub/{kind}" if workers == 1 else f"hub/{kind} x{workers}"
-            with server(command, hub_env, port) as url_:
+            env = hub_env(url, pki, tmp / kind, args.hub_source)
+            with server(hub_command(port, workers), env, port) as hub:
                 tokens = tokens_file(pki, tmp / "tokens.txt")
                 warm_up = argparse.Namespace(**{**vars(args), "duration": WARM_UP_SECONDS})
-                wrk(url_, script, warm_pools[kind], tokens, warm_up, WARM_UP_RATE)
-                for recipients, pool in [(3, paced_pool), *pools.items()]:
+                wrk(hub, script, warm_pools[kind], tokens, warm_up, WARM_UP_RATE)
+                loads = [] if args.no_paced else [(3, paced_pool)]
+                for recipients, pool in [*loads, *pools.items()]:
                     rate = args.rate if pool == paced_pool else 0
                     tokens = tokens_file(pki, tmp / "tokens.txt")
-                    numbers = wrk(url_, script, pool, tokens, args, rate)
-                    runs.append(measure(target, recipients, rate, numbers))
+                    sample = args.waits and kind == "postgresql" and not rate
+                    cpu = tree_cpu_seconds(server_pids[hub])
+                    with sampling(url) if sample else nullcontext() as waits:
+                        numbers = wrk(hub, script, pool, tokens, args, rate)
+                    cpu = tree_cpu_seconds(server_pids[hub]) - cpu
+                    runs.append(measure(target, recipients, rate, numbers, cpu))
+                    if waits is not None:
+                        print(f"{target} to {recipients}, PostgreSQL's sessions:")
+                        print("\n".join(waits.lines()))
     report(runs, verify_s)
     scaling(runs)
-    print(f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores shared)")
+    print(uptime())
 
 
 def scaling(runs: list[Run]) -> None:
@@ -351,64 +334,24 @@ def scaling(runs: list[Run]) -> None:
     many = [r for r in runs if r.target.startswith("hub/postgresql x") and not r.paced]
     if not single or not many:
         return
-    print("\nscaling on PostgreSQL (accepted/s against one worker, same run):")
-    for run in many:
+    print("\nscaling on PostgreSQL (accepted/s against one worker, same run; the hub's "
+          "CPU per accepted document, all its processes):")  # fmt: skip
+    for run in [*single.values(), *many]:
         base = single[run.recipients].accepted_per_second
+        cpu = run.hub_cpu / max(run.accepted, 1) * 1000
         print(f"  {run.target:<20} to {run.recipients}: {run.accepted_per_second:7.0f}/s "
-              f"= {run.accepted_per_second / base:.2f} x one worker ({base:.0f}/s)")  # fmt: skip
+              f"= {run.accepted_per_second / base:.2f} x one worker ({base:.0f}/s); "
+              f"hub CPU {cpu:.2f} ms a document")  # fmt: skip
 
 
 def databases(tmp: Path, args: argparse.Namespace) -> Iterator[tuple[str, str]]:
-    yield "sqlite", f"sqlite+aiosqlite:///{tmp / 'sqlite' / 'lienthong.db'}"
+    if not args.no_sqlite:
+        yield "sqlite", f"sqlite+aiosqlite:///{tmp / 'sqlite' / 'lienthong.db'}"
     if args.no_postgres:
         return
-    if args.postgres_url:
-        yield "postgresql", create_pg_database(args.postgres_url)
-        return
-    try:
-        from tests.postgres import throwaway_cluster
-    except ImportError:
-        print("(no PostgreSQL: tests/postgres.py is not importable; use --postgres-url)")
-        return
-    try:
-        with throwaway_cluster(durable=True) as base:  # fsync on: a 202 is on disk
+    with postgres_server(args.postgres_url) as base:
+        if base is not None:
             yield "postgresql", create_pg_database(base)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        print(f"(no PostgreSQL: {exc})")
-
-
-def fresh_database(url: str, n: int) -> str:
-    """Another empty database on the PostgreSQL server of `url`."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    server, name = url.split("://", 1)[1].rsplit("/", 1)
-    fresh = f"{name}_{n}"
-
-    async def create() -> None:
-        connection = await asyncpg.connect(f"postgresql://{server}/postgres")
-        try:
-            await connection.execute(f"CREATE DATABASE {fresh}")
-        finally:
-            await connection.close()
-
-    asyncio.run(create())
-    return f"postgresql+asyncpg://{server}/{fresh}"
-
-
-def create_pg_database(base: str) -> str:
-    import asyncpg
-
-    name = f"bench_{os.getpid()}_{int(time.time())}"
-
-    async def create() -> None:
-        connection = await asyncpg.connect(base.rstrip("/") + "/postgres")
-        try:
-            await connection.execute(f"CREATE DATABASE {name}")
-        finally:
-            await connection.close()
-
-    asyncio.run(create())
-    return "postgresql+asyncpg://" + base.split("://", 1)[1].rstrip("/") + "/" + name
 
 
 def report(runs: list[Run], verify_s: float) -> None:
@@ -418,7 +361,7 @@ def report(runs: list[Run], verify_s: float) -> None:
           f"{'p99 ms':>9}{'non-202':>9}{'hub/bare':>10}{'hub/(bare+verify)':>19}")  # fmt: skip
     for run in runs:
         ratios = ""
-        if run.target != "bare" and not run.paced:
+        if run.target != "bare" and not run.paced and run.recipients in bare:
             base = bare[run.recipients].requests_per_second
             with_verify = 1 / (1 / base + verify_s)
             ratios = (

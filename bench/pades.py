@@ -28,7 +28,6 @@ import asyncio
 import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,9 +35,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.common import signed_pdf, uptime
 from bench.signing import raw_verifier
-from signing.pades.document import make_pdf
-from signing.pades.sign import VIETNAM, PdfSigner, sign_pdf_twice
 from signing.pades.validate import validate_pdf
 from signing.pki import CertificateAuthority
 from signing.trust import TrustStore
@@ -49,15 +47,6 @@ INGEST_ROUNDS = 3
 ROUNDS = 7
 PDFS_PER_ROUND = 10
 RAW_PER_ROUND = 400
-
-
-def _load() -> str:
-    try:
-        return subprocess.run(
-            ["uptime"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        return "load: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -74,20 +63,13 @@ def main() -> None:
 def validations() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ca = CertificateAuthority.init(tmp)
-        org = ca.issue("organization", SENDER, "UBND tỉnh Thái Bình")
-        official = ca.issue("official", SENDER, "Nguyễn Văn A", title="Chủ tịch")
         trust = TrustStore([ca.certificate], [ca.crl()])
-        pdf = sign_pdf_twice(
-            make_pdf(pages=10, padding_bytes=1_000_000),
-            PdfSigner(official.key, official.full_chain),
-            PdfSigner(org.key, org.full_chain),
-            signing_time=dt.datetime.now(VIETNAM).replace(microsecond=0),
-        )
+        pdf, _, _ = signed_pdf(ca, SENDER)
         now = dt.datetime.now(dt.UTC)
         warm = validate_pdf(pdf, trust, received_at=now)
         assert len(warm.facts) == 2 and all(f.signature_valid for f in warm.facts)
         raw = raw_verifier()
-        print(f"PDF: {len(pdf):,} bytes, 10 pages, 2 signatures; before: {_load()}")
+        print(f"PDF: {len(pdf):,} bytes, 10 pages, 2 signatures; before: {uptime()}")
         raw_rates, pdf_rates, ratios = [], [], []
         for _ in range(ROUNDS):
             started = time.perf_counter()
@@ -109,7 +91,7 @@ def validations() -> None:
             f"{(max(raw_rates) / 2) / max(pdf_rates):,.0f}x two raw verifies (best rounds), "
             f"{statistics.median(ratios):,.0f}x (median round)"
         )
-        print(f"after: {_load()}")
+        print(f"after: {uptime()}")
 
 
 class _Packages:
@@ -178,7 +160,8 @@ async def _submit_for(
 
 
 def ingest(seconds: float, pdf_workers: int) -> None:
-    from bench.ingest import HUB_ID, SENDERS, free_port, make_pki, prepare_database, server
+    from bench.common import HUB_ID, free_port, server
+    from bench.ingest import SENDERS, make_pki, prepare_database
     from signing.certs import load_certificate
     from signing.jose import mint_token
     from signing.keys import load_private_key
@@ -189,14 +172,7 @@ def ingest(seconds: float, pdf_workers: int) -> None:
         ca = make_pki(pki)
         url = f"sqlite+aiosqlite:///{tmp / 'hub.db'}"
         asyncio.run(prepare_database(url, pki, ca))
-        official = ca.issue("official", SENDERS[0], "Nguyễn Văn A", title="Chủ tịch")
-        org = ca.issue("organization", SENDERS[0], "UBND")
-        pdf = sign_pdf_twice(
-            make_pdf(pages=10, padding_bytes=1_000_000),
-            PdfSigner(official.key, official.full_chain),
-            PdfSigner(org.key, org.full_chain),
-            signing_time=dt.datetime.now(VIETNAM).replace(microsecond=0),
-        )
+        pdf, _, _ = signed_pdf(ca, SENDERS[0])
         pools = {
             "with the PDF": _Packages(pki, pdf, "application/pdf"),
             "without (same bytes, not a PDF)": _Packages(pki, pdf, "application/octet-stream"),
@@ -221,7 +197,7 @@ def ingest(seconds: float, pdf_workers: int) -> None:
         command = [sys.executable, "-m", "lienthong", "hub", "serve", "--port", str(port),
                    "--log-level", "warning"]  # fmt: skip
         where = "worker processes" if pdf_workers else "the ingest threads"
-        print(f"\nhub ingest, PDFs read in {where}, {CLIENTS} in flight; before: {_load()}")
+        print(f"\nhub ingest, PDFs read in {where}, {CLIENTS} in flight; before: {uptime()}")
         rates: dict[str, list[float]] = {name: [] for name in pools}
         with server(command, env, port) as hub_url:
             asyncio.run(_submit_for(hub_url, tokens, pools["with the PDF"], 1.0))  # warm-up
@@ -234,7 +210,7 @@ def ingest(seconds: float, pdf_workers: int) -> None:
                   f"rounds {', '.join(f'{v:.1f}' for v in values)}")  # fmt: skip
         with_pdf = statistics.median(rates["with the PDF"])
         without = statistics.median(rates["without (same bytes, not a PDF)"])
-        print(f"  with the PDF / without: {with_pdf / without:.2f}; after: {_load()}")
+        print(f"  with the PDF / without: {with_pdf / without:.2f}; after: {uptime()}")
 
 
 if __name__ == "__main__":

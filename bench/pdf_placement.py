@@ -25,11 +25,9 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from bench.pades import _load
+from bench.common import signed_pdf, uptime
 from hub.ingest.pdfs import POOLS, PdfBounds, PdfReader
 from signing.package import new_package
-from signing.pades.document import make_pdf
-from signing.pades.sign import VIETNAM, PdfSigner, sign_pdf_twice
 from signing.pades.validate import PdfReading, judge_reading, read_pdf
 from signing.pki import CertificateAuthority
 from signing.sign import sign_package
@@ -104,15 +102,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         ca = CertificateAuthority.init(tmp)
-        org = ca.issue("organization", SENDER, "UBND tỉnh Thái Bình")
-        official = ca.issue("official", SENDER, "Nguyễn Văn A", title="Chủ tịch")
         trust = TrustStore([ca.certificate], [ca.crl()])
-        pdf = sign_pdf_twice(
-            make_pdf(pages=10, padding_bytes=1_000_000),
-            PdfSigner(official.key, official.full_chain),
-            PdfSigner(org.key, org.full_chain),
-            signing_time=dt.datetime.now(VIETNAM).replace(microsecond=0),
-        )
+        pdf, official, org = signed_pdf(ca, SENDER)
         pkg = new_package(SENDER, ["000.00.00.G22"], HEADER, [("a.txt", "text/plain", b"x" * 4096)])
         pkg = sign_package(pkg, official.key, official.full_chain, "personal")
         pkg = sign_package(pkg, org.key, org.full_chain, "organization")
@@ -144,12 +135,12 @@ def main() -> None:
             return lines
 
         print(f"PDF {len(pdf):,} bytes, 10 pages, 2 signatures; {CONCURRENCY} in flight")
-        print(f"before: {_load()}")
+        print(f"before: {uptime()}")
         lines = asyncio.run(bench())
         for rows in lines.values():
             for row in rows:
                 print(row)
-        print(f"after:  {_load()}")
+        print(f"after:  {uptime()}")
         threads.shutdown()
         pool: ProcessPoolExecutor = POOLS.get(2, PdfBounds().max_memory_bytes)
         pool.shutdown()

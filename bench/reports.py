@@ -72,10 +72,10 @@ DROP_COUNTER_INDEXES = [
 ]
 ADD_COUNTER_INDEXES = [
     "ALTER TABLE report_counts ADD CONSTRAINT pk_report_counts"
-    " PRIMARY KEY (recipient, grain, day, sender, doc_type, violations)",
+    " PRIMARY KEY (recipient, grain, day, sender, doc_type, violations, shard)",
     "CREATE INDEX ix_report_counts_sender ON report_counts (recipient, grain, sender, day)",
 ]
-"""As migration 0005 creates them."""
+"""As migrations 0005 and 0011 make them."""
 
 
 async def _members(url: str) -> None:

@@ -87,7 +87,7 @@ def create_app(
                 else None
             )
             arrivals = Arrivals(settings.long_poll_max_seconds)
-            bind_bus(sessions, arrivals.announce)
+            bind_bus(sessions, arrivals.committed)
             app.state.hub = HubContext(
                 settings, engine, sessions, identity, ingest, worker, arrivals
             )

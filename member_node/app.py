@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -40,6 +41,8 @@ Bind the node to loopback or the agency's own network: `/local` calls sign with 
 agency's keys and carry no authentication of their own.
 """
 
+log = logging.getLogger("member_node.app")
+
 
 def create_node_app(
     config: NodeConfig,
@@ -53,7 +56,7 @@ def create_node_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         identity = NodeIdentity.load(config.keys_dir, config.code, tokens=config.tokens)
-        store = NodeStore(config.database_path)
+        store = NodeStore(config.database_path, flush_each_commit=config.flush_each_commit)
         client = HubClient(config.hub_url, identity, hub_id=config.hub_id, transport=hub_transport)
         clerk = Clerk(config.clerk, client, store)
         receiver = Receiver(identity, store, clerk, pdf_reader=pdf_reader)
@@ -64,13 +67,15 @@ def create_node_app(
         )
         app.state.node = NodeContext(config, identity, store, client, clerk, receiver, poller)
         polling = asyncio.create_task(poller.run()) if poller is not None else None
+        warming = asyncio.create_task(_warm_directory(client))
         try:
             yield
         finally:
-            if polling is not None:
-                polling.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await polling
+            for task in (polling, warming):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await clerk.aclose()
             await client.aclose()
             store.close()
@@ -112,3 +117,13 @@ def create_node_app(
         return {"status": "ok", "code": config.code, "mode": config.mode}
 
     return app
+
+
+async def _warm_directory(client: HubClient) -> None:
+    """Fetch the hub's directory once at start, so that the first delivery does not wait
+    for it (it checks the hub's signature and the sender's chain against it). A hub not
+    reachable yet is no error: the first delivery fetches it then."""
+    try:
+        await client.directory()
+    except Exception as exc:  # the node runs without it; the next use fetches it again
+        log.info("the hub's directory could not be fetched at start: %s", exc)

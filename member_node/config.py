@@ -29,6 +29,11 @@ class NodeConfig:
     clerk: ClerkRules = field(default_factory=ClerkRules)
     tokens: TokenKeys | None = None
     """Keys kept on PKCS#11 tokens instead of `org.key` / `official.key`."""
+    flush_each_commit: bool = True
+    """Whether the node's database waits for the disk at every commit (SQLite's
+    `synchronous=FULL`). False (`NORMAL`): a commit survives a crash of the process, and
+    only a crash of the machine may lose the last ones; for simulated nodes sharing one
+    process and disk, whose every flush would stall all of them."""
 
     @property
     def database_path(self) -> Path:

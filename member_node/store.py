@@ -169,7 +169,7 @@ class StatusRecord:
 class NodeStore:
     """Thread-safe access to the node's database file (`:memory:` for tests)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, flush_each_commit: bool = True) -> None:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -177,6 +177,7 @@ class NodeStore:
         self._lock = threading.Lock()
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if flush_each_commit else 'NORMAL'}")
             self._db.executescript(_SCHEMA)
             for table, column, statement in _MIGRATIONS:
                 columns = {r["name"] for r in self._db.execute(f"PRAGMA table_info({table})")}

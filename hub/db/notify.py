@@ -1,13 +1,15 @@
-"""Announcing new work to long polls, from inside the transaction that creates it.
+"""Announcing new work to long polls, once the transaction that creates it commits.
 
 `announce(session, keys)` marks keys (`inbox_key(member)`, `status_key(member)`)
-as having something new once the caller's transaction commits. On PostgreSQL it
-is a `pg_notify` in that transaction, delivered to every hub process listening
-on `CHANNEL` only when (and if) it commits; on SQLite, which has no such thing,
-the keys are handed after the commit to the in-process bus the session factory
-carries (`bind_bus`), so one process's long polls hear its own commits (an
-embedded hub is one process). Nothing is announced for a rolled-back
-transaction.
+as having something new; after the caller's transaction commits, the keys are
+handed to the bus the session factory carries (`bind_bus`), and nothing is
+announced for a rolled-back transaction. The hub's bus wakes its own process's
+polls at once and, on PostgreSQL, passes the keys on to the other hub processes
+with `pg_notify` on `CHANNEL` (see `hub.delivery.arrivals`). The notification is
+sent after the commit, not inside the transaction: a transaction that notifies
+takes PostgreSQL's one notification-queue lock at commit and holds it through its
+WAL flush, so every notifying commit of every hub process would queue behind the
+others.
 """
 
 from __future__ import annotations
@@ -27,6 +29,18 @@ _PENDING = "lienthong.arrivals.pending"
 
 Bus = Callable[[Iterable[str]], None]
 
+__all__ = [
+    "CHANNEL",
+    "MAX_PAYLOAD",
+    "Bus",
+    "announce",
+    "bind_bus",
+    "inbox_key",
+    "parse",
+    "payloads",
+    "status_key",
+]
+
 
 def inbox_key(member: str) -> str:
     return f"i:{member}"
@@ -37,37 +51,38 @@ def status_key(member: str) -> str:
 
 
 def bind_bus(sessions: async_sessionmaker[AsyncSession], bus: Bus) -> None:
-    """Sessions from `sessions` hand the keys they announce to `bus` after each commit
-    (SQLite only; on PostgreSQL the listener hears the notification instead)."""
+    """Sessions from `sessions` hand the keys they announce to `bus` after each commit."""
     info: dict[str, Any] = dict(sessions.kw.get("info") or {})
     info[_BUS] = bus
     sessions.configure(info=info)
 
 
 async def announce(session: AsyncSession, keys: Iterable[str]) -> None:
-    """Announce `keys` when the caller's transaction commits."""
-    unique = sorted(set(keys))
+    """Announce `keys` when the caller's transaction commits.
+
+    Sessions without a bus (a command-line tool's, on PostgreSQL) notify the hub
+    processes from inside the transaction instead, which PostgreSQL delivers when
+    it commits: a tool commits rarely, so the queue lock costs nobody anything."""
+    unique = set(keys)
     if not unique:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        for payload in _payloads(unique):
+    info = session.sync_session.info
+    if info.get(_BUS) is None and session.get_bind().dialect.name == "postgresql":
+        for payload in payloads(unique):
             await session.execute(
                 text("SELECT pg_notify(:channel, :payload)"),
                 {"channel": CHANNEL, "payload": payload},
             )
         return
-    pending: set[str] = session.sync_session.info.setdefault(_PENDING, set())
+    pending: set[str] = info.setdefault(_PENDING, set())
     pending.update(unique)
 
 
-def parse(payload: str) -> list[str]:
-    return [key for key in payload.split(",") if key]
-
-
-def _payloads(keys: list[str]) -> Iterable[str]:
+def payloads(keys: Iterable[str]) -> Iterable[str]:
+    """`keys` as `pg_notify` payloads, each under PostgreSQL's limit."""
     chunk: list[str] = []
     size = 0
-    for key in keys:
+    for key in sorted(set(keys)):
         if chunk and size + len(key) + 1 > MAX_PAYLOAD:
             yield ",".join(chunk)
             chunk, size = [], 0
@@ -75,6 +90,10 @@ def _payloads(keys: list[str]) -> Iterable[str]:
         size += len(key) + 1
     if chunk:
         yield ",".join(chunk)
+
+
+def parse(payload: str) -> list[str]:
+    return [key for key in payload.split(",") if key]
 
 
 @event.listens_for(Session, "after_commit")

@@ -8,7 +8,11 @@ worked out by the database from the facts it just inserted
 (`COUNT_INSERTED_FACTS`), elsewhere summed here (`counter_rows`). Concurrent
 submissions with the same key wait for each other's row lock until commit;
 rows are sent in key order, so two writers never lock the same counters in
-opposite orders (no deadlock).
+opposite orders (no deadlock). Every document adds to the all-recipients and
+all-senders counters of its day, so on PostgreSQL each writing connection adds
+to its own `shard` of a key (its backend's pid modulo `SHARDS`): concurrent
+ingest transactions, of one hub process or several, then rarely wait for each
+other's commit. Reports sum the shards.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from sqlalchemy.sql.dml import Insert
 from hub.reports.models import ALL_RECIPIENTS, ALL_SENDERS, Grain, ReportCount
 
 KEY = ("recipient", "grain", "day", "sender", "doc_type", "violations")
+SHARDS = 16
+"""Rows a counter's key may be split into (PostgreSQL; SQLite's one writer uses shard 0)."""
+CONFLICT = (*KEY, "shard")
 COUNTED = (
     "documents",
     "signed",
@@ -63,7 +70,10 @@ def counter_rows(facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 else:
                     for i, n in enumerate(counted):
                         total[i] += n
-    return [dict(zip(KEY + COUNTED, (*key, *sums[key]), strict=True)) for key in sorted(sums)]
+    return [
+        {**dict(zip(KEY + COUNTED, (*key, *sums[key]), strict=True)), "shard": 0}
+        for key in sorted(sums)
+    ]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -82,10 +92,12 @@ def upsert_counters(dialect: str) -> Insert:
     table: Table = ReportCount.__table__  # type: ignore[assignment]
     if dialect == "postgresql":
         on_pg = postgresql.insert(table)
-        return on_pg.on_conflict_do_update(index_elements=list(KEY), set_=_added(on_pg.excluded))
+        return on_pg.on_conflict_do_update(
+            index_elements=list(CONFLICT), set_=_added(on_pg.excluded)
+        )
     on_sqlite = sqlite.insert(table)
     return on_sqlite.on_conflict_do_update(
-        index_elements=list(KEY), set_=_added(on_sqlite.excluded)
+        index_elements=list(CONFLICT), set_=_added(on_sqlite.excluded)
     )
 
 
@@ -133,10 +145,11 @@ _PERIODS_OF_F = ",\n           ".join(
     for grain in Grain
 )
 COUNT_INSERTED_FACTS = f"""
-INSERT INTO report_counts ({", ".join(KEY + COUNTED)})
+INSERT INTO report_counts ({", ".join(KEY + COUNTED)}, shard)
 SELECT r.recipient, p.grain, p.first, p.sender, f.doc_type, f.violations,
        count(*), sum(f.signed), sum(f.personal_ok), sum(f.org_ok), sum(f.compliant),
-       sum(f.signed_pdf), sum(f.signed_envelope), sum(f.signed_both)
+       sum(f.signed_pdf), sum(f.signed_envelope), sum(f.signed_both),
+       CAST(pg_backend_pid() % {SHARDS} AS smallint)
 FROM inserted AS f
 CROSS JOIN LATERAL (
     VALUES (f.recipient), (CASE WHEN f.lead = 1 THEN '{ALL_RECIPIENTS}' END)
@@ -147,9 +160,9 @@ CROSS JOIN LATERAL (
 WHERE r.recipient IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5, 6
 ORDER BY 1, 2, 3, 4, 5, 6
-ON CONFLICT ({", ".join(KEY)}) DO UPDATE SET {_ADDED_SQL}"""
+ON CONFLICT ({", ".join(CONFLICT)}) DO UPDATE SET {_ADDED_SQL}"""
 """`counter_rows` done by PostgreSQL over facts just inserted (`hub.db.bulk.insert_all`'s
-`then`): the same keys and sums, upserted in key order."""
+`then`): the same keys and sums, upserted in key order into this connection's shard."""
 
 
 _BACKFILL_PART = """

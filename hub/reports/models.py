@@ -87,7 +87,7 @@ class ReportCount(Base):
     __tablename__ = "report_counts"
     __table_args__ = (
         PrimaryKeyConstraint(
-            "recipient", "grain", "day", "sender", "doc_type", "violations",
+            "recipient", "grain", "day", "sender", "doc_type", "violations", "shard",
             name="pk_report_counts",
         ),
         Index("ix_report_counts_sender", "recipient", "grain", "sender", "day"),
@@ -102,6 +102,9 @@ class ReportCount(Base):
     sender: Mapped[str] = mapped_column(String(13))
     doc_type: Mapped[str] = mapped_column(String(16))
     violations: Mapped[int] = mapped_column(Integer)
+    shard: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    """Which writer's part of the key's count (`hub.reports.counters.SHARDS`): reports sum
+    them; concurrent ingest transactions add to different rows instead of queueing."""
     documents: Mapped[int] = mapped_column(Integer)
     signed: Mapped[int] = mapped_column(Integer)
     personal_ok: Mapped[int] = mapped_column(Integer)

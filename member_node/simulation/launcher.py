@@ -223,8 +223,15 @@ def _prepare(provisioned: Provisioned, prepare: Callable[[Provisioned], None] | 
 
 
 def _node_config(
-    network_files: Provisioned, spec: NodeSpec, hub_url: str, poll_interval: float
+    network_files: Provisioned,
+    spec: NodeSpec,
+    hub_url: str,
+    poll_interval: float,
+    flush_each_commit: bool = True,
 ) -> NodeConfig:
+    """One node's configuration. In-process nodes share one event loop, whose every
+    synchronous disk flush of one node's store would stall the hub and all the others:
+    they commit without waiting for the disk (`NodeConfig.flush_each_commit`)."""
     files = network_files.nodes[spec.code]
     return NodeConfig(
         code=spec.code,
@@ -235,6 +242,7 @@ def _node_config(
         poll_interval=poll_interval,
         hub_id=network_files.hub_id,
         clerk=spec.clerk,
+        flush_each_commit=flush_each_commit,
     )
 
 
@@ -272,7 +280,7 @@ async def _start_inprocess(
     read_pdf = _shared_reader(hub_app.state.hub.ingest.pdfs)
 
     for spec in specs.values():
-        config = _node_config(provisioned, spec, HUB_ORIGIN, poll_interval)
+        config = _node_config(provisioned, spec, HUB_ORIGIN, poll_interval, False)
         app = create_node_app(config, hub_transport=hub_transport, pdf_reader=read_pdf)
         await stack.enter_async_context(app.router.lifespan_context(app))
         host.apps[spec.code] = app

@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from hub.protocol import SubmitResult
 from member_node.client import HubClient
@@ -34,6 +35,8 @@ class Played:
     """How each document was submitted: `json` or `edxml`."""
     seconds: float = 0.0
     offline_window: tuple[float, float] | None = None
+    answered_at: dict[str, datetime] = field(default_factory=dict)
+    """document id -> when its `202` reached the sender (the hub had committed it)."""
 
 
 async def play(
@@ -75,11 +78,15 @@ async def play(
             progress(1)
 
     try:
-        # The broadcast goes first and alone, as the Prime Minister's decision did.
+        # The broadcast goes first and alone, as the Prime Minister's decision did: the
+        # rest waits until it has reached its recipients, rather than queueing behind
+        # its burst of deliveries and first statuses in the one hub.
         await _submit(clients[plan[0].sender], ahead, plan[0], played, edxml_senders)
         queue.get_nowait()
         done += 1
         progress(1)
+        if 0 in played.results:
+            await _until_delivered(clients[plan[0].sender], played.results[0].document_id)
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         played.seconds = time.monotonic() - started
         if outage is not None:
@@ -126,9 +133,11 @@ async def _submit(
     for attempt in range(3):
         try:
             if envelope is not None:
-                played.results[doc.index] = await client.send_edxml(envelope)
+                result = await client.send_edxml(envelope)
             else:
-                played.results[doc.index] = await client.submit(package)
+                result = await client.submit(package)
+            played.results[doc.index] = result
+            played.answered_at[result.document_id] = datetime.now(UTC)
             return
         except HubError as exc:
             if exc.status is not None and exc.status < 500:
@@ -138,6 +147,16 @@ async def _submit(
                 played.errors[doc.index] = f"{exc.code}: {exc.detail}"
                 return
             await asyncio.sleep(0.5 * (attempt + 1))  # same id: a retry is idempotent
+
+
+async def _until_delivered(client: HubClient, document_id: str, limit: float = 60.0) -> None:
+    """Wait (at most `limit` seconds) until no delivery of the document is still queued."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        trace = await client.trace(document_id)
+        if all(d.state != "queued" for d in trace.deliveries):
+            return
+        await asyncio.sleep(0.5)
 
 
 async def _outage(network: Network, offline: Offline, played: Played, started: float) -> None:

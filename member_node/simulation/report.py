@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from hub.protocol import Trace
@@ -32,6 +33,11 @@ class DeliveryFigures:
     retried: Counter[str] = field(default_factory=Counter)
     latencies_by_mode: dict[str, list[float]] = field(default_factory=dict)
     """The same latencies by the recipient's delivery mode (`push`, `pull`)."""
+    accepting: list[float] = field(default_factory=list)
+    """Per document, from the hub's receipt to its `202` reaching the sender: the part of
+    the latency the hub spent accepting it (reading its PDF, committing), not delivering."""
+    after_answer_by_mode: dict[str, list[float]] = field(default_factory=dict)
+    """Per delivery, from the sender's `202` to the recipient's node, by delivery mode."""
 
     @property
     def received(self) -> int:
@@ -70,9 +76,14 @@ async def compliance(network: Network, **params: str) -> dict[str, Any]:
 
 
 async def delivery_figures(
-    network: Network, documents: Sequence[tuple[str, str]], concurrency: int = 16
+    network: Network,
+    documents: Sequence[tuple[str, str]],
+    concurrency: int = 16,
+    answered_at: Mapping[str, datetime] | None = None,
 ) -> DeliveryFigures:
-    """Read every (sender, document id)'s trace and count what happened to each delivery."""
+    """Read every (sender, document id)'s trace and count what happened to each delivery;
+    with `answered_at` (document id -> when its `202` came back), split each latency into
+    the hub's accepting and the delivery after it."""
     figures = DeliveryFigures(documents=len(documents))
     modes = {code: spec.mode for code, spec in network.specs.items()}
     queue = list(documents)
@@ -87,6 +98,9 @@ async def delivery_figures(
                 figures.states["unreadable"] += 1
                 continue
             _count(figures, trace, modes)
+            answer = (answered_at or {}).get(document_id)
+            if answer is not None:
+                _split(figures, trace, modes, answer)
 
     try:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -110,6 +124,17 @@ def _count(figures: DeliveryFigures, trace: Trace, modes: Mapping[str, str]) -> 
             figures.latencies_by_mode.setdefault(mode, []).append(latency)
         if delivery.attempts > 1:
             figures.retried[delivery.recipient] += 1
+
+
+def _split(
+    figures: DeliveryFigures, trace: Trace, modes: Mapping[str, str], answered: datetime
+) -> None:
+    figures.accepting.append((answered - trace.received_at).total_seconds())
+    for delivery in trace.deliveries:
+        if delivery.delivered_at is not None:
+            mode = modes.get(delivery.recipient, "other")
+            after = (delivery.delivered_at - answered).total_seconds()
+            figures.after_answer_by_mode.setdefault(mode, []).append(after)
 
 
 def percentile(values: Sequence[float], p: float) -> float:

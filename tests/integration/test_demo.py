@@ -45,6 +45,17 @@ def test_a_short_national_demo_prints_the_tables(tmp_path: Path) -> None:
         assert table in out
     latency = out.split("== Delivery latency", 1)[1].split("==", 2)[1]
     assert all(f"  {mode} " in latency for mode in ("all", "push", "pull"))
+    # the split: accepting (one line, a count per document), then delivering by mode, whose
+    # counts add up to the deliveries received
+    accepting, delivering = latency.split("of which the hub accepting", 1)[1].split(
+        "and delivering it", 1
+    )
+    counts = [int(line.rsplit("(", 1)[1].rstrip(")").replace(",", "")) for line in
+              delivering.strip().splitlines()[1:3]]  # fmt: skip
+    received = int(out.split("received", 1)[1].split()[0].replace(",", ""))
+    assert sum(counts) == received
+    sent = int(out.split("sent", 1)[1].split()[0].replace(",", ""))
+    assert f"({sent:,})" in accepting
     assert "000.00.00.H62" in out and "17.9%" in out
     assert "000.00.00.H23" in out and "35.5%" in out
 

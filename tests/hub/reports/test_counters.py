@@ -78,12 +78,13 @@ def _expected(facts: list[ReportFact]) -> dict[Key, list[int]]:
 
 
 def _stored(counters: list[ReportCount]) -> dict[Key, list[int]]:
-    return {
-        (c.recipient, c.grain, c.day, c.sender, c.doc_type, c.violations): [
-            getattr(c, name) for name in COUNTED
-        ]
-        for c in counters
-    }  # fmt: skip
+    """The counters per key, their shards added up."""
+    stored: dict[Key, list[int]] = defaultdict(lambda: [0] * len(COUNTED))
+    for c in counters:
+        row = stored[(c.recipient, c.grain, c.day, c.sender, c.doc_type, c.violations)]
+        for i, name in enumerate(COUNTED):
+            row[i] += getattr(c, name)
+    return dict(stored)
 
 
 async def _table(hub: Hub, model: Any) -> list[Any]:
