@@ -34,6 +34,10 @@ class LimitExceeded(BaseException):
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _REFIRE_SECONDS = 0.05  # pyHanko code that swallows the exception is interrupted again
+_MAX_FIRES = 5
+"""At most this many interruptions per deadline: one landing in the machinery that
+leaves the block (contextlib's own code) escapes the disarming, and the timer must
+not then go on firing into the caller's code for as long as the generator lives."""
 
 
 class _Deadline:
@@ -42,6 +46,7 @@ class _Deadline:
         self._lock = threading.Lock()
         self._armed = True
         self.fired = False
+        self._fires = 0
         self._timer = self._start(seconds)
 
     def _start(self, seconds: float) -> threading.Timer:
@@ -52,17 +57,30 @@ class _Deadline:
 
     def _fire(self) -> None:
         with self._lock:
-            if self._armed:
+            if self._armed and self._fires < _MAX_FIRES:
                 self.fired = True
+                self._fires += 1
                 _set_async_exc(ctypes.c_ulong(self._thread_id), ctypes.py_object(LimitExceeded))
                 self._timer = self._start(_REFIRE_SECONDS)
 
     def disarm(self) -> None:
-        with self._lock:
-            self._armed = False
-            self._timer.cancel()
-            if self.fired:  # an exception may still be pending for the thread: drop it
-                _set_async_exc(ctypes.c_ulong(self._thread_id), None)
+        """Stop firing and drop a pending exception, even if one lands while doing so.
+
+        A refire may land at any bytecode boundary, also before the lock is
+        taken here; left armed, the timer would go on firing into whatever
+        code runs next in this thread. So a landing retries the disarming,
+        which takes microseconds against the refire's 50 ms.
+        """
+        while True:
+            try:
+                with self._lock:
+                    self._armed = False
+                    self._timer.cancel()
+                    if self.fired:  # an exception may still be pending: drop it
+                        _set_async_exc(ctypes.c_ulong(self._thread_id), None)
+                return
+            except LimitExceeded:
+                self.fired = True
 
 
 @contextmanager
@@ -77,16 +95,27 @@ def deadline(seconds: float | None) -> Iterator[None]:
         return
     state = _Deadline(seconds)
     message = f"took longer than {seconds:g} s"
+    failure: BaseException | None = None
     try:
         yield
     except BaseException as exc:
-        state.disarm()
-        if state.fired:
-            raise LimitExceeded(message) from exc
-        raise
-    state.disarm()
+        failure = exc
+    finally:
+        # A refire can land as `disarm` is entered (its first instruction checks for
+        # pending exceptions): caught here and the disarming done again, or the timer
+        # would go on firing into the caller's code.
+        while True:
+            try:
+                state.disarm()
+                break
+            except LimitExceeded:
+                state.fired = True
+    if isinstance(failure, GeneratorExit):  # closed without finishing the block: let go
+        raise failure
     if state.fired:
-        raise LimitExceeded(message)
+        raise LimitExceeded(message) from failure
+    if failure is not None:
+        raise failure
 
 
 def decode_limits(max_bytes: int) -> DecodeLimits:
