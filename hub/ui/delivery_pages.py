@@ -44,6 +44,9 @@ __all__ = ["router"]
 router = APIRouter(prefix="/ui", include_in_schema=False)
 SHOWN_FAILED = 20
 """Failed deliveries listed under each recipient (the oldest); the rest by bulk redrive."""
+SHOWN_TROUBLED = PAGE_SIZE
+"""Recipients in trouble listed, the worst first; a national outage lists thousands, all
+of them in `GET /v1/admin/deliveries/troubled`."""
 DETAILED_RECIPIENTS = 20
 """Recipients whose failed deliveries are listed one by one (the first in the table): one
 query each, so a national outage does not turn the page into hundreds of queries."""
@@ -121,7 +124,8 @@ async def delivery_health(
     latency, chart = _latency(report)
     recipients = sort_rows(sort, RECIPIENT_KEYS, report.recipients)
     return page(
-        request, "delivery.html", session, report=report, trouble=trouble, failed=failed,
+        request, "delivery.html", session, report=report, trouble=trouble[:SHOWN_TROUBLED],
+        trouble_count=len(trouble), failed=failed,
         names=hierarchy.names, overdue_minutes=overdue_minutes, latency=latency[:PAGE_SIZE],
         latency_count=len(latency), chart=chart, sort=sort, offset=offset,
         recipients=recipients[offset : offset + PAGE_SIZE],
