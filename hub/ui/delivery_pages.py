@@ -123,6 +123,9 @@ async def delivery_health(
                 )
     latency, chart = _latency(report)
     recipients = sort_rows(sort, RECIPIENT_KEYS, report.recipients)
+    late = sorted(
+        (s for s in report.senders if s.late_dispatch), key=lambda s: (-s.late_dispatch, s.sender)
+    )
     return page(
         request, "delivery.html", session, report=report, trouble=trouble[:SHOWN_TROUBLED],
         trouble_count=len(trouble), failed=failed,
@@ -130,8 +133,7 @@ async def delivery_health(
         latency_count=len(latency), chart=chart, sort=sort, offset=offset,
         recipients=recipients[offset : offset + PAGE_SIZE],
         more=len(recipients) > offset + PAGE_SIZE, page_size=PAGE_SIZE,
-        late=sorted((s for s in report.senders if s.late_dispatch),
-                    key=lambda s: (-s.late_dispatch, s.sender)),
+        late=late[:PAGE_SIZE], late_count=len(late),
         flt=flt, redriven=request.query_params.get("redriven"), requeued=requeued,
         recipient_done=recipient_done, shown_failed=SHOWN_FAILED, status_codes=list(STATUS_STATES),
         charted=CHARTED,
