@@ -19,7 +19,7 @@ from hub.context import HubContext, hub_context
 from hub.reports.compliance import compliance_report
 from hub.reports.delivery import RecipientRow, SenderRow, delivery_report
 from hub.reports.filters import Grouping, ReportFilter
-from hub.reports.render import compliance_csv, delivery_csv
+from hub.reports.render import CSV_BOM, compliance_csv, csv_filename, delivery_csv
 from registry.codes import AGENCY_CODE_PATTERN
 from registry.params import IsoDate
 from registry.problems import problems
@@ -78,18 +78,6 @@ def wants_csv(request: Request, format: str | None) -> bool:
     if format is not None:
         return format == "csv"
     return "text/csv" in request.headers.get("accept", "")
-
-
-CSV_BOM = "\ufeff"
-"""Leads every CSV answer: Excel reads a CSV without it in the machine's code page, not
-UTF-8, and garbles the Vietnamese names; other readers skip it (`utf-8-sig`)."""
-
-
-def csv_filename(report: str, flt: ReportFilter) -> str:
-    """`signature-compliance.csv`, with the period when one is given
-    (`delivery_2024-01-01_2024-01-31.csv`); ASCII only, so no header encoding is needed."""
-    period = "_".join(str(day) for day in (flt.since, flt.until) if day is not None)
-    return f"{report}_{period}.csv" if period else f"{report}.csv"
 
 
 def _answer(

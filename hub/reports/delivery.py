@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -59,9 +59,18 @@ class DeliveryReport:
     senders: list[SenderRow]
 
     def as_dict(self) -> dict[str, Any]:
+        """Shallow copies by hand: `dataclasses.asdict` deep-copies every value, which
+        costs more than the query when twelve thousand recipients come back."""
         return {
-            "recipients": [asdict(r) for r in self.recipients],
-            "senders": [asdict(s) for s in self.senders],
+            "recipients": [
+                {
+                    **vars(r),
+                    "statuses": dict(r.statuses),
+                    "latency_seconds": dict(r.latency_seconds),
+                }
+                for r in self.recipients
+            ],
+            "senders": [dict(vars(s)) for s in self.senders],
         }
 
 
@@ -90,46 +99,81 @@ def _count(condition: Any) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
-async def _counts(
-    session: AsyncSession, flt: ReportFilter, senders: set[str] | None, today: date
-) -> dict[str, RecipientRow]:
-    dialect = session.get_bind().dialect.name
-    first_arrival = (
-        select(
-            StatusUpdateRow.delivery_id.label("delivery_id"),
-            func.min(StatusUpdateRow.recorded_at).label("at"),
-        )
-        .where(StatusUpdateRow.code == "01")
-        .group_by(StatusUpdateRow.delivery_id)
-        .subquery()
+def _first_arrival() -> Any:
+    """When the delivery's recipient first notified arrival (01): looked up for the
+    report's own deliveries only, through the status updates' delivery index."""
+    return (
+        select(func.min(StatusUpdateRow.recorded_at))
+        .where(StatusUpdateRow.delivery_id == Delivery.id, StatusUpdateRow.code == "01")
+        .correlate(Delivery)
+        .scalar_subquery()
     )
-    delivered_day = vietnam_date(dialect, Delivery.delivered_at)
-    overdue = and_(
-        Delivery.delivered_at.is_not(None),
-        or_(
-            and_(first_arrival.c.at.is_(None), delivered_day < literal(today, Date())),
-            vietnam_date(dialect, first_arrival.c.at) > delivered_day,
+
+
+def _per_delivery(dialect: str, flt: ReportFilter, senders: set[str] | None) -> Any:
+    """One row per delivery the filter keeps: its state, delivery and first arrival, its
+    latency and that latency's rank among its recipient's delivered ones."""
+    seconds = seconds_between(dialect, Delivery.created_at, Delivery.delivered_at)
+    return _filtered(
+        select(
+            Delivery.recipient.label("recipient"),
+            Delivery.state.label("state"),
+            Delivery.delivered_at.label("delivered_at"),
+            case((Delivery.delivered_at.is_not(None), _first_arrival())).label("arrival"),
+            seconds.label("seconds"),
+            func.row_number()
+            .over(
+                partition_by=Delivery.recipient, order_by=(Delivery.delivered_at.is_(None), seconds)
+            )
+            .label("rn"),
+            func.count(Delivery.delivered_at).over(partition_by=Delivery.recipient).label("n"),
         ),
-    )
-    state = Delivery.state
-    query = _filtered(
-        select(
-            Delivery.recipient,
-            func.count(),
-            _count(Delivery.delivered_at.is_not(None)),
-            _count(state == "queued"),
-            _count(state == "failed"),
-            _count(state == "refused"),
-            _count(overdue),
-            *[_count(state == name) for name in STATUS_STATES.values()],
-        ).outerjoin(first_arrival, first_arrival.c.delivery_id == Delivery.id),
         flt,
         senders,
-    ).group_by(Delivery.recipient)
+    ).subquery()
+
+
+def _overdue(dialect: str, delivered_at: Any, arrival: Any, today: date) -> Any:
+    """Delivered, and no 01 the same Vietnam day: a later one, or none once that day is over."""
+    delivered_day = vietnam_date(dialect, delivered_at)
+    return and_(
+        delivered_at.is_not(None),
+        or_(
+            and_(arrival.is_(None), delivered_day < literal(today, Date())),
+            vietnam_date(dialect, arrival) > delivered_day,
+        ),
+    )
+
+
+async def _recipients(
+    session: AsyncSession, flt: ReportFilter, senders: set[str] | None, today: date
+) -> dict[str, RecipientRow]:
+    """Counts, statuses, overdue receipts and latency percentiles per recipient, in one
+    pass over the filtered deliveries."""
+    dialect = session.get_bind().dialect.name
+    d = _per_delivery(dialect, flt, senders)
+    picks = [
+        func.min(case((and_(d.c.seconds.is_not(None), d.c.rn >= (d.c.n * p + 99) // 100),
+                      d.c.seconds)))
+        for p in PERCENTILES
+    ]  # fmt: skip
+    query = select(
+        d.c.recipient,
+        func.count(),
+        _count(d.c.seconds.is_not(None)),
+        _count(d.c.state == "queued"),
+        _count(d.c.state == "failed"),
+        _count(d.c.state == "refused"),
+        _count(_overdue(dialect, d.c.delivered_at, d.c.arrival, today)),
+        *[_count(d.c.state == name) for name in STATUS_STATES.values()],
+        *picks,
+    ).group_by(d.c.recipient)
     rows: dict[str, RecipientRow] = {}
-    for recipient, total, delivered, pending, failed, refused, late, *states in (
+    width = len(STATUS_STATES)
+    for recipient, total, delivered, pending, failed, refused, late, *rest in (
         await session.execute(query)
     ).all():
+        states, values = rest[:width], rest[width:]
         rows[recipient] = RecipientRow(
             recipient=recipient,
             deliveries=int(total),
@@ -139,38 +183,12 @@ async def _counts(
             refused=int(refused or 0),
             overdue_receipts=int(late or 0),
             statuses={code: int(n or 0) for code, n in zip(STATUS_STATES, states, strict=True)},
+            latency_seconds={
+                f"p{p}": round(float(v), 3) if v is not None else None
+                for p, v in zip(PERCENTILES, values, strict=True)
+            },
         )
     return rows
-
-
-async def _latencies(
-    session: AsyncSession, flt: ReportFilter, senders: set[str] | None
-) -> dict[str, dict[str, float | None]]:
-    seconds = seconds_between(
-        session.get_bind().dialect.name, Delivery.created_at, Delivery.delivered_at
-    )
-    ranked = _filtered(
-        select(
-            Delivery.recipient.label("recipient"),
-            seconds.label("seconds"),
-            func.row_number().over(partition_by=Delivery.recipient, order_by=seconds).label("rn"),
-            func.count().over(partition_by=Delivery.recipient).label("n"),
-        ).where(Delivery.delivered_at.is_not(None)),
-        flt,
-        senders,
-    ).subquery()
-    picks = [
-        func.min(case((ranked.c.rn >= (ranked.c.n * p + 99) // 100, ranked.c.seconds)))
-        for p in PERCENTILES
-    ]
-    query = select(ranked.c.recipient, *picks).group_by(ranked.c.recipient)
-    return {
-        recipient: {
-            f"p{p}": round(float(v), 3) if v is not None else None
-            for p, v in zip(PERCENTILES, values, strict=True)
-        }
-        for recipient, *values in (await session.execute(query)).all()
-    }
 
 
 async def _late_senders(
@@ -206,7 +224,7 @@ async def _probing_deliveries(session: AsyncSession, subtree: bool) -> AsyncIter
     The planner misjudges the two-column join (it multiplies the selectivities of
     document and recipient) and hashes (or merges) every delivery: with 3,000,000 of them one
     province's report took 11 s. `SET LOCAL` lasts until the transaction ends and
-    is put back as soon as the two queries are done.
+    is put back as soon as the query is done.
     """
     hint = subtree and session.get_bind().dialect.name == "postgresql"
     if hint:
@@ -229,11 +247,7 @@ async def delivery_report(
     senders = senders_of(flt, hierarchy)
     today = vietnam_day(now or datetime.now().astimezone())
     async with _probing_deliveries(session, senders is not None):
-        rows = await _counts(session, flt, senders, today)
-        latencies = await _latencies(session, flt, senders)
-    for recipient, latency in latencies.items():
-        if recipient in rows:
-            rows[recipient].latency_seconds = latency
+        rows = await _recipients(session, flt, senders, today)
     for row in rows.values():
         row.name = hierarchy.names.get(row.recipient, "")
     sender_rows = await _late_senders(session, flt, senders)

@@ -10,6 +10,7 @@ from typing import Any
 from hub.reports.compliance import ComplianceReport
 from hub.reports.delivery import PERCENTILES, STATUS_STATES, DeliveryReport
 from hub.reports.facts import VIOLATION_CODES
+from hub.reports.filters import ReportFilter
 
 COMPLIANCE_COLUMNS = [
     "key",
@@ -48,6 +49,18 @@ DELIVERY_COLUMNS = [
     "documents",
     "late_dispatch",
 ]
+
+
+CSV_BOM = "\ufeff"
+"""Leads every CSV answer: Excel reads a CSV without it in the machine's code page, not
+UTF-8, and garbles the Vietnamese names; other readers skip it (`utf-8-sig`)."""
+
+
+def csv_filename(report: str, flt: ReportFilter) -> str:
+    """`signature-compliance.csv`, with the period when one is given
+    (`delivery_2024-01-01_2024-01-31.csv`); ASCII only, so no header encoding is needed."""
+    period = "_".join(str(day) for day in (flt.since, flt.until) if day is not None)
+    return f"{report}_{period}.csv" if period else f"{report}.csv"
 
 
 def _csv(columns: list[str], rows: Iterable[dict[str, Any]]) -> str:

@@ -53,12 +53,15 @@ async def compliance(
     request: Request,
     flt: ReportFilter = Depends(ui_filter),
     group: Grouping = Grouping.SENDER,
+    offset: int = Query(0, ge=0, le=INT64_MAX),
     session: UiSession = Depends(require_session),
 ) -> Response:
+    """One page of the ranking in the chosen order; `/ui/compliance.csv` has every row."""
     sort = parse_sort(request, ROW_KEYS, "key")
     async with hub_context(request).sessions() as db:
         report = await compliance_report(db, flt, group)
-    rows = sort_rows(sort, ROW_KEYS, report.rows)
+    ranked = sort_rows(sort, ROW_KEYS, report.rows)
+    rows = ranked[offset : offset + PAGE_SIZE]
     chart = share_bars(
         [Bar(f"{r.key} {r.name}", (r.share(r.signed), r.share(r.compliant))) for r in rows],
         [SIGNED, COMPLIANT],
@@ -66,6 +69,8 @@ async def compliance(
     return page(
         request, "compliance.html", session, rows=rows, total=report.total, chart=chart,
         flt=flt, group=group.value, sort=sort, codes=VIOLATION_CODES,
+        offset=offset, more=len(ranked) > offset + PAGE_SIZE, page_size=PAGE_SIZE,
+        count=len(ranked),
     )  # fmt: skip
 
 

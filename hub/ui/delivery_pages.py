@@ -9,7 +9,9 @@ then latency per recipient, then the full per-recipient report
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,11 +31,12 @@ from hub.reports.delivery import STATUS_STATES, DeliveryReport, RecipientRow, de
 from hub.reports.filters import ReportFilter, load_hierarchy
 from hub.ui.auth import check_csrf, require_session
 from hub.ui.charts import Bar, value_bars
-from hub.ui.forms import ui_filter
+from hub.ui.forms import PAGE_SIZE, ui_filter
 from hub.ui.render import page
 from hub.ui.session import UiSession
+from hub.ui.sorting import parse_sort, sort_rows
 from registry.codes import AGENCY_CODE_PATTERN
-from registry.db import utcnow
+from registry.db import INT64_MAX, utcnow
 from registry.problems import Problem
 
 __all__ = ["router"]
@@ -41,12 +44,27 @@ __all__ = ["router"]
 router = APIRouter(prefix="/ui", include_in_schema=False)
 SHOWN_FAILED = 20
 """Failed deliveries listed under each recipient (the oldest); the rest by bulk redrive."""
+SHOWN_TROUBLED = PAGE_SIZE
+"""Recipients in trouble listed, the worst first; a national outage lists thousands, all
+of them in `GET /v1/admin/deliveries/troubled`."""
 DETAILED_RECIPIENTS = 20
 """Recipients whose failed deliveries are listed one by one (the first in the table): one
 query each, so a national outage does not turn the page into hundreds of queries."""
 CHARTED = 30
 """Recipients drawn in the latency chart, slowest first; a chart of hundreds reads as none."""
 Recipient = Path(pattern=AGENCY_CODE_PATTERN)
+RECIPIENT_KEYS: dict[str, Callable[[RecipientRow], Any]] = {
+    "recipient": lambda r: r.recipient,
+    "name": lambda r: r.name.casefold(),
+    "deliveries": lambda r: r.deliveries,
+    "delivered": lambda r: r.delivered,
+    "pending": lambda r: r.pending,
+    "failed": lambda r: r.failed,
+    "refused": lambda r: r.refused,
+    "overdue_receipts": lambda r: r.overdue_receipts,
+}
+"""The per-recipient table's columns and how each sorts; the table is paged, the CSV
+(`/ui/delivery.csv`) has every row."""
 
 
 def _admin(session: UiSession, what: str) -> None:
@@ -56,7 +74,7 @@ def _admin(session: UiSession, what: str) -> None:
 
 def _latency(report: DeliveryReport) -> tuple[list[RecipientRow], Markup]:
     """Recipients with delivered documents, slowest p90 first, and the chart of the
-    slowest `CHARTED` (the table under it lists them all)."""
+    slowest `CHARTED` (the table under it lists the slowest page of them)."""
     rows = sorted(
         (r for r in report.recipients if r.latency_seconds.get("p50") is not None),
         key=lambda r: (-(r.latency_seconds.get("p90") or 0.0), r.recipient),
@@ -85,8 +103,10 @@ async def delivery_health(
     flt: ReportFilter = Depends(ui_filter),
     requeued: int | None = Query(None, ge=0),
     recipient_done: str | None = Query(None, alias="done", pattern=AGENCY_CODE_PATTERN),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
     session: UiSession = Depends(require_session),
 ) -> Response:
+    sort = parse_sort(request, RECIPIENT_KEYS, "recipient")
     context = hub_context(request)
     overdue_minutes = context.settings.delivery_overdue_minutes
     async with context.sessions() as db:
@@ -102,11 +122,18 @@ async def delivery_health(
                     db, DeliveryState.FAILED, recipient=row.recipient, limit=SHOWN_FAILED
                 )
     latency, chart = _latency(report)
+    recipients = sort_rows(sort, RECIPIENT_KEYS, report.recipients)
+    late = sorted(
+        (s for s in report.senders if s.late_dispatch), key=lambda s: (-s.late_dispatch, s.sender)
+    )
     return page(
-        request, "delivery.html", session, report=report, trouble=trouble, failed=failed,
-        names=hierarchy.names, overdue_minutes=overdue_minutes, latency=latency, chart=chart,
-        late=sorted((s for s in report.senders if s.late_dispatch),
-                    key=lambda s: (-s.late_dispatch, s.sender)),
+        request, "delivery.html", session, report=report, trouble=trouble[:SHOWN_TROUBLED],
+        trouble_count=len(trouble), failed=failed,
+        names=hierarchy.names, overdue_minutes=overdue_minutes, latency=latency[:PAGE_SIZE],
+        latency_count=len(latency), chart=chart, sort=sort, offset=offset,
+        recipients=recipients[offset : offset + PAGE_SIZE],
+        more=len(recipients) > offset + PAGE_SIZE, page_size=PAGE_SIZE,
+        late=late[:PAGE_SIZE], late_count=len(late),
         flt=flt, redriven=request.query_params.get("redriven"), requeued=requeued,
         recipient_done=recipient_done, shown_failed=SHOWN_FAILED, status_codes=list(STATUS_STATES),
         charted=CHARTED,

@@ -10,6 +10,7 @@ from hub.ui import (
     compliance,
     delivery_pages,
     documents,
+    exports,
     overview,
     registry_forms,
     registry_pages,
@@ -31,6 +32,7 @@ def install_ui(app: FastAPI) -> None:
     app.include_router(compliance.router)
     app.include_router(documents.router)
     app.include_router(delivery_pages.router)
+    app.include_router(exports.router)
     app.include_router(registry_pages.router)
     app.include_router(registry_forms.router)
     app.add_exception_handler(auth.LoginRequired, _on_login_required)

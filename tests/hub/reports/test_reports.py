@@ -161,6 +161,27 @@ async def test_receipts_without_arrival_become_overdue_the_next_day(
     assert g22.overdue_receipts == 3
 
 
+async def test_an_arrival_notified_a_day_late_is_overdue(
+    hub: Hub, scenario: Scenario, auditor: dict[str, str]
+) -> None:
+    """The first 01 counts: noted the next Vietnam day, the receipt was overdue."""
+    from sqlalchemy import select
+
+    from hub.db.models import StatusUpdateRow
+
+    async with hub.context.sessions.begin() as session:
+        arrivals = await session.scalars(
+            select(StatusUpdateRow).where(
+                StatusUpdateRow.recipient == G22, StatusUpdateRow.code == "01"
+            )
+        )
+        for arrival in arrivals:
+            arrival.recorded_at += timedelta(days=1)
+    report = await _report(hub, auditor, "/v1/reports/delivery")
+    g22 = next(r for r in report["recipients"] if r["recipient"] == G22)
+    assert g22["statuses"]["01"] == 1 and g22["overdue_receipts"] == 1
+
+
 async def test_the_subtree_follows_the_registry_as_it_changes(
     hub: Hub, scenario: Scenario, auditor: dict[str, str]
 ) -> None:

@@ -198,3 +198,40 @@ async def test_one_deliverys_redrive_is_confirmed_first(hub: Hub, failing: Scena
     assert 'id="not-failed"' in again.text and 'id="confirm"' not in again.text
     missing = await hub.client.get("/ui/deliveries/no-such-delivery/redrive")
     assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+
+
+def _keys(html: str, table: str) -> list[str]:
+    body = re.search(rf'<table id="{table}">(.*?)</table>', html, re.S)
+    assert body, html
+    return re.findall(r'<tr data-key="([^"]+)">', body.group(1))
+
+
+async def test_recipients_paged_sorted_both_ways_and_whole_in_the_csv(
+    hub: Hub, failing: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("hub.ui.delivery_pages.PAGE_SIZE", 2)
+    await _login(hub, await _token(hub, "auditor"))
+    report = (await hub.client.get("/v1/reports/delivery", headers=hub.admin)).json()
+    assert len(report["recipients"]) > 2
+
+    seen: list[str] = []
+    path: str | None = "/ui/delivery?sort=recipient"
+    while path is not None:
+        html = (await hub.client.get(path)).text
+        page = _keys(html, "recipients")
+        assert 0 < len(page) <= 2
+        seen += page
+        nxt = re.search(r'<a rel="next" href="([^"]+)"', html)
+        path = "/ui/delivery" + html_module.unescape(nxt.group(1)) if nxt else None
+    assert seen == sorted(r["recipient"] for r in report["recipients"])
+
+    down = (await hub.client.get("/ui/delivery", params={"sort": "-failed"})).text
+    assert _keys(down, "recipients")[0] == PUSHED
+    up = (await hub.client.get("/ui/delivery", params={"sort": "failed"})).text
+    assert _keys(up, "recipients")[0] != PUSHED
+    assert 'aria-sort="ascending"' in up and 'aria-sort="descending"' in down
+
+    csv = await hub.client.get("/ui/delivery.csv")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    api_csv = await hub.client.get("/v1/reports/delivery?format=csv", headers=hub.admin)
+    assert csv.text == api_csv.text
