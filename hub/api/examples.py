@@ -67,7 +67,8 @@ _DETAILS: dict[str, str] = {
 
 @cache
 def recorded_examples() -> dict[str, dict[str, Any]]:
-    """`METHOD path STATUS` -> `{"status", "request", "response", "media_type"}` as recorded."""
+    """`METHOD path STATUS[ LABEL]` -> `{"status", "request", "response", "media_type",
+    "request_media_type"}` as recorded (the label tells apart another media type)."""
     data: dict[str, dict[str, Any]] = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
     return data
 
@@ -95,10 +96,8 @@ def add_examples(spec: dict[str, Any]) -> None:
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            for status in list(operation["responses"]):
-                found = recorded.get(f"{method.upper()} {path} {status}")
-                if found is not None:
-                    _add_recorded(operation, found)
+            for found in _recorded_for(recorded, f"{method.upper()} {path} "):
+                _add_recorded(operation, found)
             operator = all(
                 "operatorToken" in requirement for requirement in operation.get("security", [{}])
             )
@@ -110,11 +109,29 @@ def add_examples(spec: dict[str, Any]) -> None:
                     content.setdefault("example", example)
 
 
+def _recorded_for(recorded: dict[str, dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """The exchanges of one operation: `METHOD path STATUS` first, then the labelled ones
+    (`METHOD path STATUS LABEL`: another media type), which only fill what is left."""
+    found = [(key, value) for key, value in recorded.items() if key.startswith(prefix)]
+    found.sort(key=lambda item: item[0].count(" ") > 2)
+    return [value for _, value in found]
+
+
+def _media(content: dict[str, Any], media_type: str | None) -> dict[str, Any] | None:
+    """The media object of `content` for `media_type`, its parameters (`; charset=…`) aside."""
+    for key, media in content.items():
+        if media_type is not None and key.split(";")[0].strip() == media_type:
+            found: dict[str, Any] = media
+            return found
+    return None
+
+
 def _add_recorded(operation: dict[str, Any], found: dict[str, Any]) -> None:
-    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    request_type = found.get("request_media_type")
+    body = _media(operation.get("requestBody", {}).get("content", {}), request_type)
     if body is not None and found["request"] is not None:
         body.setdefault("example", found["request"])
     answer = operation["responses"].get(str(found["status"]), {}).get("content", {})
-    content = answer.get(found["media_type"])
+    content = _media(answer, found["media_type"])
     if content is not None:
-        content["example"] = found["response"]
+        content.setdefault("example", found["response"])
