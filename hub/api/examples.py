@@ -10,11 +10,11 @@ code an integrator is most likely to meet on that route.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from hub.openapi_recorded import add_recorded, load_recorded
 from registry.problems import PROBLEM_MEDIA_TYPE, Problem
 
 __all__ = ["EXAMPLES_FILE", "add_examples", "problem_example", "recorded_examples"]
@@ -69,8 +69,7 @@ _DETAILS: dict[str, str] = {
 def recorded_examples() -> dict[str, dict[str, Any]]:
     """`METHOD path STATUS[ LABEL]` -> `{"status", "request", "response", "media_type",
     "request_media_type"}` as recorded (the label tells apart another media type)."""
-    data: dict[str, dict[str, Any]] = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
-    return data
+    return load_recorded(EXAMPLES_FILE)
 
 
 def problem_example(
@@ -91,13 +90,11 @@ def problem_example(
 
 def add_examples(spec: dict[str, Any]) -> None:
     """Put the recorded examples and a problem body under every operation of `spec`."""
-    recorded = recorded_examples()
+    add_recorded(spec, recorded_examples())
     for path, item in spec.get("paths", {}).items():
-        for method, operation in item.items():
+        for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            for found in _recorded_for(recorded, f"{method.upper()} {path} "):
-                _add_recorded(operation, found)
             operator = all(
                 "operatorToken" in requirement for requirement in operation.get("security", [{}])
             )
@@ -107,31 +104,3 @@ def add_examples(spec: dict[str, Any]) -> None:
                 if content is not None and status.isdigit():
                     example = problem_example(path, int(status), operator, field)
                     content.setdefault("example", example)
-
-
-def _recorded_for(recorded: dict[str, dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
-    """The exchanges of one operation: `METHOD path STATUS` first, then the labelled ones
-    (`METHOD path STATUS LABEL`: another media type), which only fill what is left."""
-    found = [(key, value) for key, value in recorded.items() if key.startswith(prefix)]
-    found.sort(key=lambda item: item[0].count(" ") > 2)
-    return [value for _, value in found]
-
-
-def _media(content: dict[str, Any], media_type: str | None) -> dict[str, Any] | None:
-    """The media object of `content` for `media_type`, its parameters (`; charset=…`) aside."""
-    for key, media in content.items():
-        if media_type is not None and key.split(";")[0].strip() == media_type:
-            found: dict[str, Any] = media
-            return found
-    return None
-
-
-def _add_recorded(operation: dict[str, Any], found: dict[str, Any]) -> None:
-    request_type = found.get("request_media_type")
-    body = _media(operation.get("requestBody", {}).get("content", {}), request_type)
-    if body is not None and found["request"] is not None:
-        body.setdefault("example", found["request"])
-    answer = operation["responses"].get(str(found["status"]), {}).get("content", {})
-    content = _media(answer, found["media_type"])
-    if content is not None:
-        content.setdefault("example", found["response"])

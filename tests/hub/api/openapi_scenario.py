@@ -16,7 +16,8 @@ import datetime as dt
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -376,32 +377,40 @@ async def _operators(rec: Recorder, admin: dict[str, str], app: Any) -> None:
     )
 
 
-async def _write() -> None:
+@asynccontextmanager
+async def running_hub(
+    root: Path, database_url: str | None = None, push_transport: Any = None
+) -> AsyncIterator[tuple[Any, httpx.AsyncClient, dict[str, str], CertificateAuthority]]:
+    """A hub under the vectors' CA, its workers stopped (the scenario runs them):
+    (app, a client of it, an admin's headers, the CA)."""
     from hub.app import create_app
     from hub.settings import HubSettings
     from registry.db import migrate
     from registry.operators import create_operator
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        ca = vector_ca(root / "ca")
-        url = f"sqlite+aiosqlite:///{root / 'hub.db'}"
+    ca = vector_ca(root / "ca")
+    url = database_url or f"sqlite+aiosqlite:///{root / 'hub.db'}"
+    if database_url is None:
         await migrate(url)
-        settings = HubSettings(
-            data_dir=root,
-            database_url=url,
-            pki_dir=hub_pki(ca, root / "pki"),
-            hub_id=HUB_ID,
-            delivery_worker=False,
-            eventlog_sealer=False,
-        )
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            async with app.state.hub.sessions.begin() as session:
-                _, token = await create_operator(session, "admin-1", "admin")
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
-                rec = await play(client, app, {"Authorization": f"Bearer {token}"}, ca)
+    settings = HubSettings(
+        data_dir=root,
+        database_url=url,
+        pki_dir=hub_pki(ca, root / "pki"),
+        hub_id=HUB_ID,
+        delivery_worker=False,
+        eventlog_sealer=False,
+    )
+    app = create_app(settings, push_transport=push_transport)
+    async with app.router.lifespan_context(app):
+        async with app.state.hub.sessions.begin() as session:
+            _, token = await create_operator(session, "admin-1", "admin")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            yield app, client, {"Authorization": f"Bearer {token}"}, ca
+
+
+def write_examples(exchanges: dict[str, Exchange], path: Path) -> None:
+    """The recorded exchanges as the examples file `path`."""
     out = {
         key: {
             "status": ex.status,
@@ -410,9 +419,16 @@ async def _write() -> None:
             "media_type": ex.media_type,
             "request_media_type": ex.request_media_type,
         }
-        for key, ex in sorted(rec.exchanges.items())
+        for key, ex in sorted(exchanges.items())
     }
-    EXAMPLES_FILE.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n")
+    path.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n")
+
+
+async def _write() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with running_hub(Path(tmp)) as (app, client, admin, ca):
+            rec = await play(client, app, admin, ca)
+    write_examples(rec.exchanges, EXAMPLES_FILE)
 
 
 if __name__ == "__main__":
