@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 # `lienthong --help` and every other command's start stay fast.
 
 hub_app = typer.Typer(help="Run and operate the hub.", no_args_is_help=True)
-log_app = typer.Typer(help="The hash-chained event log: export and verify.", no_args_is_help=True)
+log_app = typer.Typer(
+    help="The hash-chained event log: export and verify; a member proves an entry.",
+    no_args_is_help=True,
+)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -38,6 +38,7 @@ app.add_typer(simulation_cli.network_app, name="network")
 app.add_typer(registry_cli.registry_app, name="registry")
 app.add_typer(registry_cli.operator_app, name="operator")
 app.add_typer(edxml_cli.edxml_app, name="edxml")
+hub_cli.log_app.command("prove")(member_cli.prove)
 for command in (member_cli.token, member_cli.trace, member_cli.status, member_cli.recall):
     app.command()(command)
 

@@ -22,6 +22,7 @@ from member_node.client import HubClient
 from member_node.config import NodeConfig
 from member_node.context import NodeContext
 from member_node.docs import install_docs
+from member_node.examples import add_examples
 from member_node.identity import NodeIdentity
 from member_node.poller import Poller
 from member_node.problems import install_problem_handlers, problem_openapi
@@ -108,6 +109,7 @@ def create_node_app(
             schemas = generated().setdefault("components", {}).setdefault("schemas", {})
             for name, schema in BODY_SCHEMAS.items():
                 schemas.setdefault(name, schema)
+            add_examples(generated())
         return app.openapi_schema or generated()
 
     app.openapi = openapi  # type: ignore[method-assign]

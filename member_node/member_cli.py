@@ -1,4 +1,5 @@
-"""A member's everyday calls from a shell: `lienthong token|trace|status|recall`.
+"""A member's everyday calls from a shell: `lienthong token|trace|status|recall`, and
+`lienthong log prove`.
 
 Each acts as the member whose keys are in `--keys DIR` (the node's layout,
 `member_node.identity`; the agency code is read from `org.crt`) against the hub
@@ -18,8 +19,11 @@ import typer
 
 from member_node.defaults import DEFAULT_HUB_ID, DEFAULT_HUB_URL
 
+INT64_MAX = 2**63 - 1
+"""The largest entry number the hub takes."""
+
 if TYPE_CHECKING:
-    from hub.protocol import Trace
+    from hub.protocol import LogInclusionProof, Trace
     from member_node.client import HubClient
     from member_node.identity import NodeIdentity
 
@@ -199,3 +203,32 @@ def recall(
 
 
 __all__ = ["MEANINGS", "PostedCode", "recall", "status", "token", "trace"]
+
+
+def prove(
+    seq: Annotated[str, typer.Argument(metavar="SEQ", help="The entry's number (its `seq`)")],
+    keys: Keys,
+    hub: Hub = DEFAULT_HUB_URL,
+    hub_id: HubId = DEFAULT_HUB_ID,
+    as_json: AsJson = False,
+) -> None:
+    """Prove an event-log entry about this member: fetch its inclusion proof and check it
+    against the pinned hub certificate (docs/EVENTLOG.md). Exit 1 when the hub refuses or
+    the proof does not hold, with its code."""
+    if not seq.isdigit() or not 1 <= int(seq) <= INT64_MAX:
+        raise _fail(f"SEQ must be an entry number from 1 to {INT64_MAX}, not {seq!r}")
+
+    async def work(client: HubClient) -> LogInclusionProof:
+        return await client.eventlog_proof(int(seq))
+
+    proof: LogInclusionProof = _call(hub, keys, hub_id, work)
+    if as_json:
+        typer.echo(proof.model_dump_json(indent=2))
+        return
+    entry, head = proof.entry, proof.head
+    typer.echo(f"entry {entry.seq} {entry.kind} {entry.subject} at {entry.at}")
+    segment = f"{head.first_seq}..{head.seq}"
+    typer.echo(
+        f"  proved in the head signed at {head.signed_at.isoformat()} over entries {segment}:"
+        f" leaf {proof.leaf_index} of {proof.tree_size}, {len(proof.path)} hashes"
+    )

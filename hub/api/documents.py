@@ -57,6 +57,15 @@ _STATUS_BODY = {
         "content": {"application/json": {"schema": _STATUS_SCHEMA}, "application/xml": _XML},
     },
 }
+_RECEIPT_XML = {
+    "application/xml": {
+        "schema": {
+            "type": "string",
+            "description": "With `Accept: application/xml`: the answer as `<Receipt>` "
+            "(urn:lienthong:receipt), the hub's signed receipt in `Token`",
+        }
+    }
+}
 _EDXML_ANSWER = {"content": {"application/xml": _XML}, "description": "An edXML document"}
 
 
@@ -72,7 +81,12 @@ def _document_id(text: str) -> str:
     status_code=202,
     response_model=SubmitResult,
     responses={
-        200: {"model": SubmitResult, "description": "Submitted before: the same receipt"},
+        202: {"content": _RECEIPT_XML},
+        200: {
+            "model": SubmitResult,
+            "description": "Submitted before: the same receipt",
+            "content": _RECEIPT_XML,
+        },
         **problems(401, 403, 409, 413, 422),
     },
     openapi_extra=_SUBMIT,

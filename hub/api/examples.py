@@ -10,11 +10,11 @@ code an integrator is most likely to meet on that route.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from hub.openapi_recorded import add_recorded, load_recorded
 from registry.problems import PROBLEM_MEDIA_TYPE, Problem
 
 __all__ = ["EXAMPLES_FILE", "add_examples", "problem_example", "recorded_examples"]
@@ -67,9 +67,9 @@ _DETAILS: dict[str, str] = {
 
 @cache
 def recorded_examples() -> dict[str, dict[str, Any]]:
-    """`METHOD path STATUS` -> `{"status", "request", "response", "media_type"}` as recorded."""
-    data: dict[str, dict[str, Any]] = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
-    return data
+    """`METHOD path STATUS[ LABEL]` -> `{"status", "request", "response", "media_type",
+    "request_media_type"}` as recorded (the label tells apart another media type)."""
+    return load_recorded(EXAMPLES_FILE)
 
 
 def problem_example(
@@ -90,15 +90,11 @@ def problem_example(
 
 def add_examples(spec: dict[str, Any]) -> None:
     """Put the recorded examples and a problem body under every operation of `spec`."""
-    recorded = recorded_examples()
+    add_recorded(spec, recorded_examples())
     for path, item in spec.get("paths", {}).items():
-        for method, operation in item.items():
+        for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            for status in list(operation["responses"]):
-                found = recorded.get(f"{method.upper()} {path} {status}")
-                if found is not None:
-                    _add_recorded(operation, found)
             operator = all(
                 "operatorToken" in requirement for requirement in operation.get("security", [{}])
             )
@@ -108,13 +104,3 @@ def add_examples(spec: dict[str, Any]) -> None:
                 if content is not None and status.isdigit():
                     example = problem_example(path, int(status), operator, field)
                     content.setdefault("example", example)
-
-
-def _add_recorded(operation: dict[str, Any], found: dict[str, Any]) -> None:
-    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-    if body is not None and found["request"] is not None:
-        body.setdefault("example", found["request"])
-    answer = operation["responses"].get(str(found["status"]), {}).get("content", {})
-    content = answer.get(found["media_type"])
-    if content is not None:
-        content["example"] = found["response"]

@@ -12,9 +12,12 @@ verifiable one. `play` returns every exchange keyed by `METHOD path STATUS`;
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import shutil
 import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,14 +28,27 @@ from hub.api.examples import EXAMPLES_FILE
 from hub.delivery.worker import DeliveryWorker
 from hub.eventlog.sealer import hub_sealer
 from signing.certs import cert_to_pem, load_certificate
+from signing.edxml import (
+    DocumentRef,
+    EdxmlStatus,
+    package_id_for,
+    package_to_edxml,
+    sign_envelope,
+    status_to_edxml,
+)
 from signing.jose import mint_token, sign_compact
 from signing.keys import load_private_key
+from signing.package import Package
 from signing.pki import CertificateAuthority, IssuedCertificate
 
 VECTORS = Path(__file__).resolve().parents[3] / "docs" / "vectors"
 HUB_ID = "lienthong-hub"
 DOCUMENT_ID = "3f0c5b6e-2c1a-4e8b-9a57-0d2f6c1b7e42"
 """The test vector package's id."""
+EDXML_DOCUMENT_ID = "000.00.00.H26,2026/03/12,274/QĐ-UBND"
+"""The edXML envelope's DocumentId, as the SDKs write it; the hub's id is its uuid5."""
+EDXML_PACKAGE_ID = package_id_for("000.00.00.H26", EDXML_DOCUMENT_ID)
+EDXML_SENT_AT = dt.datetime(2026, 3, 12, 14, 5, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 SENDER, PUSHED, PULLED, SPARE = "000.00.00.H26", "000.00.00.G22", "000.00.00.H49", "000.00.01.H49"
 
 
@@ -42,6 +58,7 @@ class Exchange:
     request: Any = None
     response: Any = None
     media_type: str = "application/json"
+    request_media_type: str | None = None
 
 
 @dataclass
@@ -57,17 +74,27 @@ class Recorder:
         *,
         headers: dict[str, str],
         json_body: Any = None,
+        content: bytes | None = None,
+        label: str = "",
         record: bool = True,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Call the hub; record the exchange under `METHOD template STATUS` unless told not to."""
-        response = await self.client.request(method, url, json=json_body, headers=headers, **kwargs)
+        """Call the service; record the exchange under `METHOD template STATUS` (then `label`,
+        which tells apart a second exchange with the same answer, e.g. another media type)
+        unless told not to. A body is JSON (`json_body`) or bytes (`content`, with their
+        `Content-Type` in `headers`)."""
+        response = await self.client.request(
+            method, url, json=json_body, content=content, headers=headers, **kwargs
+        )
         if record:
+            request, request_type = json_body, "application/json" if json_body is not None else None
+            if content is not None:
+                request, request_type = content.decode(), headers["Content-Type"]
             kind = response.headers.get("content-type", "").split(";")[0]
             body = response.json() if kind.endswith("json") else response.text
+            key = " ".join(filter(None, (method, template, str(response.status_code), label)))
             self.exchanges.setdefault(
-                f"{method} {template} {response.status_code}",
-                Exchange(response.status_code, json_body, body, kind),
+                key, Exchange(response.status_code, request, body, kind, request_type)
             )
         return response
 
@@ -94,8 +121,18 @@ def _token(key: Any, cert: Any, code: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_token(key, cert, iss=code, aud=HUB_ID)}"}
 
 
-async def play(client: httpx.AsyncClient, app: Any, admin: dict[str, str], ca: Any) -> Recorder:
-    """Every documented exchange, in an order where each has what it needs."""
+async def play(
+    client: httpx.AsyncClient,
+    app: Any,
+    admin: dict[str, str],
+    ca: Any,
+    documented: dict[str, dict[str, Any]] | None = None,
+) -> Recorder:
+    """Every documented exchange, in an order where each has what it needs.
+
+    With `documented` (the recorded examples), the XML bodies sent are the documented
+    ones, byte for byte, so that replaying shows the hub accepts exactly what the
+    documentation shows (a new envelope would carry a new signature value)."""
     rec = Recorder(client)
     org_cert = load_certificate(VECTORS / "org-es256.crt")
     sender = _token(load_private_key(VECTORS / "org-es256.key"), org_cert, SENDER)
@@ -171,11 +208,78 @@ async def play(client: httpx.AsyncClient, app: Any, admin: dict[str, str], ca: A
         json_body={"code": "01", "at": "2026-03-12T10:05:00+07:00"},
     )
     await rec.call("GET", "/v1/status-updates", "/v1/status-updates", headers=sender)
+    await _edxml(rec, sender, pulled, documented or {})
     await rec.call("GET", "/v1/directory", "/v1/directory", headers=sender)
     await _fail_the_push(app)
     await _operators(rec, admin, app)
     await rec.call("POST", f"/v1/documents/{document}/recall", doc_path + "/recall", headers=sender)
     return rec
+
+
+def _envelope() -> bytes:
+    """The test vector's document as a new edXML envelope to the pull member, with a
+    DocumentId of the SDKs' form, sealed by the vector's organisation key."""
+    package = Package.model_validate_json((VECTORS / "package-unsigned.json").read_bytes())
+    package = package.model_copy(update={"id": EDXML_PACKAGE_ID, "recipients": [PULLED]})
+    data = package_to_edxml(package, document_id=EDXML_DOCUMENT_ID, timestamp=EDXML_SENT_AT)
+    chain = [load_certificate(VECTORS / "org-es256.crt")]
+    return sign_envelope(data, load_private_key(VECTORS / "org-es256.key"), chain)
+
+
+def _status_message() -> bytes:
+    """The pull member's 01 about the edXML document, as an edXML status message."""
+    ref = DocumentRef(
+        organ_id=SENDER,
+        document_id=EDXML_DOCUMENT_ID,
+        code="274/QĐ-UBND",
+        promulgation_date="2026-03-12",
+    )
+    status = EdxmlStatus(
+        document=ref,
+        organ_id=PULLED,
+        code="01",
+        timestamp="2026/03/12 14:20:00",
+        organ_name=f"Agency {PULLED}",
+    )
+    return status_to_edxml(status)
+
+
+async def _edxml(
+    rec: Recorder, sender: dict[str, str], pulled: dict[str, str], documented: dict[str, Any]
+) -> None:
+    """A DMS speaking edXML: an envelope submitted (answered in XML), sent again under the
+    other media type, its export, and the recipient's edXML status message."""
+
+    def body(key: str, make: Callable[[], bytes]) -> bytes:
+        found = documented.get(key)
+        return found["request"].encode() if found is not None else make()
+
+    envelope = body("POST /v1/documents 202 edxml", _envelope)
+    xml = {"Content-Type": "application/xml", "Accept": "application/xml"}
+    for media_type, status in (("application/xml", 202), ("application/edxml+xml", 200)):
+        answer = await rec.call(
+            "POST",
+            "/v1/documents",
+            "/v1/documents",
+            headers={**sender, **xml, "Content-Type": media_type},
+            content=envelope,
+            label="edxml",
+        )
+        assert answer.status_code == status, answer.text
+        assert f"<DocumentId>{EDXML_PACKAGE_ID}</DocumentId>" in answer.text, answer.text
+    document = EDXML_PACKAGE_ID
+    doc_path = "/v1/documents/{document_id}"
+    await rec.call("GET", f"/v1/documents/{document}/edxml", doc_path + "/edxml", headers=pulled)
+    message = body(f"POST {doc_path}/status 200 edxml", _status_message)
+    posted = await rec.call(
+        "POST",
+        f"/v1/documents/{document}/status",
+        doc_path + "/status",
+        headers={**pulled, "Content-Type": "application/xml"},
+        content=message,
+        label="edxml",
+    )
+    assert posted.status_code == 200, posted.text
 
 
 async def _registry(rec: Recorder, admin: dict[str, str], ca: CertificateAuthority) -> None:
@@ -221,6 +325,8 @@ async def _fail_the_push(app: Any) -> None:
 async def _operators(rec: Recorder, admin: dict[str, str], app: Any) -> None:
     for path in ("/v1/reports/signature-compliance", "/v1/reports/delivery"):
         await rec.call("GET", path, path, headers=admin)
+        await rec.call("GET", path, path, headers=admin, params={"format": "csv"}, label="csv")
+    await rec.call("GET", "/metrics", "/metrics", headers={})
     await rec.call("GET", "/v1/admin/changes", "/v1/admin/changes", headers=admin)
     failed = await rec.call("GET", "/v1/admin/deliveries", "/v1/admin/deliveries", headers=admin)
     delivery = failed.json()["deliveries"][0]["delivery_id"]
@@ -271,42 +377,58 @@ async def _operators(rec: Recorder, admin: dict[str, str], app: Any) -> None:
     )
 
 
-async def _write() -> None:
+@asynccontextmanager
+async def running_hub(
+    root: Path, database_url: str | None = None, push_transport: Any = None
+) -> AsyncIterator[tuple[Any, httpx.AsyncClient, dict[str, str], CertificateAuthority]]:
+    """A hub under the vectors' CA, its workers stopped (the scenario runs them):
+    (app, a client of it, an admin's headers, the CA)."""
     from hub.app import create_app
     from hub.settings import HubSettings
     from registry.db import migrate
     from registry.operators import create_operator
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        ca = vector_ca(root / "ca")
-        url = f"sqlite+aiosqlite:///{root / 'hub.db'}"
+    ca = vector_ca(root / "ca")
+    url = database_url or f"sqlite+aiosqlite:///{root / 'hub.db'}"
+    if database_url is None:
         await migrate(url)
-        settings = HubSettings(
-            data_dir=root,
-            database_url=url,
-            pki_dir=hub_pki(ca, root / "pki"),
-            hub_id=HUB_ID,
-            delivery_worker=False,
-            eventlog_sealer=False,
-        )
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            async with app.state.hub.sessions.begin() as session:
-                _, token = await create_operator(session, "admin-1", "admin")
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
-                rec = await play(client, app, {"Authorization": f"Bearer {token}"}, ca)
+    settings = HubSettings(
+        data_dir=root,
+        database_url=url,
+        pki_dir=hub_pki(ca, root / "pki"),
+        hub_id=HUB_ID,
+        delivery_worker=False,
+        eventlog_sealer=False,
+    )
+    app = create_app(settings, push_transport=push_transport)
+    async with app.router.lifespan_context(app):
+        async with app.state.hub.sessions.begin() as session:
+            _, token = await create_operator(session, "admin-1", "admin")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            yield app, client, {"Authorization": f"Bearer {token}"}, ca
+
+
+def write_examples(exchanges: dict[str, Exchange], path: Path) -> None:
+    """The recorded exchanges as the examples file `path`."""
     out = {
         key: {
             "status": ex.status,
             "request": ex.request,
             "response": ex.response,
             "media_type": ex.media_type,
+            "request_media_type": ex.request_media_type,
         }
-        for key, ex in sorted(rec.exchanges.items())
+        for key, ex in sorted(exchanges.items())
     }
-    EXAMPLES_FILE.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n")
+    path.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n")
+
+
+async def _write() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with running_hub(Path(tmp)) as (app, client, admin, ca):
+            rec = await play(client, app, admin, ca)
+    write_examples(rec.exchanges, EXAMPLES_FILE)
 
 
 if __name__ == "__main__":
