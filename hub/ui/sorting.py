@@ -43,7 +43,8 @@ class Sort:
 
     def page_href(self, offset: int) -> str:
         """The link to this table's page at `offset`, in the same order."""
-        return "?" + urlencode([*self.params, (self.param, self.value), (self.offset_param, offset)])
+        here = [(self.param, self.value), (self.offset_param, str(offset))]
+        return "?" + urlencode([*self.params, *here])
 
     def arrow(self, column: str) -> str:
         if column != self.column:
