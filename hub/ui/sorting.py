@@ -73,7 +73,7 @@ def parse_sort(
     allowed = set(columns)
     raw = request.query_params.get(param) or default
     column, descending = (raw[1:], True) if raw.startswith("-") else (raw, False)
-    if column and column not in allowed:
+    if (column or descending) and column not in allowed:
         raise Problem(
             422,
             "invalid_sort",
