@@ -10,23 +10,38 @@ they may submit it again with a fresh CSRF token.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from fastapi import Request
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.dependencies.utils import request_params_to_args
+from fastapi.routing import APIRoute
 from starlette.routing import Match
-from starlette.types import ASGIApp
 
-__all__ = ["HOME", "landing", "safe_next"]
+__all__ = ["HOME", "landing", "remember_pages", "safe_next"]
 
 HOME = "/ui"
 _NOT_LANDINGS = ("/ui/login", "/ui/logout")
 
 
-def _is_page(app: ASGIApp, path: str) -> bool:
-    """Whether `path` is a dashboard address answered by a GET route of `app`."""
+def remember_pages(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """Keep the dashboard's routes on `app`, to tell its pages from its forms' addresses."""
+    app.state.ui_routes = [route for router in routers for route in router.routes]
+
+
+def _is_page(request: Request, path: str) -> bool:
+    """Whether `path` is answered by a dashboard GET route whose path parameters it fits
+    (`/ui/registry/members` is a form's address, not a member's page)."""
     scope = {"type": "http", "path": path, "root_path": "", "method": "GET"}
-    routes = getattr(getattr(app, "router", None), "routes", [])
-    return any(route.matches(scope)[0] is Match.FULL for route in routes)
+    for route in getattr(request.app.state, "ui_routes", []):
+        if not isinstance(route, APIRoute):
+            continue
+        match, child = route.matches(scope)
+        if match is Match.FULL:
+            params = child.get("path_params", {})
+            _, errors = request_params_to_args(route.dependant.path_params, params)
+            return not errors
+    return False
 
 
 def safe_next(request: Request, value: str | None) -> str | None:
@@ -40,7 +55,7 @@ def safe_next(request: Request, value: str | None) -> str | None:
         return None
     if "//" in path or any(seg in (".", "..") for seg in path.split("/")):
         return None
-    if path in _NOT_LANDINGS or not _is_page(request.app, path):
+    if path in _NOT_LANDINGS or not _is_page(request, path):
         return None
     return path + (f"?{parts.query}" if parts.query else "")
 
