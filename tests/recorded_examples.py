@@ -1,6 +1,6 @@
 """Checks of recorded OpenAPI examples, shared by the hub's document and the member node's.
 
-Both services record their examples from a real scenario (`hub.openapi.recorded`); these
+Both services record their examples from a real scenario (`apidocs.recorded`); these
 check that the examples are where they belong, validate against their schemas, and that
 playing the scenario again gets the documented answers, fresh ids, times, keys and
 signatures aside.
