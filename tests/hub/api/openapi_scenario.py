@@ -27,6 +27,7 @@ import httpx
 from hub.api.examples import EXAMPLES_FILE
 from hub.delivery.worker import DeliveryWorker
 from hub.eventlog.sealer import hub_sealer
+from hub.protocol import CURSOR_HEADER, DELIVERY_ID_HEADER
 from signing.certs import cert_to_pem, load_certificate
 from signing.edxml import (
     DocumentRef,
@@ -50,6 +51,9 @@ EDXML_DOCUMENT_ID = "000.00.00.H26,2026/03/12,274/QĐ-UBND"
 EDXML_PACKAGE_ID = package_id_for("000.00.00.H26", EDXML_DOCUMENT_ID)
 EDXML_SENT_AT = dt.datetime(2026, 3, 12, 14, 5, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 SENDER, PUSHED, PULLED, SPARE = "000.00.00.H26", "000.00.00.G22", "000.00.00.H49", "000.00.01.H49"
+EDXML_PULLED = "000.00.02.H49"
+"""A pull member that receives edXML: it collects the bare edXML answers."""
+XML = "application/xml"
 
 
 @dataclass
@@ -57,7 +61,7 @@ class Exchange:
     status: int
     request: Any = None
     response: Any = None
-    media_type: str = "application/json"
+    media_type: str | None = "application/json"
     request_media_type: str | None = None
 
 
@@ -82,7 +86,7 @@ class Recorder:
         """Call the service; record the exchange under `METHOD template STATUS` (then `label`,
         which tells apart a second exchange with the same answer, e.g. another media type)
         unless told not to. A body is JSON (`json_body`) or bytes (`content`, with their
-        `Content-Type` in `headers`)."""
+        `Content-Type` in `headers`); an answer without a body (`204`) is recorded as None."""
         response = await self.client.request(
             method, url, json=json_body, content=content, headers=headers, **kwargs
         )
@@ -90,8 +94,10 @@ class Recorder:
             request, request_type = json_body, "application/json" if json_body is not None else None
             if content is not None:
                 request, request_type = content.decode(), headers["Content-Type"]
-            kind = response.headers.get("content-type", "").split(";")[0]
-            body = response.json() if kind.endswith("json") else response.text
+            kind: str | None = response.headers.get("content-type", "").split(";")[0]
+            body = response.json() if kind and kind.endswith("json") else response.text
+            if not response.content:
+                kind, body = None, None
             key = " ".join(filter(None, (method, template, str(response.status_code), label)))
             self.exchanges.setdefault(
                 key, Exchange(response.status_code, request, body, kind, request_type)
@@ -155,6 +161,7 @@ async def play(
         (PUSHED, {"delivery_mode": "push", "endpoint": "https://dms.vpcp.example/lienthong"}),
         (PULLED, {}),
         (SPARE, {}),
+        (EDXML_PULLED, {"wire_format": "edxml"}),
     ):
         created = await rec.call(
             "POST",
@@ -208,7 +215,9 @@ async def play(
         json_body={"code": "01", "at": "2026-03-12T10:05:00+07:00"},
     )
     await rec.call("GET", "/v1/status-updates", "/v1/status-updates", headers=sender)
+    edxml_pulled = _token(members[EDXML_PULLED].key, members[EDXML_PULLED].cert, EDXML_PULLED)
     await _edxml(rec, sender, pulled, documented or {})
+    await _edxml_pull(rec, sender, edxml_pulled)
     await rec.call("GET", "/v1/directory", "/v1/directory", headers=sender)
     await _fail_the_push(app)
     await _operators(rec, admin, app)
@@ -217,10 +226,10 @@ async def play(
 
 
 def _envelope() -> bytes:
-    """The test vector's document as a new edXML envelope to the pull member, with a
+    """The test vector's document as a new edXML envelope to the pull members, with a
     DocumentId of the SDKs' form, sealed by the vector's organisation key."""
     package = Package.model_validate_json((VECTORS / "package-unsigned.json").read_bytes())
-    package = package.model_copy(update={"id": EDXML_PACKAGE_ID, "recipients": [PULLED]})
+    package = package.model_copy(update={"id": EDXML_PACKAGE_ID, "recipients": [PULLED, EDXML_PULLED]})
     data = package_to_edxml(package, document_id=EDXML_DOCUMENT_ID, timestamp=EDXML_SENT_AT)
     chain = [load_certificate(VECTORS / "org-es256.crt")]
     return sign_envelope(data, load_private_key(VECTORS / "org-es256.key"), chain)
@@ -280,6 +289,30 @@ async def _edxml(
         label="edxml",
     )
     assert posted.status_code == 200, posted.text
+
+
+async def _edxml_pull(rec: Recorder, sender: dict[str, str], member: dict[str, str]) -> None:
+    """An edXML member pulling one at a time in XML: the envelope (then nothing pending),
+    and, once the sender recalls it, the recall's status message (then nothing new)."""
+    bare = {**member, "Accept": XML}
+    one = {"limit": 1}
+    pulled = await rec.call(
+        "GET", "/v1/inbox", "/v1/inbox", headers=bare, params=one, label="edxml"
+    )
+    assert pulled.headers["content-type"].startswith(XML), pulled.text
+    delivery = pulled.headers[DELIVERY_ID_HEADER]
+    acked = await rec.client.post(f"/v1/inbox/{delivery}/ack", headers=member)
+    assert acked.status_code == 200, acked.text
+    empty = await rec.call("GET", "/v1/inbox", "/v1/inbox", headers=bare, params=one)
+    assert empty.status_code == 204, empty.text
+    recalled = await rec.client.post(f"/v1/documents/{EDXML_PACKAGE_ID}/recall", headers=sender)
+    assert recalled.status_code == 200, recalled.text
+    updates = "/v1/status-updates"
+    status = await rec.call("GET", updates, updates, headers=bare, params=one, label="edxml")
+    assert status.headers["content-type"].startswith(XML), status.text
+    after = {**one, "after": int(status.headers[CURSOR_HEADER])}
+    none = await rec.call("GET", updates, updates, headers=bare, params=after)
+    assert none.status_code == 204, none.text
 
 
 async def _registry(rec: Recorder, admin: dict[str, str], ca: CertificateAuthority) -> None:
