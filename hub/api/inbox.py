@@ -41,9 +41,7 @@ _XML = {"schema": {"type": "string", "format": "binary"}}
 _BARE = "With `Accept: application/xml` and `limit=1`, an edXML member's answer"
 
 
-def _bare_answer(
-    page: str, what: str, headers: dict[str, str], empty: str
-) -> dict[int | str, Any]:
+def _bare_answer(page: str, what: str, headers: dict[str, str], empty: str) -> dict[int | str, Any]:
     """The OpenAPI of a pull route's answers: `page` as JSON, or `what` as edXML with
     `headers` beside it (name -> meaning), and `204` when there is `empty`."""
     return {

@@ -229,7 +229,9 @@ def _envelope() -> bytes:
     """The test vector's document as a new edXML envelope to the pull members, with a
     DocumentId of the SDKs' form, sealed by the vector's organisation key."""
     package = Package.model_validate_json((VECTORS / "package-unsigned.json").read_bytes())
-    package = package.model_copy(update={"id": EDXML_PACKAGE_ID, "recipients": [PULLED, EDXML_PULLED]})
+    package = package.model_copy(
+        update={"id": EDXML_PACKAGE_ID, "recipients": [PULLED, EDXML_PULLED]}
+    )
     data = package_to_edxml(package, document_id=EDXML_DOCUMENT_ID, timestamp=EDXML_SENT_AT)
     chain = [load_certificate(VECTORS / "org-es256.crt")]
     return sign_envelope(data, load_private_key(VECTORS / "org-es256.key"), chain)

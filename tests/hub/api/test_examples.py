@@ -14,10 +14,10 @@ from lxml import etree
 
 from hub.api.examples import recorded_examples
 from hub.app import create_app
+from hub.protocol import CURSOR_HEADER, DELIVERY_ID_HEADER
 from hub.settings import HubSettings
 from registry.problems import PROBLEM_MEDIA_TYPE
 from signing.certs import load_certificate
-from hub.protocol import CURSOR_HEADER, DELIVERY_ID_HEADER
 from signing.edxml import parse_status, read_edxml, read_hub_export
 from signing.edxml.parse import DS
 from signing.trust import TrustStore
@@ -40,6 +40,7 @@ from tests.recorded_examples import (
     assert_xml_examples,
     media_objects,
 )
+
 
 @pytest.fixture(scope="module")
 def spec(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
