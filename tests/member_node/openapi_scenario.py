@@ -31,9 +31,9 @@ from member_node.config import NodeConfig
 from member_node.examples import EXAMPLES_FILE
 from signing.certs import cert_to_pem, load_certificate
 from signing.pki import CertificateAuthority
-from tests.hub.api.openapi_scenario import (
+from tests.hub.api.openapi_scenario import SENDER
+from tests.hub.api.scenario_hub import (
     HUB_ID,
-    SENDER,
     VECTORS,
     Exchange,
     Recorder,

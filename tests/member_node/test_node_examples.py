@@ -14,7 +14,7 @@ from member_node.config import NodeConfig
 from member_node.examples import recorded_examples
 from signing.edxml import parse_status
 from signing.edxml.parse import NS, read_document
-from tests.hub.api.openapi_scenario import Exchange
+from tests.hub.api.scenario_hub import Exchange
 from tests.member_node.openapi_scenario import (
     DOCUMENT_ID,
     EDXML_RECIPIENT,

@@ -29,10 +29,9 @@ from tests.hub.api.openapi_scenario import (
     EDXML_SENT_AT,
     PULLED,
     SENDER,
-    VECTORS,
     play,
-    running_hub,
 )
+from tests.hub.api.scenario_hub import VECTORS, running_hub
 from tests.recorded_examples import (
     assert_examples_validate,
     assert_json_examples,
