@@ -53,7 +53,7 @@ def _bare_answer(page: str, what: str, headers: dict[str, str], empty: str) -> d
                 for name, text in headers.items()
             },
         },
-        204: {"description": f"{_BARE}: {empty}"},
+        204: {"description": f"With `Accept: application/xml` and `limit=1` (any member): {empty}"},
     }
 
 
