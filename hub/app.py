@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from apidocs.pages import install_docs
 from hub.alerts.job import AlertJob
 from hub.alerts.job import running as alerts_running
 from hub.api import (
@@ -21,7 +22,6 @@ from hub.api import (
     reports,
 )
 from hub.api.deps import install_openapi
-from hub.api.docs import install_docs
 from hub.context import HubContext
 from hub.db.notify import bind_bus
 from hub.delivery.arrivals import Arrivals
@@ -137,5 +137,5 @@ def create_app(
     app.include_router(metrics.router)
     install_ui(app)
     install_openapi(app)
-    install_docs(app)
+    install_docs(app, title="lienthong hub: API")
     return app

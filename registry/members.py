@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.changes import record_change
 from registry.codes import AgencyCode, InvalidAgencyCode
-from registry.db import utcnow
+from registry.db import lowered, utcnow
 from registry.errors import conflict, invalid, not_found
 from registry.models import (
     ACCEPTANCE_POLICIES,
@@ -298,7 +298,10 @@ async def list_members(
     if filters.delivery_mode is not None:
         query = query.where(Member.delivery_mode == filters.delivery_mode)
     if filters.q:
-        query = query.where(func.lower(Member.name).contains(filters.q.lower()))
+        # every letter folded (SQLite's lower() folds ASCII only); % and _ match themselves
+        dialect = session.get_bind().dialect.name
+        name = lowered(dialect, Member.name)
+        query = query.where(name.contains(filters.q.lower(), autoescape=True))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(query.order_by(*order).limit(limit).offset(offset))
     return list(rows), int(total or 0)
