@@ -27,7 +27,7 @@ from registry.models import (
     Member,
     MemberCertificate,
 )
-from registry.sorting import folded, sort_order
+from registry.sorting import sort_order
 
 UPDATABLE = ("name", "kind", "delivery_mode", "endpoint", "policy", "wire_format")
 TRANSITIONS = {
@@ -275,9 +275,10 @@ async def list_members(
     sort: str = "code",
 ) -> tuple[list[Member], int]:
     """Members in `sort` order (then by code) with the total count for paging."""
+    dialect = session.get_bind().dialect.name
     keys: dict[str, list[Any]] = {
         "code": [Member.code],
-        "name": [folded(session, Member.name)],
+        "name": [lowered(dialect, Member.name)],
         "kind": [Member.kind],
         "parent": [Member.parent_code],
         "status": [Member.status],
@@ -299,7 +300,6 @@ async def list_members(
         query = query.where(Member.delivery_mode == filters.delivery_mode)
     if filters.q:
         # every letter folded (SQLite's lower() folds ASCII only); % and _ match themselves
-        dialect = session.get_bind().dialect.name
         name = lowered(dialect, Member.name)
         query = query.where(name.contains(filters.q.lower(), autoescape=True))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))

@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import String, func
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from registry.errors import invalid
 
-__all__ = ["folded", "sort_order"]
+__all__ = ["sort_order"]
 
 
 def sort_order(
@@ -35,11 +33,3 @@ def sort_order(
     for key in keys[column]:
         order += [key.is_(None), key.desc() if descending else key.asc()]
     return [*order, *(k.desc() if descending else k.asc() for k in tiebreak)]
-
-
-def folded(session: AsyncSession, text: Any) -> ColumnElement[str]:
-    """`text` in lower case, every letter, so names sort regardless of case: SQLite's own
-    `lower` folds ASCII only, so its connections carry `unicode_lower` (`registry.db`)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.lower(text, type_=String)
-    return func.unicode_lower(text, type_=String)

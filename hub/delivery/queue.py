@@ -11,9 +11,10 @@ from sqlalchemy import ColumnElement, Subquery, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import Delivery
+from hub.db.sql import lowered
 from hub.protocol import DeliveryState
 from registry.models import Member
-from registry.sorting import folded, sort_order
+from registry.sorting import sort_order
 
 __all__ = [
     "FAILED_SORT_COLUMNS",
@@ -171,7 +172,7 @@ async def troubled_recipients(
     name = select(Member.name).where(Member.code == counts.c.recipient).scalar_subquery()
     keys: dict[str, list[Any]] = {
         "recipient": [counts.c.recipient],
-        "name": [folded(session, name)],
+        "name": [lowered(session.get_bind().dialect.name, name)],
         "failed": [counts.c.failed],
         "overdue": [counts.c.overdue],
         "oldest": [counts.c.oldest],
