@@ -128,8 +128,10 @@ async def member_page(
     `form` names the form a refusal belongs to, so its message and the operator's
     input appear next to it; the other forms show the member as it is.
     """
-    certificates_sort = parse_sort(request, CERTIFICATE_SORT_COLUMNS, "added_at",
-                                   param="certificates_sort", offset_param="")  # fmt: skip
+    certificates_sort = parse_sort(  # one table, not paged: a member has a few certificates
+        request, CERTIFICATE_SORT_COLUMNS, "added_at", param="certificates_sort",
+        offset_param="certificates_offset",
+    )  # fmt: skip
     history_sort = _history_sort(request, with_member=False)
     async with hub_context(request).sessions() as db:
         view: dict[str, Any] = member_view(await get_member(db, code))
