@@ -36,7 +36,7 @@ from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from hub.ingest.pdf_workers import WORKERS, Worker
+from hub.ingest.pdf_workers import WORKERS
 from hub.settings import HubSettings
 from signing.compliance import Violation
 from signing.pades.validate import PdfLimits, PdfReading, read_pdf
@@ -108,14 +108,16 @@ class PdfReader:
         """One try in a worker: the worker is given back, or killed past the deadline."""
         bounds = self.bounds
         workers = WORKERS.get(bounds.workers, bounds.max_memory_bytes)
-        worker: Worker | None = workers.take()
+        worker = workers.take()
+        finished = False
         try:
             await worker.start()
             # the worker's deadline is its being killed: no timer runs inside it
             limits = dataclasses.replace(bounds.limits, max_seconds=None)
-            reading = await asyncio.wait_for(worker.run(read_pdf, data, limits), bounds.max_seconds)
-            workers.give(worker)
-            worker = None
+            reading: PdfReading = await asyncio.wait_for(
+                worker.run(read_pdf, data, limits), bounds.max_seconds
+            )
+            finished = True
             return reading
         except TimeoutError:
             if worker.pid is None:
@@ -127,7 +129,9 @@ class PdfReader:
         except BrokenProcessPool as exc:
             raise _Died(str(exc)) from exc
         finally:
-            if worker is not None:  # overran, died, failed or cancelled: never reused
+            if finished:
+                workers.give(worker)
+            else:  # overran, died, failed or cancelled: never used again
                 worker.kill()  # SIGKILL and reap: milliseconds
 
 
