@@ -135,19 +135,20 @@ async def _restart_hub(network: Network, log: Path, attempts: int = 5) -> int:
 
     While the hub is down its port is free, and on a busy machine another process may
     take it meanwhile (any outgoing connection's local port); then the hub exits saying
-    so and is started again once the port is free. Any other failure to start fails.
+    so and is started again once the port is free. Any other failure to start fails, with
+    what the hub said.
     """
     for attempt in range(1, attempts + 1):
         written = log.stat().st_size
         try:
             await network.restart_hub(timeout=LOADED_SECONDS)
             return attempt
-        except LaunchError:
+        except LaunchError as exc:
             with log.open("rb") as file:
                 file.seek(written)
                 said = file.read().decode(errors="replace")
             if "address already in use" not in said.lower() or attempt == attempts:
-                raise
+                raise AssertionError(f"{exc}; the hub said:\n{said[-3000:]}") from exc
             await asyncio.sleep(2.0)
     raise AssertionError("unreachable")
 
