@@ -36,6 +36,11 @@ def stuck(data: bytes, limits: PdfLimits) -> PdfReading:
     raise AssertionError("never")
 
 
+def dies(data: bytes, limits: PdfLimits) -> PdfReading:
+    """A reading that takes its worker down (what the OOM killer or a crash does)."""
+    os._exit(1)
+
+
 def alive(pid: int) -> bool:
     """The process exists and is not a zombie (one left unreaped is a leak too)."""
     try:
@@ -95,6 +100,19 @@ async def test_a_worker_stuck_in_c_code_is_killed_at_the_deadline(
     reader.bounds = normal
     verdict = (await submit_pdf(hub, sender, pdf))["verdict"]
     assert verdict["compliant"], verdict["violations"]
+
+
+async def test_a_pdf_that_kills_its_worker_twice_is_limit_exceeded_and_the_next_reads(
+    hub: Hub, sender: Agency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pdf = signed(sender)
+    monkeypatch.setattr(pdfs, "read_pdf", dies)
+    verdict = (await submit_pdf(hub, sender, pdf))["verdict"]
+    assert LIMIT in verdict["violations"], verdict
+    monkeypatch.undo()
+    verdict = (await submit_pdf(hub, sender, pdf))["verdict"]
+    assert verdict["compliant"], verdict["violations"]
+    assert worker_set(hub).idle_pids(), "the reading was not done by a worker"
 
 
 async def test_a_closed_set_stops_its_idle_workers_and_any_given_back() -> None:
