@@ -9,10 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -23,13 +20,12 @@ from member_node.receiver import PdfReader as NodePdfReader
 from member_node.simulation.hubgate import HubGate
 from member_node.simulation.network import (
     Network,
+    NetworkPlan,
     hub_settings_for,
     node_config,
     provision_network,
 )
 from member_node.simulation.nodehost import NodeHost
-from member_node.simulation.provision import NodeSpec, Provisioned
-from registry.national import NationalUnit
 from signing.pades.validate import PdfLimits, PdfReading
 
 __all__ = ["HUB_ORIGIN", "NODES_ORIGIN", "start_inprocess"]
@@ -39,25 +35,15 @@ NODES_ORIGIN = "http://nodes.sim"
 
 
 async def start_inprocess(
-    stack: AsyncExitStack,
-    data_dir: Path,
-    specs: dict[str, NodeSpec],
-    overrides: Mapping[str, Any] | None,
-    hub_id: str,
-    poll_interval: float,
-    prepare: Callable[[Provisioned], None] | None,
-    hub_concurrency: int | None,
-    database_url: str | None = None,
-    registry: Sequence[NationalUnit] = (),
+    stack: AsyncExitStack, plan: NetworkPlan, hub_concurrency: int | None
 ) -> Network:
-    """Start the hub and the nodes in this loop; their lifespans end with `stack`."""
+    """Start the hub and the nodes in this loop; their lifespans end with `stack`.
+    `hub_concurrency` bounds the requests inside the hub at once (see `hubgate`)."""
+    specs = plan.specs
     host = NodeHost()
     endpoints = {code: host.base_url(NODES_ORIGIN, code) for code in specs}
-    provisioned = await provision_network(
-        data_dir, specs, endpoints,
-        hub_id=hub_id, database_url=database_url, registry=registry, prepare=prepare,
-    )  # fmt: skip
-    settings = hub_settings_for(provisioned, overrides)
+    provisioned = await provision_network(plan, endpoints)
+    settings = hub_settings_for(provisioned, plan.hub_settings)
     hub_app = create_app(
         settings, push_transport=httpx.ASGITransport(app=host, raise_app_exceptions=False)
     )
@@ -68,7 +54,7 @@ async def start_inprocess(
     read_pdf = _shared_reader(hub_app.state.hub.ingest.pdfs)
 
     for spec in specs.values():
-        config = node_config(provisioned, spec, HUB_ORIGIN, poll_interval, False)
+        config = node_config(provisioned, spec, HUB_ORIGIN, plan.poll_interval, False)
         app = create_node_app(config, hub_transport=hub_transport, pdf_reader=read_pdf)
         await stack.enter_async_context(app.router.lifespan_context(app))
         host.apps[spec.code] = app

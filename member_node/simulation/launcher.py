@@ -26,6 +26,7 @@ from typing import Any
 from member_node.simulation.inprocess import start_inprocess
 from member_node.simulation.network import (
     Network,
+    NetworkPlan,
     Placement,
     hub_environment,
     hub_settings_for,
@@ -66,33 +67,13 @@ async def launch(
     by_code = {spec.code: spec for spec in specs}
     if len(by_code) != len(specs):
         raise ValueError("two node specs share a code")
+    plan = NetworkPlan(
+        data_dir, by_code, hub_settings, hub_id, poll_interval, prepare, database_url, registry
+    )
     async with AsyncExitStack() as stack:
         if placement == "inprocess":
-            network = await start_inprocess(
-                stack,
-                data_dir,
-                by_code,
-                hub_settings,
-                hub_id,
-                poll_interval,
-                prepare,
-                hub_concurrency,
-                database_url,
-                registry,
-            )
+            network = await start_inprocess(stack, plan, hub_concurrency)
         else:
-            network = await start_processes(
-                stack,
-                data_dir,
-                by_code,
-                hub_settings,
-                hub_id,
-                poll_interval,
-                ready_timeout,
-                prepare,
-                database_url,
-                hub_port,
-                registry,
-            )
+            network = await start_processes(stack, plan, ready_timeout, hub_port)
         stack.push_async_callback(network._http.aclose)
         yield network

@@ -22,6 +22,7 @@ from registry.national import NationalUnit
 
 __all__ = [
     "Network",
+    "NetworkPlan",
     "Placement",
     "hub_environment",
     "hub_settings_for",
@@ -137,28 +138,33 @@ def hub_environment(settings: HubSettings) -> dict[str, str]:
     return env
 
 
-async def provision_network(
-    data_dir: Path,
-    specs: dict[str, NodeSpec],
-    endpoints: dict[str, str],
-    *,
-    hub_id: str,
-    database_url: str | None,
-    registry: Sequence[NationalUnit],
-    prepare: Callable[[Provisioned], None] | None,
-) -> Provisioned:
-    """Provision the CA, the registry and the nodes' files, then let `prepare` add to them
-    (its CRL republished) before anything starts."""
+@dataclass(frozen=True)
+class NetworkPlan:
+    """What `launch` was asked for, whatever the placement that starts it."""
+
+    data_dir: Path
+    specs: dict[str, NodeSpec]
+    hub_settings: Mapping[str, Any] | None
+    hub_id: str
+    poll_interval: float
+    prepare: Callable[[Provisioned], None] | None
+    database_url: str | None
+    registry: Sequence[NationalUnit]
+
+
+async def provision_network(plan: NetworkPlan, endpoints: dict[str, str]) -> Provisioned:
+    """Provision the CA, the registry and the nodes' files, then let `plan.prepare` add to
+    them (its CRL republished) before anything starts."""
     provisioned = await provision(
-        data_dir,
-        list(specs.values()),
+        plan.data_dir,
+        list(plan.specs.values()),
         endpoints,
-        hub_id=hub_id,
-        database_url=database_url,
-        registry=registry,
+        hub_id=plan.hub_id,
+        database_url=plan.database_url,
+        registry=plan.registry,
     )
-    if prepare is not None:
-        prepare(provisioned)
+    if plan.prepare is not None:
+        plan.prepare(provisioned)
         provisioned.publish_crl()
     return provisioned
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import atexit
 import contextlib
 import sys
-from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 from hub.settings import HubSettings
 from member_node.simulation.network import (
     Network,
+    NetworkPlan,
     hub_environment,
     hub_settings_for,
     node_config,
@@ -25,42 +24,29 @@ from member_node.simulation.network import (
 )
 from member_node.simulation.nodeconfig import node_config_json
 from member_node.simulation.processes import ChildProcess, free_ports, start_all
-from member_node.simulation.provision import NodeSpec, Provisioned
-from registry.national import NationalUnit
 
 __all__ = ["start_processes"]
 
 
 async def start_processes(
-    stack: AsyncExitStack,
-    data_dir: Path,
-    specs: dict[str, NodeSpec],
-    overrides: Mapping[str, Any] | None,
-    hub_id: str,
-    poll_interval: float,
-    ready_timeout: float,
-    prepare: Callable[[Provisioned], None] | None,
-    database_url: str | None = None,
-    hub_port: int | None = None,
-    registry: Sequence[NationalUnit] = (),
+    stack: AsyncExitStack, plan: NetworkPlan, ready_timeout: float, hub_port: int | None
 ) -> Network:
-    """Start the hub and node processes; `stack` stops them (SIGTERM, then SIGKILL)."""
+    """Start the hub and node processes, the hub on `hub_port` (default: a free one);
+    `stack` stops them (SIGTERM, then SIGKILL)."""
+    specs, data_dir = plan.specs, plan.data_dir
     free_hub_port, *node_ports = free_ports(1 + len(specs))
     hub_port = hub_port or free_hub_port
     ports = dict(zip(specs, node_ports, strict=True))
     node_urls = {code: f"http://127.0.0.1:{port}" for code, port in ports.items()}
-    provisioned = await provision_network(
-        data_dir, specs, node_urls,
-        hub_id=hub_id, database_url=database_url, registry=registry, prepare=prepare,
-    )  # fmt: skip
-    settings = hub_settings_for(provisioned, overrides)
+    provisioned = await provision_network(plan, node_urls)
+    settings = hub_settings_for(provisioned, plan.hub_settings)
     hub_url = f"http://127.0.0.1:{hub_port}"
     logs = data_dir / "logs"
     hub = _hub_child(settings, hub_port, hub_url, logs)
     nodes: dict[str, ChildProcess] = {}
     for code, spec in specs.items():
         config_path = data_dir / "nodes" / code / "node.json"
-        config = node_config(provisioned, spec, hub_url, poll_interval)
+        config = node_config(provisioned, spec, hub_url, plan.poll_interval)
         config_path.write_text(node_config_json(config, ports[code]), encoding="utf-8")
         nodes[code] = ChildProcess(
             code,
