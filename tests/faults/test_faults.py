@@ -29,6 +29,8 @@ from tests.faults.harness import (
     Tally,
     check_delivered,
     check_event_log,
+    checked_load,
+    processes,
     report,
     run_load,
     until,
@@ -73,24 +75,12 @@ async def test_postgresql_restarted_under_load(tmp_path: Path) -> None:
     started = time.monotonic()
     with own_cluster() as cluster:
         url = await _database(cluster)
-        async with launch(
-            tmp_path / "net",
-            SPECS,
-            placement="processes",
-            hub_settings=SHORT_RETRIES,
-            poll_interval=0.3,
-            database_url=url,
-        ) as network:
-            tally, stop = Tally(), asyncio.Event()
-            load = await run_load(network, tally, stop)
-            await until(20, tally)
+        async with processes(tmp_path, url) as network, checked_load(network, tmp_path) as load:
+            await until(20, load.tally)
             for _ in range(2):
                 await asyncio.to_thread(cluster.restart, "fast")
-                await until(len(tally.accepted) + 20, tally)
-            await _stop(stop, load)
-            await check_delivered(network, tally)
-            entries = check_event_log(network, tmp_path)
-    report("postgresql restart x2", tally, started, log_entries=entries)
+                await until(len(load.tally.accepted) + 20, load.tally)
+    report("postgresql restart x2", load.tally, started, log_entries=load.log_entries)
 
 
 LOADED_SECONDS = 180.0
@@ -161,14 +151,7 @@ async def test_two_hub_processes_one_sigkilled_under_load(tmp_path: Path) -> Non
     started = time.monotonic()
     with own_cluster() as cluster:
         url = await _database(cluster)
-        async with launch(
-            tmp_path / "net",
-            SPECS,
-            placement="processes",
-            hub_settings=SHORT_RETRIES,
-            poll_interval=0.3,
-            database_url=url,
-        ) as network:
+        async with processes(tmp_path, url) as network:
             [port] = free_ports(1)
             second_url = f"http://127.0.0.1:{port}"
             second = ChildProcess(
@@ -183,19 +166,22 @@ async def test_two_hub_processes_one_sigkilled_under_load(tmp_path: Path) -> Non
             try:
                 async with httpx.AsyncClient() as http:
                     await second.wait_ready(http, 90)
-                tally, stop = Tally(), asyncio.Event()
-                load = await run_load(network, tally, stop, hub_urls=[network.hub_url, second_url])
-                await until(30, tally)
-                second.kill()
-                killed_at = len(tally.accepted)
-                await until(killed_at + 20, tally)
-                await _stop(stop, load)
-                await check_delivered(network, tally)
-                await _one_delivery_each(url, tally)
-                entries = check_event_log(network, tmp_path)
+                urls = [network.hub_url, second_url]
+                async with checked_load(network, tmp_path, hub_urls=urls) as load:
+                    await until(30, load.tally)
+                    second.kill()
+                    killed_at = len(load.tally.accepted)
+                    await until(killed_at + 20, load.tally)
+                await _one_delivery_each(url, load.tally)
             finally:
                 await second.stop()
-    report("two hubs, one SIGKILLed", tally, started, killed_at=killed_at, log_entries=entries)
+    report(
+        "two hubs, one SIGKILLed",
+        load.tally,
+        started,
+        killed_at=killed_at,
+        log_entries=load.log_entries,
+    )
 
 
 async def _one_delivery_each(database_url: str, tally: Tally) -> None:
@@ -254,38 +240,29 @@ ATTACHMENT = ("scan.pdf", "application/pdf", os.urandom(96 * 1024))
 async def test_sqlite_on_a_full_filesystem(tmp_path: Path) -> None:
     started = time.monotonic()
     with small_tmpfs(tmp_path / "disk") as disk:
-        async with launch(
-            tmp_path / "net",
-            SPECS,
-            placement="processes",
-            hub_settings={**SHORT_RETRIES, "min_free_disk_bytes": 2 * LEAVE_FREE},
-            poll_interval=0.3,
-            database_url=f"sqlite+aiosqlite:///{disk / 'hub.db'}",
-        ) as network:
+        database_url = f"sqlite+aiosqlite:///{disk / 'hub.db'}"
+        async with processes(tmp_path, database_url, min_free_disk_bytes=2 * LEAVE_FREE) as network:
             filler = disk / "filler"
             with filler.open("wb") as out:  # leave a little room: the load fills the rest
                 out.write(b"\0" * max(0, shutil.disk_usage(disk).free - LEAVE_FREE))
-            tally, stop = Tally(), asyncio.Event()
-            load = await run_load(network, tally, stop, files=(ATTACHMENT,))
+            async with checked_load(network, tmp_path, files=(ATTACHMENT,)) as load:
+                tally = load.tally
 
-            async def refused_for_storage() -> bool:
-                return tally.answers["503 storage_full"] >= 3
+                async def refused_for_storage() -> bool:
+                    return tally.answers["503 storage_full"] >= 3
 
-            await eventually(refused_for_storage, timeout=60, every=0.2)
-            readiness = await _readyz(network)
-            filler.unlink()  # the operator frees space: the hub accepts again
-            accepted_when_full = len(tally.accepted)
-            await until(accepted_when_full + 20, tally)
-            await _stop(stop, load)
-            assert readiness["status"] == "fail" and "disk" in readiness["failing"]
-            await check_delivered(network, tally)
-            entries = check_event_log(network, tmp_path)
+                await eventually(refused_for_storage, timeout=60, every=0.2)
+                readiness = await _readyz(network)
+                filler.unlink()  # the operator frees space: the hub accepts again
+                accepted_when_full = len(tally.accepted)
+                await until(accepted_when_full + 20, tally)
+                assert readiness["status"] == "fail" and "disk" in readiness["failing"]
     report(
         "sqlite on a full 24 MiB tmpfs",
-        tally,
+        load.tally,
         started,
         accepted_before_full=accepted_when_full,
-        log_entries=entries,
+        log_entries=load.log_entries,
     )
 
 
@@ -302,28 +279,17 @@ DOWN_SECONDS = 30.0
 
 async def test_a_push_node_down_for_a_while_then_back(tmp_path: Path) -> None:
     started = time.monotonic()
-    async with launch(
-        tmp_path / "net",
-        SPECS,
-        placement="processes",
-        hub_settings=SHORT_RETRIES,
-        poll_interval=0.3,
-    ) as network:
-        tally, stop = Tally(), asyncio.Event()
-        load = await run_load(network, tally, stop, pause=0.2)
-        await until(10, tally)
+    async with processes(tmp_path) as network, checked_load(network, tmp_path, pause=0.2) as load:
+        await until(10, load.tally)
         await network.take_down(PUSHED)
         await asyncio.sleep(DOWN_SECONDS)
-        accepted_while_down = len(tally.accepted)
+        accepted_while_down = len(load.tally.accepted)
         await network.bring_up(PUSHED)
-        await until(accepted_while_down + 10, tally)
-        await _stop(stop, load)
-        await check_delivered(network, tally)
-        entries = check_event_log(network, tmp_path)
+        await until(accepted_while_down + 10, load.tally)
     report(
         f"push node down {DOWN_SECONDS:.0f}s",
-        tally,
+        load.tally,
         started,
         accepted_while_down=accepted_while_down,
-        log_entries=entries,
+        log_entries=load.log_entries,
     )
