@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
@@ -65,6 +65,30 @@ def create_app(
     the simulation and tests pass an in-process transport to reach their nodes.
     """
     settings = settings or HubSettings()
+    app = FastAPI(
+        title="lienthong hub",
+        version="1",
+        summary="National document-interconnection hub",
+        lifespan=_lifespan(settings, push_transport),
+        docs_url=None,  # served by apidocs.pages without a CDN
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(BodyTimeoutMiddleware, timeout=settings.body_timeout_seconds)
+    add_admission_check(
+        app, MemberRateLimit(settings.rate_limits, settings.rate_limit_burst_seconds)
+    )
+    configure_logging(settings.log_level, settings.log_json)
+    install_request_logging(app)
+    _include_routes(app)
+    return app
+
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def _lifespan(settings: HubSettings, push_transport: httpx.AsyncBaseTransport | None) -> Lifespan:
+    """What runs while the hub serves: the engine, ingest, push worker, sealer and jobs."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,22 +132,12 @@ def create_app(
         finally:
             await engine.dispose()
 
-    app = FastAPI(
-        title="lienthong hub",
-        version="1",
-        summary="National document-interconnection hub",
-        lifespan=lifespan,
-        docs_url=None,  # served by hub.api.docs without a CDN
-        redoc_url=None,
-    )
-    install_problem_handlers(app)
-    app.add_middleware(BodyTimeoutMiddleware, timeout=settings.body_timeout_seconds)
-    add_admission_check(
-        app, MemberRateLimit(settings.rate_limits, settings.rate_limit_burst_seconds)
-    )
-    configure_logging(settings.log_level, settings.log_json)
-    install_request_logging(app)
-    # members' routes first: a request is matched against the routes in order
+    return lifespan
+
+
+def _include_routes(app: FastAPI) -> None:
+    """The faces: members' routes first (a request is matched against the routes in order),
+    then the operators', the dashboard, the OpenAPI document and its pages."""
     app.include_router(documents.router)
     app.include_router(inbox.router)
     app.include_router(admin_api.router)
@@ -138,4 +152,3 @@ def create_app(
     install_ui(app)
     install_openapi(app)
     install_docs(app, title="lienthong hub: API")
-    return app

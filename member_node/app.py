@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -53,6 +53,40 @@ def create_node_app(
 ) -> FastAPI:
     """Build a node. `hub_transport` lets tests route hub calls in-process; `pdf_reader`
     reads received principal PDFs (default: in a thread)."""
+    app = FastAPI(
+        title=f"lienthong member node {config.code}",
+        version="1",
+        summary="An agency's node: receives from the hub, sends for the DMS",
+        description=NODE_API_DESCRIPTION,
+        lifespan=_lifespan(config, hub_transport, pdf_reader),
+        docs_url=None,  # apidocs.pages serves them without a CDN
+        redoc_url=None,
+        openapi_tags=[
+            {"name": "for the DMS", "description": "The agency's DMS calls these (plain JSON)."},
+            {"name": "from the hub", "description": "The hub pushes documents and statuses."},
+        ],
+    )
+    install_problem_handlers(app)
+    app.include_router(hub_router)
+    app.include_router(local_router)
+    install_docs(app, title=f"{app.title}: API")
+    problem_openapi(app, hub_tag="from the hub")
+    _complete_openapi(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "code": config.code, "mode": config.mode}
+
+    return app
+
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def _lifespan(
+    config: NodeConfig, hub_transport: httpx.AsyncBaseTransport | None, pdf_reader: PdfReader
+) -> Lifespan:
+    """What runs while the node serves: its store, hub client, clerk, receiver and poller."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,30 +115,15 @@ def create_node_app(
             await client.aclose()
             store.close()
 
-    app = FastAPI(
-        title=f"lienthong member node {config.code}",
-        version="1",
-        summary="An agency's node: receives from the hub, sends for the DMS",
-        description=NODE_API_DESCRIPTION,
-        lifespan=lifespan,
-        docs_url=None,  # member_node.docs serves them without a CDN
-        redoc_url=None,
-        openapi_tags=[
-            {"name": "for the DMS", "description": "The agency's DMS calls these (plain JSON)."},
-            {"name": "from the hub", "description": "The hub pushes documents and statuses."},
-        ],
-    )
-    install_problem_handlers(app)
-    app.include_router(hub_router)
-    app.include_router(local_router)
-    install_docs(app, title=f"{app.title}: API")
-    problem_openapi(app, hub_tag="from the hub")
+    return lifespan
 
+
+def _complete_openapi(app: FastAPI) -> None:
+    """The push bodies are read by hand (JSON or edXML): their models' schemas are added
+    to the components their documentation refers to, then the recorded examples."""
     generated = app.openapi
 
     def openapi() -> dict[str, Any]:
-        # the push bodies are read by hand (JSON or edXML): their models' schemas are
-        # added to the components their documentation refers to
         if app.openapi_schema is None:
             schemas = generated().setdefault("components", {}).setdefault("schemas", {})
             for name, schema in BODY_SCHEMAS.items():
@@ -113,12 +132,6 @@ def create_node_app(
         return app.openapi_schema or generated()
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "code": config.code, "mode": config.mode}
-
-    return app
 
 
 async def _warm_directory(client: HubClient) -> None:
