@@ -6,3 +6,5 @@ starts hubs and nodes together. The API is `member_node.simulation.launcher`
 `network`, its two placements in `inprocess` and `spawned`; this package imports nothing
 itself so that a node process (`node_process`) stays light.
 """
+
+__all__ = ["demo", "launcher", "network", "provision"]
