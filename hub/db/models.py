@@ -35,6 +35,10 @@ from registry.db import Base, UTCDateTime, utcnow
 
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
+SQLITE_WORD_INDEX = "documents_words"
+"""SQLite's FTS5 index of `documents.subject_words` (migration 0014): a virtual table and
+its shadow tables `documents_words_*`, made by the migration rather than described here."""
+
 
 class Document(Base):
     """One accepted package: its manifest and signatures, verdict and receipt."""

@@ -27,7 +27,7 @@ from sqlalchemy import Select, exists, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from hub.db.models import Delivery, Document
+from hub.db.models import SQLITE_WORD_INDEX, Delivery, Document
 from hub.db.sql import json_text, lowered
 from hub.db.words import words_of
 from hub.protocol import DeliveryState
@@ -146,8 +146,9 @@ def _subject_has(words: list[str], dialect: str) -> ColumnElement[bool]:
         tsquery = func.to_tsquery(simple, " & ".join(f"{w}:*" for w in words))
         return func.to_tsvector(simple, Document.subject_words).bool_op("@@")(tsquery)
     match = " AND ".join(f'"{w}"*' for w in words)
+    index = SQLITE_WORD_INDEX
     return text(
-        "documents.rowid IN (SELECT rowid FROM documents_words WHERE documents_words MATCH :words)"
+        f"documents.rowid IN (SELECT rowid FROM {index} WHERE {index} MATCH :words)"
     ).bindparams(words=match)
 
 
