@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 
 from hub.context import HubContext, hub_context
 from hub.protocol import DeliveryState
-from hub.tracking.documents import OperatorTrace, operator_view
 from hub.tracking import search
+from hub.tracking.documents import OperatorTrace, operator_view
 from hub.tracking.search import SORT_COLUMNS, DocumentQuery
 from hub.tracking.trace import not_found
 from registry.codes import AGENCY_CODE_PATTERN

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Select, exists, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 
 from hub.db.models import SQLITE_WORD_INDEX, Delivery, Document
 from hub.db.sql import json_text, lowered
@@ -139,10 +139,10 @@ def _vietnam_midnight(day: date, days_later: int = 0) -> datetime | None:
         return None
 
 
-def _subject_has(words: list[str], dialect: str) -> ColumnElement[bool]:
+def _subject_has(words: list[str], dialect: str) -> ColumnElement[bool] | TextClause:
     """Every word begins a word of the subject, through the full-text index."""
     if dialect == "postgresql":
-        simple = literal_column("'simple'::regconfig")
+        simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
         tsquery = func.to_tsquery(simple, " & ".join(f"{w}:*" for w in words))
         return func.to_tsvector(simple, Document.subject_words).bool_op("@@")(tsquery)
     match = " AND ".join(f'"{w}"*' for w in words)
