@@ -6,7 +6,6 @@ what the page shows is what this API answers.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
@@ -17,7 +16,6 @@ from hub.protocol import DeliveryState
 from hub.tracking import search
 from hub.tracking.documents import OperatorTrace, operator_view
 from hub.tracking.search import SORT_COLUMNS, DocumentQuery
-from hub.tracking.trace import not_found
 from registry.codes import AGENCY_CODE_PATTERN
 from registry.db import INT64_MAX
 from registry.operator_auth import AuthenticatedOperator, operators_only, require_role
@@ -142,9 +140,5 @@ async def document_trace(
 ) -> OperatorTrace:
     """What the sender's trace shows (every recipient), with the number, notation, subject
     and attachment names, and each recipient's signed delivery receipt or why it has none."""
-    try:
-        document_id = str(uuid.UUID(document_id))
-    except ValueError:
-        raise not_found(document_id) from None
     async with context.sessions() as session:
         return await operator_view(session, document_id)
