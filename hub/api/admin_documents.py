@@ -74,7 +74,11 @@ class DocumentList(BaseModel):
     summary="Find documents by number, subject words, sender, recipient, type, days, verdict",
 )
 async def find_documents(
-    q: str | None = Query(None, max_length=200, description="Words all in the subject"),
+    q: str | None = Query(
+        None, max_length=200,
+        description="Words that all begin words of the subject, in any case; "
+        "typed without diacritics, a word matches every spelling (`hoi`: Hội, Hồi)",
+    ),
     number: str | None = Query(
         None, max_length=100, description="Part of `number/notation`, e.g. 274/QĐ-UBND"
     ),

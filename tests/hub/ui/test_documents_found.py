@@ -139,3 +139,14 @@ async def test_pages_agree_with_the_total(
     ]
     past = _found(await _page(hub, offset=2))  # six documents, counted up to five
     assert past.endswith("trang 2/hơn 3 (page 2 of more than 3)")
+
+
+async def test_odd_words_are_answered_not_failed(hub: Hub, documents: dict[str, str]) -> None:
+    found_nothing = ["½ ² ٣", "中文 ǅ ß ﬁ", "a&b|c!d:*", "x" * 200, "* AND OR NOT"]
+    no_word_at_all = ["'\"\\", "-- ;", "\x00"]  # no restriction
+    for words in found_nothing + no_word_at_all:
+        api = await _api(hub, q=words)
+        expected = (0, True) if words in found_nothing else (CAP, False)
+        assert (api["total"], api["total_exact"]) == expected, words
+        line = _found(await _page(hub, q=words))
+        assert line.startswith("0 kết quả" if words in found_nothing else "Hơn"), words
