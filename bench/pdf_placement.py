@@ -22,11 +22,12 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bench.common import signed_pdf, uptime
-from hub.ingest.pdfs import POOLS, PdfBounds, PdfReader
+from hub.ingest.pdf_workers import WORKERS
+from hub.ingest.pdfs import PdfBounds, PdfReader
 from signing.package import new_package
 from signing.pades.validate import PdfReading, judge_reading, read_pdf
 from signing.pki import CertificateAuthority
@@ -142,8 +143,7 @@ def main() -> None:
                 print(row)
         print(f"after:  {uptime()}")
         threads.shutdown()
-        pool: ProcessPoolExecutor = POOLS.get(2, PdfBounds().max_memory_bytes)
-        pool.shutdown()
+        WORKERS.get(2, PdfBounds().max_memory_bytes).close()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from apidocs.pages import install_docs
 from hub.alerts.job import AlertJob
 from hub.alerts.job import running as alerts_running
 from hub.api import (
@@ -21,7 +22,6 @@ from hub.api import (
     reports,
 )
 from hub.api.deps import install_openapi
-from hub.api.docs import install_docs
 from hub.context import HubContext
 from hub.db.notify import bind_bus
 from hub.delivery.arrivals import Arrivals
@@ -31,7 +31,7 @@ from hub.delivery.worker import running as delivery_running
 from hub.eventlog.sealer import hub_sealer
 from hub.eventlog.sealer import running as eventlog_running
 from hub.identity import HubIdentity
-from hub.ingest.pdfs import POOLS
+from hub.ingest.pdf_workers import WORKERS
 from hub.ingest.service import CONCURRENT_BATCHES, Ingest, PdfBounds
 from hub.ops.limits import BodyTimeoutMiddleware, MemberRateLimit
 from hub.ops.logging import configure_logging, install_request_logging
@@ -92,7 +92,7 @@ def create_app(
                 settings, engine, sessions, identity, ingest, worker, arrivals
             )
             sealer = hub_sealer(sessions, identity, settings)
-            POOLS.acquire()
+            WORKERS.acquire()
             try:
                 async with (
                     eventlog_running(sealer if settings.eventlog_sealer else None),
@@ -103,7 +103,7 @@ def create_app(
                 ):
                     yield
             finally:
-                POOLS.release()
+                WORKERS.release()
             ingest.checkers.shutdown(wait=False)
         finally:
             await engine.dispose()
@@ -137,5 +137,5 @@ def create_app(
     app.include_router(metrics.router)
     install_ui(app)
     install_openapi(app)
-    install_docs(app)
+    install_docs(app, title="lienthong hub: API")
     return app

@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from apidocs.pages import install_docs
 from member_node.clerk import Clerk
 from member_node.client import HubClient
 from member_node.config import NodeConfig
 from member_node.context import NodeContext
-from member_node.docs import install_docs
 from member_node.examples import add_examples
 from member_node.identity import NodeIdentity
 from member_node.poller import Poller
@@ -97,7 +97,7 @@ def create_node_app(
     install_problem_handlers(app)
     app.include_router(hub_router)
     app.include_router(local_router)
-    install_docs(app)
+    install_docs(app, title=f"{app.title}: API")
     problem_openapi(app, hub_tag="from the hub")
 
     generated = app.openapi

@@ -206,28 +206,39 @@ def send(
     With `--edxml FILE`, submit an edXML envelope instead (`--to`, `--subject`
     and `--file` are then not used).
     """
-    import datetime as dt
-
-    from member_node.client import HubClient
-    from member_node.errors import HubError
-    from member_node.store import NodeStore
-    from signing.certs import common_name_of, title_of
-
     identity = _identity(
         code,
         keys,
         _token_keys(pkcs11_module, pkcs11_token, pkcs11_org_key, pkcs11_official_key),
     )
+    home = data or default_home(code)
     if edxml is not None:
-        answer = _send_edxml(identity, edxml, org, hub, hub_id, data or default_home(code))
+        answer = _send_edxml(identity, edxml, org, hub, hub_id, home)
         _print_answer(answer, as_json, quiet)
         return
     if to is None or subject is None or not file:
         raise _fail("--to, --subject and --file are needed (or --edxml FILE)", 2)
+    header = _header(identity, subject, number, notation, doc_type, place)
     recipients = [c.strip() for c in to.split(",") if c.strip()]
+    files = [
+        (f.name, mimetypes.guess_type(f.name)[0] or "application/octet-stream", f.read_bytes())
+        for f in file
+    ]
+    answer = _send_package(identity, hub, hub_id, home, recipients, header, files, (personal, org))
+    _print_answer(answer, as_json, quiet)
+
+
+def _header(
+    identity: NodeIdentity, subject: str, number: str, notation: str, doc_type: str, place: str
+) -> dict[str, Any]:
+    """The document's header, dated today, signed for by the official's certificate."""
+    import datetime as dt
+
+    from signing.certs import common_name_of, title_of
+
     official = identity.official
-    signer_name = (common_name_of(official.certificate) if official else None) or code
-    header: dict[str, Any] = {
+    signer_name = (common_name_of(official.certificate) if official else None) or identity.code
+    return {
         "code": {"number": number, "notation": notation},
         "promulgation": {"place": place, "date": dt.date.today().isoformat()},
         "type": doc_type,
@@ -237,27 +248,38 @@ def send(
             "position": (title_of(official.certificate) if official else None),
         },
     }
-    files = [
-        (f.name, mimetypes.guess_type(f.name)[0] or "application/octet-stream", f.read_bytes())
-        for f in file
-    ]
+
+
+def _send_package(
+    identity: NodeIdentity,
+    hub: str,
+    hub_id: str,
+    home: Path,
+    recipients: list[str],
+    header: dict[str, Any],
+    files: list[tuple[str, str, bytes]],
+    signers: tuple[bool, bool],
+) -> dict[str, Any]:
+    """Sign (official, organisation, as `signers` says), submit, and note it as sent."""
+    from member_node.client import HubClient
+    from member_node.errors import HubError
+    from member_node.store import NodeStore
 
     async def run() -> dict[str, Any]:
         async with HubClient(hub, identity, hub_id=hub_id) as client:
             result = await client.send(
-                recipients, header, files, personal=personal, organization=org
+                recipients, header, files, personal=signers[0], organization=signers[1]
             )
         answer = result.model_dump(mode="json")
-        store = NodeStore((data or default_home(code)) / "node.db")
-        store.add_sent(result.document_id, recipients, subject, answer)
+        store = NodeStore(home / "node.db")
+        store.add_sent(result.document_id, recipients, header["subject"], answer)
         store.close()
         return answer
 
     try:
-        answer = asyncio.run(run())
+        return asyncio.run(run())
     except HubError as exc:
         raise _fail(f"{exc.code}: {exc.detail}") from exc
-    _print_answer(answer, as_json, quiet)
 
 
 def _send_edxml(

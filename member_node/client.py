@@ -21,10 +21,9 @@ idempotent on the package id.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
-
-import httpx
 
 from hub.protocol import (
     EDXML_MEDIA_TYPE,
@@ -39,7 +38,6 @@ from hub.protocol import (
     SubmitResult,
     Trace,
 )
-from member_node.defaults import DEFAULT_HUB_ID
 from member_node.directory import Directory, DirectoryCache
 from member_node.errors import (
     BadRequest,
@@ -50,7 +48,6 @@ from member_node.errors import (
 )
 from member_node.eventlog import verify_head, verify_inclusion
 from member_node.hub_session import HubSession, read_json, read_model
-from member_node.identity import NodeIdentity
 from signing.edxml import EdxmlError, package_to_edxml, sign_envelope
 from signing.jose import JoseError, verify_compact
 from signing.package import Header, Package, new_package, package_json
@@ -69,29 +66,13 @@ DEFAULT_WAIT = 20.0
 class HubClient(HubSession):
     """Every member call of the wire contract, on an authenticated session with the hub."""
 
-    def __init__(
-        self,
-        base_url: str,
-        identity: NodeIdentity,
-        *,
-        hub_id: str = DEFAULT_HUB_ID,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 30.0,
-        retries: int = 3,
-        max_retry_after: float = 30.0,
-    ) -> None:
-        """See `HubSession`: `retries` and `max_retry_after` bound the retries of a `503`
-        or `429` after the hub's `Retry-After`."""
-        super().__init__(
-            base_url,
-            identity,
-            hub_id=hub_id,
-            transport=transport,
-            timeout=timeout,
-            retries=retries,
-            max_retry_after=max_retry_after,
-        )
-        self.directory_cache = DirectoryCache(identity.hub_certificate)
+    # The constructor is `HubSession`'s (base URL, identity, `hub_id`, `transport`,
+    # `timeout`, `retries`, `max_retry_after`): the client adds calls, not options.
+
+    @functools.cached_property
+    def directory_cache(self) -> DirectoryCache:
+        """The hub's directory as last verified against the pinned hub certificate."""
+        return DirectoryCache(self.identity.hub_certificate)
 
     # -- the directory -----------------------------------------------------------
 

@@ -11,6 +11,23 @@ from typing import Any
 
 import httpx
 
+__all__ = [
+    "BadRequest",
+    "BadResponse",
+    "Conflict",
+    "DirectoryError",
+    "Forbidden",
+    "HubError",
+    "HubUnreachable",
+    "NotFound",
+    "PayloadTooLarge",
+    "ProofError",
+    "ServerError",
+    "SigningError",
+    "Unauthorized",
+    "error_from_response",
+]
+
 
 class HubError(Exception):
     """The hub refused a call, or could not be reached or understood."""

@@ -17,7 +17,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from hub.openapi.recorded import add_recorded, load_recorded
+from apidocs.recorded import add_recorded, load_recorded
 from member_node.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 __all__ = ["EXAMPLES_FILE", "add_examples", "problem_example", "recorded_examples"]
@@ -27,7 +27,7 @@ EXAMPLES_FILE = Path(__file__).with_name("openapi_examples.json")
 
 @cache
 def recorded_examples() -> dict[str, dict[str, Any]]:
-    """`METHOD path STATUS[ LABEL]` -> the recorded exchange (`hub.openapi.recorded`)."""
+    """`METHOD path STATUS[ LABEL]` -> the recorded exchange (`apidocs.recorded`)."""
     return load_recorded(EXAMPLES_FILE)
 
 

@@ -6,6 +6,12 @@ The layout, all PEM:
   bearer tokens, the organisation signature and delivery receipts.
 - `official.key` (0600), `official.crt`: the competent official; makes the
   personal signature when sending (optional).
+- `tls.key` (0600), `tls.crt`: an authentication certificate of the organisation
+  (optional), shown as TLS client certificate instead of `org.crt`. A node whose
+  organisation key lives on a token needs one for mutual TLS: OpenSSL, as Python's
+  `ssl` uses it, takes a client key only from a file. Like X-Road's authentication
+  certificate, it is registered on the hub for authentication only (`auth: true,
+  signing: false`) and signs nothing.
 - `hub.crt`: the hub certificate, pinned; checks the directory and pushes.
 - `ca.crt`: the national root certificate(s); re-verifies received packages.
 
@@ -114,6 +120,13 @@ class NodeIdentity:
     official: Signer | None
     hub_certificate: x509.Certificate
     roots: list[x509.Certificate]
+    tls: Signer | None = None
+    """The TLS client certificate and its file key, when it is not the organisation's."""
+
+    @property
+    def tls_client(self) -> Signer:
+        """What the node shows in TLS: `tls`, else the organisation's certificate."""
+        return self.tls or self.organization
 
     @classmethod
     def load(
@@ -140,7 +153,11 @@ class NodeIdentity:
             raise IdentityError(f"{base / 'org.crt'} is for {cert_code}, not {code}")
         hub = _certificates(base / "hub.crt")
         roots = _certificates(base / "ca.crt")
-        return cls(cert_code, organization, _signer(base, "official", tokens), hub[0], roots)
+        tls = _signer(base, "tls")
+        if tls is not None and agency_code_of(tls.certificate) != cert_code:
+            raise IdentityError(f"{base / 'tls.crt'} is not a certificate of {cert_code}")
+        official = _signer(base, "official", tokens)
+        return cls(cert_code, organization, official, hub[0], roots, tls)
 
 
 def _certificates(path: Path) -> list[x509.Certificate]:
@@ -178,7 +195,11 @@ def _token_signer(crt_path: Path, tokens: TokenKeys, name: str) -> Signer:
 
 def _signer(base: Path, name: str, tokens: TokenKeys | None = None) -> Signer | None:
     key_path, crt_path = base / f"{name}.key", base / f"{name}.crt"
-    if tokens is not None and (tokens.official_key if name == "official" else tokens.org_key):
+    if tokens is not None and name != "tls":
+        on_token = tokens.official_key if name == "official" else tokens.org_key
+    else:
+        on_token = None
+    if tokens is not None and on_token:
         return _token_signer(crt_path, tokens, name)
     if not key_path.exists() and not crt_path.exists():
         return None

@@ -4,6 +4,8 @@ Deliberately plain `sqlite3` with its own tables (not the hub's schema): a
 node is one agency's process, its writes are tiny, and the package id is the
 deduplication key the hub asks members to use (DESIGN section 5).
 
+The records it hands out are in `member_node.records` (re-exported here).
+
 The `feed` table is what the DMS pages through: one row per newly received
 document and per status heard from the hub, numbered by an AUTOINCREMENT
 sequence in the same transaction as the row it announces. Numbers only grow,
@@ -19,10 +21,28 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from member_node.records import (
+    FeedEntry,
+    ReceivedDocument,
+    StatusRecord,
+    received_of,
+    signature_summary,
+    signed_in,
+    status_of,
+)
+
+__all__ = [
+    "FeedEntry",
+    "NodeStore",
+    "ReceivedDocument",
+    "StatusRecord",
+    "signature_summary",
+    "signed_in",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS received (
@@ -76,94 +96,6 @@ _MIGRATIONS = (
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-@dataclass(frozen=True)
-class ReceivedDocument:
-    package_id: str
-    sender: str
-    subject: str
-    package: dict[str, Any]
-    hub_verdict: dict[str, Any] | None
-    local_verdict: dict[str, Any]
-    delivery_receipt: str
-    via: str
-    received_at: str
-    recalled_at: str | None
-    taken_at: str | None = None
-    edxml: str | None = None
-    """For an edXML member: the document as the hub delivered it (hub-signed edXML)."""
-
-    @property
-    def format(self) -> str:
-        return "json" if self.edxml is None else "edxml"
-
-    def summary(self) -> dict[str, Any]:
-        """What a DMS lists: everything but the package body."""
-        return {
-            "id": self.package_id,
-            "sender": self.sender,
-            "subject": self.subject,
-            "format": self.format,
-            "compliant": self.local_verdict.get("compliant"),
-            "violations": self.local_verdict.get("violations", []),
-            "signed_in": signed_in(self.local_verdict.get("signatures", [])),
-            "signatures": [signature_summary(f) for f in self.local_verdict.get("signatures", [])],
-            "via": self.via,
-            "received_at": self.received_at,
-            "recalled_at": self.recalled_at,
-            "taken_at": self.taken_at,
-        }
-
-
-def signed_in(signatures: list[dict[str, Any]]) -> str | None:
-    """Where a received document is signed: `pdf`, `envelope`, `both`, or None (unsigned)."""
-    sources = {f.get("source", "envelope") != "envelope" for f in signatures}
-    if not sources:
-        return None
-    return "both" if len(sources) == 2 else ("pdf" if True in sources else "envelope")
-
-
-def signature_summary(facts: dict[str, Any]) -> dict[str, Any]:
-    """One signature as the DMS lists it: who, kind, when, where, and whether it holds."""
-    good = (
-        facts.get("signature_valid") is True
-        and facts.get("chain_trusted") is True
-        and facts.get("valid_at_signing_time") is not False
-        and not facts.get("revoked_at_signing_time")
-        and not facts.get("modified_after_signing")
-    )
-    return {
-        "kind": facts.get("kind"),
-        "format": facts.get("format"),
-        "source": facts.get("source", "envelope"),
-        "revision": facts.get("revision"),
-        "subject": facts.get("subject"),
-        "agency_code": facts.get("agency_code"),
-        "signing_time": facts.get("signing_time"),
-        "valid": good,
-    }
-
-
-@dataclass(frozen=True)
-class StatusRecord:
-    id: int
-    document_id: str
-    member: str
-    code: str
-    reason: str | None
-    at: str
-    direction: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "document_id": self.document_id,
-            "member": self.member,
-            "code": self.code,
-            "reason": self.reason,
-            "at": self.at,
-            "direction": self.direction,
-        }
 
 
 class NodeStore:
@@ -241,7 +173,7 @@ class NodeStore:
             row = self._db.execute(
                 "SELECT * FROM received WHERE package_id = ?", (package_id,)
             ).fetchone()
-        return _received(row) if row is not None else None
+        return received_of(row) if row is not None else None
 
     def inbox(
         self, limit: int = 100, *, include_recalled: bool = False, taken: bool | None = None
@@ -259,7 +191,7 @@ class NodeStore:
                 f"SELECT * FROM received {where} ORDER BY received_at DESC, package_id LIMIT ?",
                 (limit,),
             ).fetchall()
-        return [_received(r) for r in rows]
+        return [received_of(r) for r in rows]
 
     def mark_recalled(self, package_id: str) -> bool:
         """Delete a recalled document from the inbox (Decree 30); False if unknown."""
@@ -332,7 +264,7 @@ class NodeStore:
         # Pushes of one document's statuses travel concurrently and may land in any
         # order; the poster's time is the order a reader expects.
         rows.sort(key=lambda r: (datetime.fromisoformat(r["at"]), r["id"]))
-        return [_status(r) for r in rows]
+        return [status_of(r) for r in rows]
 
     # -- what the DMS takes --------------------------------------------------------
 
@@ -392,39 +324,3 @@ class NodeStore:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
-
-
-@dataclass(frozen=True)
-class FeedEntry:
-    """One thing the DMS has not seen yet: a document received or a status heard."""
-
-    seq: int
-    kind: str
-    """`document` or `status`."""
-    document_id: str
-    at: str
-    document: ReceivedDocument | None
-    status: StatusRecord | None
-
-
-def _status(r: sqlite3.Row) -> StatusRecord:
-    return StatusRecord(
-        r["id"], r["document_id"], r["member"], r["code"], r["reason"], r["at"], r["direction"]
-    )
-
-
-def _received(row: sqlite3.Row) -> ReceivedDocument:
-    return ReceivedDocument(
-        package_id=row["package_id"],
-        sender=row["sender"],
-        subject=row["subject"],
-        package=json.loads(row["package"]),
-        hub_verdict=json.loads(row["hub_verdict"]) if row["hub_verdict"] else None,
-        local_verdict=json.loads(row["local_verdict"]),
-        delivery_receipt=row["delivery_receipt"],
-        via=row["via"],
-        received_at=row["received_at"],
-        recalled_at=row["recalled_at"],
-        taken_at=row["taken_at"],
-        edxml=row["edxml"],
-    )

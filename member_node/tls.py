@@ -1,9 +1,9 @@
-"""TLS to the hub: trust the national root, present the organisation certificate.
+"""TLS to the hub: trust the national root, present the organisation's certificate.
 
 A hub deployed behind the TLS proxy of `docker/` asks every client for a
-certificate; a member node answers with its organisation certificate (the
-one it signs its tokens with), so the hub can bind the TLS client to the
-member its token names.
+certificate; a member node answers with its authentication certificate
+(`tls.crt`) or else its organisation certificate (the one it signs its tokens
+with), so the hub can bind the TLS client to the member its token names.
 """
 
 from __future__ import annotations
@@ -24,11 +24,16 @@ __all__ = ["client_tls_context"]
 
 def client_tls_context(identity: NodeIdentity) -> ssl.SSLContext:
     """An SSL context that verifies the hub against the national root(s) and presents
-    the organisation's certificate chain as client certificate."""
+    the node's TLS certificate chain (`NodeIdentity.tls_client`) as client certificate.
+
+    A key that cannot leave its token cannot be shown: then no client certificate
+    is offered, and a hub behind mutual TLS refuses the calls with
+    `client_certificate_missing`; give the node a `tls.key` and `tls.crt`.
+    """
     context = ssl.create_default_context(
         cadata=b"".join(cert_to_pem(root) for root in identity.roots).decode()
     )
-    signer = identity.organization
+    signer = identity.tls_client
     private_key = private_key_of(signer.key)
     if private_key is None:
         return context

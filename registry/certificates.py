@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -18,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.changes import record_change
 from registry.db import utcnow
 from registry.errors import conflict, invalid
-from registry.members import get_member, member_view
+from registry.members import certificate_view, get_member, member_view
 from registry.models import Member, MemberCertificate
+from registry.sorting import sort_order
 from signing.certs import agency_code_of, cert_kind, cert_to_pem, fingerprint, load_certificates
 
 MEMBER_CERT_KINDS = ("organization",)
@@ -130,3 +132,27 @@ async def add_certificate(
     )
     await session.flush()
     return row
+
+
+CERTIFICATE_SORT_COLUMNS = ("fingerprint", "serial", "use", "validity", "added_at", "retired_at")
+"""The columns a member's certificates may be sorted by (`-column`: descending)."""
+
+
+async def member_certificates(
+    session: AsyncSession, code: str, *, sort: str = "added_at"
+) -> list[dict[str, Any]]:
+    """A member's certificates as `member_view` shows them, in `sort` order (then by id)."""
+    keys: dict[str, list[Any]] = {
+        "fingerprint": [MemberCertificate.fingerprint],
+        "serial": [MemberCertificate.serial],
+        "use": [MemberCertificate.signing, MemberCertificate.auth],
+        "validity": [MemberCertificate.not_before, MemberCertificate.not_after],
+        "added_at": [MemberCertificate.added_at],
+        "retired_at": [MemberCertificate.retired_at],
+    }
+    rows = await session.scalars(
+        select(MemberCertificate)
+        .where(MemberCertificate.member_code == code)
+        .order_by(*sort_order(keys, sort, [MemberCertificate.id]))
+    )
+    return [certificate_view(c) for c in rows]

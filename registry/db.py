@@ -15,11 +15,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, String, event, func
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -86,6 +87,14 @@ def async_url(url: str) -> str:
 
 def _unicode_lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
+
+
+def lowered(dialect: str, text: Any) -> ColumnElement[str]:
+    """`text` in lower case, every letter (Python's `str.lower`, PostgreSQL's `lower`):
+    SQLite's own `lower` folds ASCII only, so its connections carry `unicode_lower`."""
+    if dialect == "postgresql":
+        return func.lower(text, type_=String)
+    return func.unicode_lower(text, type_=String)
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:

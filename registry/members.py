@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.changes import record_change
 from registry.codes import AgencyCode, InvalidAgencyCode
-from registry.db import utcnow
+from registry.db import lowered, utcnow
 from registry.errors import conflict, invalid, not_found
 from registry.models import (
     ACCEPTANCE_POLICIES,
@@ -27,6 +27,7 @@ from registry.models import (
     Member,
     MemberCertificate,
 )
+from registry.sorting import sort_order
 
 UPDATABLE = ("name", "kind", "delivery_mode", "endpoint", "policy", "wire_format")
 TRANSITIONS = {
@@ -259,10 +260,33 @@ class MemberFilter:
     q: str | None = None
 
 
+MEMBER_SORT_COLUMNS = (
+    "code", "name", "kind", "parent", "status", "delivery_mode", "policy", "wire_format",
+)  # fmt: skip
+"""The columns a member list may be sorted by (`-column`: descending)."""
+
+
 async def list_members(
-    session: AsyncSession, filters: MemberFilter, *, limit: int = 100, offset: int = 0
+    session: AsyncSession,
+    filters: MemberFilter,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    sort: str = "code",
 ) -> tuple[list[Member], int]:
-    """Members in code order with the total count for paging."""
+    """Members in `sort` order (then by code) with the total count for paging."""
+    dialect = session.get_bind().dialect.name
+    keys: dict[str, list[Any]] = {
+        "code": [Member.code],
+        "name": [lowered(dialect, Member.name)],
+        "kind": [Member.kind],
+        "parent": [Member.parent_code],
+        "status": [Member.status],
+        "delivery_mode": [Member.delivery_mode],
+        "policy": [Member.policy],
+        "wire_format": [Member.wire_format],
+    }
+    order = sort_order(keys, sort, [Member.code])
     if filters.status is not None:
         _check_choice(filters.status, MEMBER_STATUSES, "unknown_status", "status")
     query = select(Member)
@@ -275,7 +299,9 @@ async def list_members(
     if filters.delivery_mode is not None:
         query = query.where(Member.delivery_mode == filters.delivery_mode)
     if filters.q:
-        query = query.where(func.lower(Member.name).contains(filters.q.lower()))
+        # every letter folded (SQLite's lower() folds ASCII only); % and _ match themselves
+        name = lowered(dialect, Member.name)
+        query = query.where(name.contains(filters.q.lower(), autoescape=True))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(query.order_by(Member.code).limit(limit).offset(offset))
+    rows = await session.scalars(query.order_by(*order).limit(limit).offset(offset))
     return list(rows), int(total or 0)

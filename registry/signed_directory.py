@@ -3,8 +3,14 @@
 The directory is a compact JWS signed by the hub over the members, the CA
 chain, the current CRL and the hub certificate. It is rebuilt when the registry
 changes (the change log's last id is its `version`), when the CRL or the hub
-certificate changes, or when half its validity has passed; its ETag is the
-SHA-256 of the JWS.
+certificate changes, or when half its validity has passed.
+
+Hubs serving one database give one directory the same ETag, so a member gets
+its `304` from whichever replica answers: `generated_at` is not the moment a
+replica signed but the start of the current half-validity window of the wall
+clock (`expires_at` a whole validity after it), and the ETag is the SHA-256 of
+the signed content (the JWS header and claims), not of the signature, which
+differs with each signing.
 
 At 12,000 members the directory is megabytes, so a member that holds version
 V asks for the **delta** since V: a JWS of the same shape (`typ`
@@ -23,7 +29,7 @@ import gzip
 import hashlib
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -45,6 +51,7 @@ __all__ = [
     "SignedDirectory",
     "build_directory",
     "check_since",
+    "content_etag",
     "current_directory",
     "directory_delta",
 ]
@@ -74,11 +81,15 @@ class Body:
         return self._gzip
 
 
+Key = tuple[int, str, str, int]
+"""What a signed directory is built from: version, CRL digest, hub certificate, window."""
+
+
 @dataclass
 class SignedDirectory:
     """One signed version of the directory with what its deltas are cut from."""
 
-    key: tuple[int, str, str]
+    key: Key
     body: Body
     etag: str
     built_at: float
@@ -118,13 +129,27 @@ def _member_entry(member: Member) -> dict[str, Any]:
     }
 
 
-async def build_directory(context: RegistryContext, version: int) -> dict[str, Any]:
-    """The directory's claims, before signing."""
+def _window_seconds(context: RegistryContext) -> int:
+    """The length of a window: half the validity, so a directory served has half of it left."""
+    return max(1, context.settings.directory_ttl_seconds // 2)
+
+
+def _window(context: RegistryContext) -> int:
+    """The number of the current window since the epoch (the same on every replica)."""
+    return int(utcnow().timestamp()) // _window_seconds(context)
+
+
+async def build_directory(
+    context: RegistryContext, version: int, window: int | None = None
+) -> dict[str, Any]:
+    """The directory's claims, before signing, for `window` (default: the current one)."""
     identity = context.identity
     async with context.sessions() as session:
         members = list(await session.scalars(select(Member).order_by(Member.code)))
         entries = [_member_entry(m) for m in members]
-    generated = utcnow().replace(microsecond=0)
+    step = _window_seconds(context)
+    window = _window(context) if window is None else window
+    generated = datetime.fromtimestamp(window * step, UTC)
     ttl = timedelta(seconds=context.settings.directory_ttl_seconds)
     crl = identity.crl
     return {
@@ -139,10 +164,10 @@ async def build_directory(context: RegistryContext, version: int) -> dict[str, A
     }
 
 
-def _inputs_key(context: RegistryContext, version: int) -> tuple[int, str, str]:
+def _inputs_key(context: RegistryContext, version: int) -> Key:
     crl = context.identity.crl
     crl_digest = hashlib.sha256(crl.public_bytes(Encoding.DER)).hexdigest() if crl else ""
-    return version, crl_digest, fingerprint(context.identity.chain[0])
+    return version, crl_digest, fingerprint(context.identity.chain[0]), _window(context)
 
 
 async def current_directory(state: Any, context: RegistryContext) -> SignedDirectory:
@@ -151,34 +176,33 @@ async def current_directory(state: Any, context: RegistryContext) -> SignedDirec
     async with context.sessions() as session:
         version = await registry_version(session)
     key = _inputs_key(context, version)
-    cached = _fresh(state, context, key)
+    cached = _fresh(state, key)
     if cached is not None:
         return cached
     lock: asyncio.Lock | None = getattr(state, "signed_directory_lock", None)
     if lock is None:
         lock = state.signed_directory_lock = asyncio.Lock()
     async with lock:  # one build serves every request that found the directory stale
-        return _fresh(state, context, key) or await _build(state, context, key)
+        return _fresh(state, key) or await _build(state, context, key)
 
 
-def _fresh(
-    state: Any, context: RegistryContext, key: tuple[int, str, str]
-) -> SignedDirectory | None:
+def _fresh(state: Any, key: Key) -> SignedDirectory | None:
     cached: SignedDirectory | None = getattr(state, "signed_directory", None)
-    half_life = context.settings.directory_ttl_seconds / 2
-    if cached is not None and cached.key == key and time.monotonic() - cached.built_at < half_life:
-        return cached
-    return None
+    return cached if cached is not None and cached.key == key else None
 
 
-async def _build(
-    state: Any, context: RegistryContext, key: tuple[int, str, str]
-) -> SignedDirectory:
-    version = key[0]
-    claims = await build_directory(context, version)
+def content_etag(token: str) -> str:
+    """The ETag of a signed directory: its header and claims, whoever signed them when."""
+    signed_content = token.rpartition(".")[0]
+    return '"' + hashlib.sha256(signed_content.encode()).hexdigest() + '"'
+
+
+async def _build(state: Any, context: RegistryContext, key: Key) -> SignedDirectory:
+    version, window = key[0], key[3]
+    claims = await build_directory(context, version, window)
     identity = context.identity
     token = sign_compact(claims, identity.key, identity.chain, typ=DIRECTORY_TYP)
-    etag = '"' + hashlib.sha256(token.encode()).hexdigest() + '"'
+    etag = content_etag(token)
     entries = {entry["code"]: entry for entry in claims["members"]}
     signed = SignedDirectory(key, Body(token), etag, time.monotonic(), claims, entries)
     state.signed_directory = signed

@@ -1,5 +1,6 @@
-"""Commands: `lienthong pki …`, `lienthong sign`, `lienthong sign-pdf`, `lienthong verify` and the
-walkthrough."""
+"""Commands: `lienthong pki …`, `lienthong verify` and the walkthrough; `lienthong sign` and
+`sign-pdf` are in `signing.sign_cli`, what they share in `signing.cli_options` (both
+re-exported here for `lienthong.cli`)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,41 @@ import datetime as dt
 import json
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-if TYPE_CHECKING:
-    from cryptography import x509
+from signing.cli_options import (
+    EXIT_BAD_INPUT,
+    EXIT_COMPLIANT,
+    EXIT_NOT_COMPLIANT,
+    TokenLabel,
+    TokenModule,
+    fail,
+)
+from signing.sign_cli import sign, sign_pdf
 
+if TYPE_CHECKING:
     from signing.pki import CertificateAuthority
     from signing.verify import Verdict
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_COMPLIANT",
+    "EXIT_NOT_COMPLIANT",
+    "IssueKind",
+    "KeyTypeChoice",
+    "RevocationReason",
+    "TokenLabel",
+    "TokenModule",
+    "check_agency_code",
+    "pki_app",
+    "sign",
+    "sign_pdf",
+    "verify",
+    "walkthrough",
+    "write_crl",
+]
 
 # cryptography and the package model are imported inside the commands, so `--help` stays
 # fast; the choices below are the library's own (`signing.pki`, `signing.keys`), which a
@@ -35,13 +62,6 @@ RevocationReason = Literal[
 
 pki_app = typer.Typer(help="The national CA: issue, revoke, publish the CRL.", no_args_is_help=True)
 
-EXIT_COMPLIANT, EXIT_NOT_COMPLIANT, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(EXIT_BAD_INPUT)
-
 
 def _load_ca(directory: Path) -> CertificateAuthority:
     from signing.pki import CertificateAuthority
@@ -49,7 +69,7 @@ def _load_ca(directory: Path) -> CertificateAuthority:
     try:
         return CertificateAuthority.load(directory)
     except (OSError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 @pki_app.command("init-ca")
@@ -64,7 +84,7 @@ def init_ca(
     try:
         ca = CertificateAuthority.init(dir, name=name, days=days)
     except FileExistsError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     crl_path = write_crl(ca, ca.directory / "crl.pem")
     typer.echo(f"root CA created in {ca.directory} ({ca.certificate.subject.rfc4514_string()})")
     typer.echo(f"CRL written to {crl_path}")
@@ -84,7 +104,7 @@ def check_agency_code(code: str) -> str:
     try:
         return str(AgencyCode.parse(code))
     except InvalidAgencyCode as exc:
-        raise _fail(f"--code {code!r} is not an agency code: {exc.reason}") from exc
+        raise fail(f"--code {code!r} is not an agency code: {exc.reason}") from exc
 
 
 @pki_app.command("issue")
@@ -153,7 +173,7 @@ def revoke(
     try:
         revoked = ca.revoke(load_certificate(cert), reason)
     except (OSError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     typer.echo(f"revoked serial {revoked.serial:x} ({revoked.reason}) at {revoked.at.isoformat()}")
 
 
@@ -166,158 +186,6 @@ def crl(
     ca = _load_ca(dir)
     write_crl(ca, out)
     typer.echo(f"CRL with {len(ca.revocations())} revocation(s) written to {out}")
-
-
-def _signer(
-    key: Path | None,
-    cert: Path | None,
-    what: str,
-    token_key: str | None = None,
-    pkcs11: tuple[str | None, str | None] = (None, None),
-) -> tuple[Any, list[x509.Certificate]] | None:
-    from signing.certs import load_certificates
-    from signing.keys import load_private_key
-
-    if key is None and cert is None and token_key is None:
-        return None
-    if cert is None or (key is None) == (token_key is None):
-        if pkcs11 == (None, None) and token_key is None:  # a command without token keys
-            raise _fail(f"--{what}-key and --{what}-cert go together")
-        raise _fail(
-            f"--{what}-cert goes with either --{what}-key or --{what}-pkcs11-key (one of them)"
-        )
-    try:
-        chain = load_certificates(cert.read_bytes())
-        if key is not None:
-            return load_private_key(key), chain
-    except (OSError, ValueError) as exc:
-        raise _fail(f"cannot read the {what} key or certificate: {exc}") from exc
-    module, token = pkcs11
-    if not module or not token:
-        raise _fail(f"--{what}-pkcs11-key needs --pkcs11-module and --pkcs11-token")
-    from signing.pkcs11 import Pkcs11Error, Pkcs11Key
-
-    try:
-        public = chain[0].public_key()
-        return Pkcs11Key(module, token, str(token_key), public_key=public), chain  # type: ignore[arg-type]
-    except Pkcs11Error as exc:
-        raise _fail(f"the {what} key on the token: {exc}") from exc
-
-
-OfficialTokenKey = Annotated[
-    str | None, typer.Option(help="Label of the official's key on the PKCS#11 token")
-]
-OrgTokenKey = Annotated[
-    str | None, typer.Option(help="Label of the organisation's key on the PKCS#11 token")
-]
-TokenModule = Annotated[
-    str | None,
-    typer.Option(
-        envvar="LIENTHONG_PKCS11_MODULE",
-        help="The token's PKCS#11 module (the PIN comes from LIENTHONG_PKCS11_PIN)",
-    ),
-]
-TokenLabel = Annotated[
-    str | None, typer.Option(envvar="LIENTHONG_PKCS11_TOKEN", help="The token's label")
-]
-
-
-def sign(
-    package: Annotated[Path, typer.Option(help="The package JSON to sign")],
-    out: Annotated[Path, typer.Option(help="Where to write the signed package")],
-    official_key: Annotated[Path | None, typer.Option(help="The official's private key")] = None,
-    official_cert: Annotated[Path | None, typer.Option(help="The official's certificate")] = None,
-    org_key: Annotated[Path | None, typer.Option(help="The organisation's private key")] = None,
-    org_cert: Annotated[Path | None, typer.Option(help="The organisation's certificate")] = None,
-    official_pkcs11_key: OfficialTokenKey = None,
-    org_pkcs11_key: OrgTokenKey = None,
-    pkcs11_module: TokenModule = None,
-    pkcs11_token: TokenLabel = None,
-) -> None:
-    """Sign a package: the official first, then the organisation (either may be left out).
-
-    Each key is a PEM file (`--official-key`) or a key on a PKCS#11 token
-    (`--official-pkcs11-key LABEL` with `--pkcs11-module` and `--pkcs11-token`).
-    """
-    from signing.package import PackageFormatError, package_json, parse_package
-    from signing.sign import sign_package
-
-    try:
-        pkg = parse_package(package.read_bytes())
-    except OSError as exc:
-        raise _fail(str(exc)) from exc
-    except PackageFormatError as exc:
-        raise _fail(f"{exc.code}: {exc.detail} {exc.fields or ''}".strip()) from exc
-    token = (pkcs11_module, pkcs11_token)
-    for kind, (key, cert, token_key) in (
-        ("personal", (official_key, official_cert, official_pkcs11_key)),
-        ("organization", (org_key, org_cert, org_pkcs11_key)),
-    ):
-        what = "official" if kind == "personal" else "org"
-        signer = _signer(key, cert, what, token_key, token)
-        if signer is not None:
-            pkg = sign_package(pkg, signer[0], signer[1], kind)  # type: ignore[arg-type]
-    out.write_bytes(package_json(pkg))
-    typer.echo(f"{len(pkg.signatures)} signature(s); written to {out}")
-
-
-def sign_pdf(
-    in_: Annotated[Path, typer.Option("--in", help="The PDF to sign")],
-    out: Annotated[Path, typer.Option(help="Where to write the signed PDF")],
-    official_key: Annotated[Path | None, typer.Option(help="The official's private key")] = None,
-    official_cert: Annotated[Path | None, typer.Option(help="The official's certificate")] = None,
-    org_key: Annotated[Path | None, typer.Option(help="The organisation's private key")] = None,
-    org_cert: Annotated[Path | None, typer.Option(help="The organisation's certificate")] = None,
-    visible: Annotated[bool, typer.Option(help="Show each signature on the last page")] = False,
-    official_pkcs11_key: OfficialTokenKey = None,
-    org_pkcs11_key: OrgTokenKey = None,
-    pkcs11_module: TokenModule = None,
-    pkcs11_token: TokenLabel = None,
-) -> None:
-    """Sign a PDF (PAdES): the official first, then the organisation's seal in a later revision.
-
-    Each key is a PEM file or a key on a PKCS#11 token, as for `lienthong sign`.
-    """
-    from signing.pades.sign import PdfSigner, PdfSigningError, sign_pdf_twice
-
-    signers: list[PdfSigner | None] = []
-    token = (pkcs11_module, pkcs11_token)
-    for what, key, cert, token_key in (
-        ("official", official_key, official_cert, official_pkcs11_key),
-        ("org", org_key, org_cert, org_pkcs11_key),
-    ):
-        loaded = _signer(key, cert, what, token_key, token)
-        if loaded is not None:
-            private, chain = loaded
-            if not chain or not _key_fits(private, chain[0]):
-                raise _fail(f"the {what} key does not belong to the {what} certificate")
-            signers.append(PdfSigner(private, chain))
-        else:
-            signers.append(None)
-    if signers == [None, None]:
-        raise _fail(
-            "nothing to sign with: give --official-key/--official-cert or --org-key/--org-cert"
-        )
-    try:
-        data = in_.read_bytes()
-        signed = sign_pdf_twice(data, signers[0], signers[1], visible=visible)
-    except OSError as exc:
-        raise _fail(str(exc)) from exc
-    except PdfSigningError as exc:
-        raise _fail(f"{in_}: {exc}") from exc
-    out.write_bytes(signed)
-    count = sum(s is not None for s in signers)
-    typer.echo(f"{count} signature(s) added; written to {out}")
-
-
-def _key_fits(key: object, cert: x509.Certificate) -> bool:
-    from cryptography.hazmat.primitives import serialization
-
-    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    public = getattr(key, "public_key", None)
-    return public is not None and public().public_bytes(*spki) == cert.public_key().public_bytes(
-        *spki
-    )
 
 
 def _render(verdict: Verdict) -> str:
@@ -353,9 +221,9 @@ def verify(
         trust = TrustStore(roots, crls)
         pkg = parse_package(package.read_bytes())
     except PackageFormatError as exc:
-        raise _fail(f"{exc.code}: {exc.detail} {exc.fields or ''}".strip()) from exc
+        raise fail(f"{exc.code}: {exc.detail} {exc.fields or ''}".strip()) from exc
     except (OSError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     verdict = verify_package(pkg, trust, received_at=dt.datetime.now(dt.UTC))
     typer.echo(verdict.model_dump_json(indent=2) if as_json else _render(verdict))
     raise typer.Exit(EXIT_COMPLIANT if verdict.compliant else EXIT_NOT_COMPLIANT)

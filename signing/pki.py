@@ -188,41 +188,25 @@ class CertificateAuthority:
         if title:
             attrs.append(x509.NameAttribute(NameOID.TITLE, title))
         attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, name))
-        ca_ski = self.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name(attrs))
-            .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(serial_number or x509.random_serial_number())
-            .not_valid_before(start)
-            .not_valid_after(start + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_key_usage(non_repudiation=kind != "hub"), critical=True)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski.value),
-                critical=False,
-            )
-            .add_extension(
-                x509.CRLDistributionPoints(
-                    [
-                        x509.DistributionPoint(
-                            full_name=[x509.UniformResourceIdentifier(self.crl_url)],
-                            relative_name=None,
-                            reasons=None,
-                            crl_issuer=None,
-                        )
-                    ]
-                ),
-                critical=False,
-            )
-            .add_extension(
-                x509.CertificatePolicies([x509.PolicyInformation(POLICY_OIDS[kind], None)]),
-                critical=False,
-            )
+        builder = self._leaf(x509.Name(attrs), key, start, days, serial_number)
+        builder = self._key_ids(
+            builder.add_extension(_key_usage(non_repudiation=kind != "hub"), critical=True), key
+        )
+        builder = builder.add_extension(
+            x509.CRLDistributionPoints(
+                [
+                    x509.DistributionPoint(
+                        full_name=[x509.UniformResourceIdentifier(self.crl_url)],
+                        relative_name=None,
+                        reasons=None,
+                        crl_issuer=None,
+                    )
+                ]
+            ),
+            critical=False,
+        ).add_extension(
+            x509.CertificatePolicies([x509.PolicyInformation(POLICY_OIDS[kind], None)]),
+            critical=False,
         )
         cert = builder.sign(self.key, _hash_for_signer(self.key))
         return IssuedCertificate(cert=cert, key=key, chain=[self.certificate])
@@ -245,29 +229,48 @@ class CertificateAuthority:
                 alt_names.append(x509.IPAddress(ipaddress.ip_address(name)))
             except ValueError:
                 alt_names.append(x509.DNSName(name))
-        ca_ski = self.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-            .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start)
-            .not_valid_after(start + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+        builder = (
+            self._leaf(subject, key, start, days)
             .add_extension(_key_usage(), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski.value),
-                critical=False,
-            )
-            .sign(self.key, _hash_for_signer(self.key))
         )
+        cert = self._key_ids(builder, key).sign(self.key, _hash_for_signer(self.key))
         return IssuedCertificate(cert=cert, key=key, chain=[self.certificate])
+
+    def _leaf(
+        self,
+        subject: x509.Name,
+        key: PrivateKey,
+        start: dt.datetime,
+        days: int,
+        serial_number: int | None = None,
+    ) -> x509.CertificateBuilder:
+        """What every end-entity certificate of this CA starts with: subject, issuer, key,
+        serial (random by default), validity from `start`, not a CA."""
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(serial_number or x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        )
+
+    def _key_ids(
+        self, builder: x509.CertificateBuilder, key: PrivateKey
+    ) -> x509.CertificateBuilder:
+        """The subject's and this CA's key identifiers (chain building follows them)."""
+        ca_ski = self.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        return builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+        ).add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski.value),
+            critical=False,
+        )
 
     # -- revocation ---------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Checks of recorded OpenAPI examples, shared by the hub's document and the member node's.
 
-Both services record their examples from a real scenario (`hub.openapi.recorded`); these
+Both services record their examples from a real scenario (`apidocs.recorded`); these
 check that the examples are where they belong, validate against their schemas, and that
 playing the scenario again gets the documented answers, fresh ids, times, keys and
 signatures aside.
@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from lxml import etree
 from openapi_schema_validator import OAS31Validator
 from openapi_schema_validator import validate as validate_schema
 
@@ -21,6 +22,9 @@ __all__ = [
     "assert_examples_validate",
     "assert_json_examples",
     "assert_replayed",
+    "assert_same_xml",
+    "assert_xml_examples",
+    "is_xml",
     "media_objects",
 ]
 
@@ -39,6 +43,8 @@ TIMINGS = {"latency_seconds"}
 FRESH_XML = re.compile(r"<(ds:(?:SignatureValue|DigestValue|X509Certificate))>[^<]*</\1>")
 """What the hub's own XML signature holds: new at every signing, under a new hub certificate."""
 TEXT_NODE = re.compile(r">([^<]+)<")
+SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+"""No entities, no DTD, no network: how the hub reads XML (`signing.edxml.parse`)."""
 
 
 def media_objects(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -88,6 +94,8 @@ def _placed(spec: dict[str, Any], key: str, found: dict[str, Any]) -> bool:
     """Whether the spec shows the recorded exchange `key` as its example, request and answer."""
     method, path, status = key.split(" ")[:3]
     operation = spec["paths"][path][method.lower()]
+    if found["response"] is None:  # no body (`204`): the status is declared, that is all
+        return status in operation["responses"]
     media = {
         kind.split(";")[0]: value
         for kind, value in operation["responses"][status].get("content", {}).items()
@@ -98,6 +106,32 @@ def _placed(spec: dict[str, Any], key: str, found: dict[str, Any]) -> bool:
         return True
     request = operation["requestBody"]["content"].get(found["request_media_type"], {})
     return request.get("example") is not None
+
+
+def is_xml(media_type: str) -> bool:
+    """`application/xml`, `text/xml` and the `+xml` types (`application/edxml+xml`)."""
+    kind = media_type.split(";")[0].strip()
+    return kind in ("application/xml", "text/xml") or kind.endswith("+xml")
+
+
+def assert_xml_examples(spec: dict[str, Any]) -> int:
+    """Every XML request and answer (the webhooks' too) has an example, a well-formed XML
+    document read safely; the number of them."""
+    missing, broken, found = [], [], 0
+    for where, media_type, media in media_objects(spec):
+        if not is_xml(media_type):
+            continue
+        found += 1
+        if not isinstance(media.get("example"), str):
+            missing.append(f"{where} {media_type}")
+            continue
+        try:
+            etree.fromstring(media["example"].encode(), SAFE_XML)
+        except etree.XMLSyntaxError as exc:
+            broken.append(f"{where} {media_type}: {exc}")
+    assert not missing, f"XML without an example: {missing}"
+    assert not broken, broken
+    return found
 
 
 def assert_examples_validate(spec: dict[str, Any], at_least: int) -> None:
@@ -122,9 +156,11 @@ def assert_replayed(
     for key, exchange in played.items():
         example = documented[key]
         assert exchange.status == example["status"], key
-        asked = list(
-            _differences(_masked(exchange.request, keep), _masked(example["request"], keep))
-        )
+        sent, shown = exchange.request, example["request"]
+        if isinstance(sent, str) and isinstance(shown, str):
+            kind = exchange.request_media_type or ""
+            sent, shown = _text(sent, kind), _text(shown, kind)
+        asked = list(_differences(_masked(sent, keep), _masked(shown, keep)))
         assert not asked, f"{key} request: {asked}"
         assert exchange.media_type == example["media_type"], key
         assert exchange.request_media_type == example["request_media_type"], key
@@ -133,6 +169,13 @@ def assert_replayed(
             got, expected = _text(got, exchange.media_type), _text(expected, exchange.media_type)
         differences = list(_differences(_masked(got, keep), _masked(expected, keep)))
         assert not differences, f"{key}: {differences}"
+
+
+def assert_same_xml(got: str, documented: str) -> None:
+    """Two XML documents alike, element for element and namespace for namespace, but for
+    what is new at every run: signature values, certificates, ids, times."""
+    xml = "application/xml"
+    assert _text(got, xml) == _text(documented, xml), f"{got}\n!=\n{documented}"
 
 
 def _masked(value: Any, keep: str) -> Any:
@@ -164,7 +207,7 @@ def _text(body: str, media_type: str) -> Any:
     CSV as rows of cells (timings masked), the metrics as the families they declare (their
     samples, and the `_created` series of labelled ones, follow whatever else this process
     did)."""
-    if media_type == "application/xml":
+    if is_xml(media_type):
         body = FRESH_XML.sub(r"<\1>fresh</\1>", body)
         return TEXT_NODE.sub(lambda m: ">fresh<" if VOLATILE.match(m[1]) else m[0], body)
     if media_type == "text/csv":

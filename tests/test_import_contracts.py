@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("signing", "registry", "hub", "member_node", "migrations", "lienthong")
+PACKAGES = ("signing", "registry", "hub", "member_node", "migrations", "lienthong", "apidocs")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -66,7 +66,17 @@ def test_the_project_keeps_its_contracts(tree: Path) -> None:
         (
             "member_node/client.py",
             "import hub.settings",
-            "member_node uses only signing and hub.protocol",
+            "member_node uses only signing, apidocs and hub.protocol",
+        ),
+        (
+            "member_node/examples.py",
+            "import hub.api.examples",
+            "member_node uses only signing, apidocs and hub.protocol",
+        ),
+        (
+            "apidocs/recorded.py",
+            "import hub.protocol",
+            "signing <- registry <- hub, with migrations and lienthong on top",
         ),
         (
             "hub/delivery/outbox.py",

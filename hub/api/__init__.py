@@ -8,7 +8,6 @@ __all__ = [
     "admin_documents",
     "callers",
     "deps",
-    "docs",
     "documents",
     "eventlog",
     "examples",

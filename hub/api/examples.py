@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from hub.openapi.recorded import add_recorded, load_recorded
+from apidocs.recorded import add_recorded, load_recorded
 from registry.problems import PROBLEM_MEDIA_TYPE, Problem
 
 __all__ = ["EXAMPLES_FILE", "add_examples", "problem_example", "recorded_examples"]

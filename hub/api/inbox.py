@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -11,7 +13,21 @@ from hub.delivery import inbox
 from hub.delivery.arrivals import MAX_WAIT_SECONDS
 from hub.delivery.outbox import edxml_delivery_headers, edxml_status_headers
 from hub.ingest.edxml import accepts_xml
-from hub.protocol import EDXML_MEDIA_TYPE, AckRequest, DeliveryRef, InboxBatch, StatusUpdatesPage
+from hub.protocol import (
+    ATTEMPT_HEADER,
+    COMPLIANT_HEADER,
+    CURSOR_HEADER,
+    DELIVERY_ID_HEADER,
+    DOCUMENT_ID_HEADER,
+    EDXML_MEDIA_TYPE,
+    RECIPIENT_HEADER,
+    SENDER_HEADER,
+    VIOLATIONS_HEADER,
+    AckRequest,
+    DeliveryRef,
+    InboxBatch,
+    StatusUpdatesPage,
+)
 from hub.tracking import statuses
 from registry.db import INT64_MAX
 from registry.member_auth import AuthenticatedMember, authenticated_member, member_only
@@ -21,12 +37,60 @@ WAIT = (
     "Seconds (at most 60) to hold the answer while there is nothing to return: it comes as "
     "soon as something arrives, or empty when the time is up (long poll). 0: answer at once."
 )
+_XML = {"schema": {"type": "string", "format": "binary"}}
+_BARE = "With `Accept: application/xml` and `limit=1`, an edXML member's answer"
+
+
+def _bare_answer(page: str, what: str, headers: dict[str, str], empty: str) -> dict[int | str, Any]:
+    """The OpenAPI of a pull route's answers: `page` as JSON, or `what` as edXML with
+    `headers` beside it (name -> meaning), and `204` when there is `empty`."""
+    return {
+        200: {
+            "description": f"{page} (JSON); {_BARE[0].lower()}{_BARE[1:]}: {what}",
+            "content": {"application/xml": _XML},
+            "headers": {
+                name: {"description": f"{_BARE}: {text}", "schema": {"type": "string"}}
+                for name, text in headers.items()
+            },
+        },
+        204: {"description": f"With `Accept: application/xml` and `limit=1` (any member): {empty}"},
+    }
+
+
+_INBOX_XML = _bare_answer(
+    "The leased deliveries",
+    "the hub-signed edXML document",
+    {
+        DELIVERY_ID_HEADER: "the delivery (acknowledge it)",
+        DOCUMENT_ID_HEADER: "the document",
+        SENDER_HEADER: "the sender's agency code",
+        ATTEMPT_HEADER: "the attempt number, from 1",
+        COMPLIANT_HEADER: "`true` or `false`, the hub's verdict",
+        VIOLATIONS_HEADER: "the verdict's violation codes",
+    },
+    "nothing is pending",
+)
+_STATUS_XML = _bare_answer(
+    "The updates after `after`",
+    "the edXML status message",
+    {
+        CURSOR_HEADER: "the update's cursor (pass it as `after` next)",
+        DOCUMENT_ID_HEADER: "the document",
+        RECIPIENT_HEADER: "the recipient whose status it is",
+    },
+    "there is no update after `after`",
+)
+
+
+def _member_only(answers: dict[int | str, Any]) -> dict[str, Any]:
+    keywords = member_only()
+    return {**keywords, "responses": {**keywords["responses"], **answers}}
 
 
 @router.get(
     "/inbox",
     response_model=InboxBatch,
-    **member_only(),
+    **_member_only(_INBOX_XML),
     summary="Lease pending deliveries",
 )
 async def get_inbox(
@@ -91,7 +155,7 @@ async def ack(
 @router.get(
     "/status-updates",
     response_model=StatusUpdatesPage,
-    **member_only(),
+    **_member_only(_STATUS_XML),
     summary="Statuses addressed to this member",
 )
 async def status_updates(

@@ -8,6 +8,10 @@ member, so the pushes are OpenAPI callbacks of the registration
 expression `{$request.body#/endpoint}` names that very URL; the same path items
 are the document's `webhooks` (OpenAPI 3.1), where integrators building a
 member's endpoint look for what they must serve.
+
+The examples are the recorded pull answers (`hub.api.examples`): a push carries
+the same delivery, and for an edXML member the same hub-signed document or
+status message, as `GET /v1/inbox` and `GET /v1/status-updates` give a pull member.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ def _inbox() -> dict[str, Any]:
     delivery = dict(recorded["GET /v1/inbox 200"]["response"]["deliveries"][0])
     delivery.pop("lease_expires_at", None)
     receipt = recorded["POST /v1/inbox/{delivery_id}/ack 200"]["request"]["receipt"]
+    document = recorded["GET /v1/inbox 200 edxml"]["response"]
     return {
         "summary": "A document for this member (push)",
         "description": (
@@ -106,7 +111,7 @@ def _inbox() -> dict[str, Any]:
                     "schema": {"$ref": "#/components/schemas/InboxDelivery"},
                     "example": delivery,
                 },
-                "application/xml": _XML,
+                "application/xml": {**_XML, "example": document},
             },
         },
         "responses": {
@@ -125,7 +130,9 @@ def _inbox() -> dict[str, Any]:
 
 
 def _status() -> dict[str, Any]:
-    update = recorded_examples()["GET /v1/status-updates 200"]["response"]["updates"][0]
+    recorded = recorded_examples()
+    update = recorded["GET /v1/status-updates 200"]["response"]["updates"][0]
+    message = recorded["GET /v1/status-updates 200 edxml"]["response"]
     return {
         "summary": "A status for this member (push)",
         "description": (
@@ -152,7 +159,7 @@ def _status() -> dict[str, Any]:
                     "schema": {"$ref": "#/components/schemas/StatusUpdate"},
                     "example": update,
                 },
-                "application/xml": _XML,
+                "application/xml": {**_XML, "example": message},
             },
         },
         "responses": {

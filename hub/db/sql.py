@@ -12,6 +12,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from registry.db import Base
+from registry.db import lowered as lowered  # the searches of hub/ take it from here
 
 
 def insert_ignoring_duplicates(
@@ -34,11 +35,3 @@ def json_text(dialect: str, column: Any, *path: str | int) -> ColumnElement[str]
         return func.jsonb_extract_path_text(document, *(str(p) for p in path), type_=String)
     steps = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
     return func.json_extract(column, f"${steps}", type_=String)
-
-
-def lowered(dialect: str, text: Any) -> ColumnElement[str]:
-    """`text` in lower case, every letter (Python's `str.lower`, PostgreSQL's `lower`):
-    SQLite's own `lower` folds ASCII only, so its connections carry `unicode_lower`."""
-    if dialect == "postgresql":
-        return func.lower(text, type_=String)
-    return func.unicode_lower(text, type_=String)

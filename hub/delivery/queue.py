@@ -4,16 +4,22 @@ and `/metrics` all show."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import Delivery
+from hub.db.sql import lowered
 from hub.protocol import DeliveryState
+from registry.models import Member
+from registry.sorting import sort_order
 
 __all__ = [
+    "FAILED_SORT_COLUMNS",
     "PENDING_STATES",
+    "TROUBLE_SORT_COLUMNS",
     "DeliveryRow",
     "RecipientTrouble",
     "deliveries_in_state",
@@ -24,6 +30,10 @@ __all__ = [
 
 PENDING_STATES = (DeliveryState.QUEUED, DeliveryState.FAILED)
 """The states an operator watches: still to deliver, and given up."""
+FAILED_SORT_COLUMNS = ("document", "attempts", "last_error")
+"""The columns `deliveries_in_state` may sort by (`-column`: descending)."""
+TROUBLE_SORT_COLUMNS = ("recipient", "name", "failed", "overdue", "oldest", "last_error")
+"""The columns `troubled_recipients` may sort by (`-column`: descending)."""
 
 
 class DeliveryRow(BaseModel):
@@ -43,12 +53,21 @@ async def deliveries_in_state(
     *,
     recipient: str | None = None,
     limit: int | None = None,
+    sort: str | None = None,
 ) -> list[DeliveryRow]:
-    """Deliveries in `state` (optionally one recipient's), oldest first."""
+    """Deliveries in `state` (optionally one recipient's), oldest first or in `sort` order."""
     query = select(Delivery).where(Delivery.state == state.value)
     if recipient is not None:
         query = query.where(Delivery.recipient == recipient)
-    query = query.order_by(Delivery.created_at, Delivery.id)
+    keys: dict[str, list[Any]] = {
+        "document": [Delivery.document_id],
+        "attempts": [Delivery.attempts],
+        "last_error": [Delivery.last_error],
+    }
+    if sort:
+        query = query.order_by(*sort_order(keys, sort, [Delivery.created_at, Delivery.id]))
+    else:
+        query = query.order_by(Delivery.created_at, Delivery.id)
     if limit is not None:
         query = query.limit(limit)
     return [
@@ -117,30 +136,76 @@ def _troubled(overdue_before: datetime | None) -> ColumnElement[bool]:
 
 
 async def troubled_recipients(
-    session: AsyncSession, overdue_before: datetime | None, *, recipient: str | None = None
+    session: AsyncSession,
+    overdue_before: datetime | None,
+    *,
+    recipient: str | None = None,
+    sort: str | None = None,
 ) -> list[RecipientTrouble]:
-    """Recipients with failed or overdue deliveries, most failed first, then most overdue.
+    """Recipients with failed or overdue deliveries, most failed first, then most overdue,
+    or in `sort` order (then by recipient).
 
     `overdue_before`: a delivery queued since before it is overdue; None: failed ones only.
 
-    Two grouped queries over the few deliveries in trouble (the state index
-    finds them): the counts, then each recipient's latest error by a window.
+    One query over the few deliveries in trouble (the state index finds them): the
+    counts grouped by recipient, joined to each recipient's latest error by a window.
     """
     where = [_troubled(overdue_before)]
     if recipient is not None:
         where.append(Delivery.recipient == recipient)
     counts = (
-        await session.execute(
-            select(
-                Delivery.recipient,
-                func.sum(case((Delivery.state == DeliveryState.FAILED.value, 1), else_=0)),
-                func.sum(case((Delivery.state == DeliveryState.QUEUED.value, 1), else_=0)),
-                func.min(Delivery.created_at),
-            )
-            .where(*where)
-            .group_by(Delivery.recipient)
+        select(
+            Delivery.recipient.label("recipient"),
+            func.sum(case((Delivery.state == DeliveryState.FAILED.value, 1), else_=0)).label(
+                "failed"
+            ),
+            func.sum(case((Delivery.state == DeliveryState.QUEUED.value, 1), else_=0)).label(
+                "overdue"
+            ),
+            func.min(Delivery.created_at).label("oldest"),
         )
-    ).all()
+        .where(*where)
+        .group_by(Delivery.recipient)
+        .subquery()
+    )
+    errors = _latest_errors(where)
+    name = select(Member.name).where(Member.code == counts.c.recipient).scalar_subquery()
+    keys: dict[str, list[Any]] = {
+        "recipient": [counts.c.recipient],
+        "name": [lowered(session.get_bind().dialect.name, name)],
+        "failed": [counts.c.failed],
+        "overdue": [counts.c.overdue],
+        "oldest": [counts.c.oldest],
+        "last_error": [errors.c.last_error],
+    }
+    if sort:
+        order = sort_order(keys, sort, [counts.c.recipient])
+    else:
+        order = [
+            counts.c.failed.desc(),
+            counts.c.overdue.desc(),
+            counts.c.oldest,
+            counts.c.recipient,
+        ]
+    found = await session.execute(
+        select(counts, errors.c.last_error)
+        .outerjoin(errors, errors.c.recipient == counts.c.recipient)
+        .order_by(*order)
+    )
+    return [
+        RecipientTrouble(
+            recipient=code,
+            failed=int(failed or 0),
+            overdue=int(overdue or 0),
+            oldest=oldest,
+            last_error=last_error,
+        )
+        for code, failed, overdue, oldest, last_error in found.all()
+    ]
+
+
+def _latest_errors(where: list[ColumnElement[bool]]) -> Subquery:
+    """Each recipient's error of its most recently tried delivery among `where`."""
     latest = (
         select(
             Delivery.recipient.label("recipient"),
@@ -155,21 +220,4 @@ async def troubled_recipients(
         .where(*where, Delivery.last_error.is_not(None))
         .subquery()
     )
-    errors = dict(
-        (
-            await session.execute(
-                select(latest.c.recipient, latest.c.last_error).where(latest.c.rn == 1)
-            )
-        ).all()
-    )
-    rows = [
-        RecipientTrouble(
-            recipient=code,
-            failed=int(failed or 0),
-            overdue=int(overdue or 0),
-            oldest=oldest,
-            last_error=errors.get(code),
-        )
-        for code, failed, overdue, oldest in counts
-    ]
-    return sorted(rows, key=lambda r: (-r.failed, -r.overdue, r.oldest, r.recipient))
+    return select(latest.c.recipient, latest.c.last_error).where(latest.c.rn == 1).subquery()

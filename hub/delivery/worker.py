@@ -21,63 +21,30 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 import httpx
-import orjson
-import structlog
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.db.models import Delivery, DeliveryAttempt, StatusUpdateRow
-from hub.delivery.fanout import Destinations, FanOut, SendError
+from hub.delivery.fanout import Destinations, FanOut
 from hub.delivery.jobs import Job, JobSource, claim_jobs
-from hub.delivery.member_receipts import checked_receipt
-from hub.delivery.outbox import (
-    RetryPolicy,
-)
-from hub.eventlog import chain as eventlog
+from hub.delivery.outbox import RetryPolicy
+from hub.delivery.outcomes import Outcome, log_failed_push, record_deliveries, record_statuses
+from hub.delivery.pusher import Pusher, Result
 from hub.identity import HubIdentity
 from hub.ops import metrics
-from hub.protocol import PushAnswer
 from hub.settings import HubSettings
 from registry.db import utcnow
-from signing.jose import mint_token
+
+__all__ = ["RECORD_BATCH", "DeliveryWorker", "running"]
 
 log = logging.getLogger(__name__)
-events = structlog.get_logger("lienthong.delivery")
-TOKEN_LIFETIME = 300
 RECORD_RETRY_FIRST_SECONDS = 0.25
 RECORD_RETRY_MAX_SECONDS = 5.0
 RECORD_BATCH = 256
 """Outcomes written per transaction at most."""
-MAX_ANSWER_BYTES = 64 * 1024
-"""A member's answer to a push is read up to this (a receipt is a few KB)."""
-DOWN_SECONDS = 2.0
-"""After a push got no answer, the member's pushes already waiting in this process fail
-at once for this long (each still backs off on its own schedule)."""
 T = TypeVar("T")
-
-
-@dataclass
-class Result:
-    ok: bool
-    detail: str | None = None
-    receipt: str | None = None
-
-
-@dataclass
-class Outcome:
-    """What one push came to, waiting to be written."""
-
-    kind: str
-    """`delivery` or `status`."""
-    job: Job
-    result: Result
-    at: datetime
-
 
 _STOP = Outcome("stop", Job("", 0, "", None, datetime.min, {}, ""), Result(False), datetime.min)
 
@@ -107,9 +74,8 @@ class DeliveryWorker:
             timeout=settings.push_timeout_seconds,
             transport=transport,
         )
+        self._pusher = Pusher(settings, identity, self._destinations)
         self._fanout = FanOut(settings.push_concurrency, settings.push_per_member, self._slot_freed)
-        self._tokens: dict[str, tuple[str, float]] = {}
-        self._down: dict[str, tuple[float, str]] = {}
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._more_waiting = False
@@ -211,7 +177,7 @@ class DeliveryWorker:
         await self._outcomes.put(await self._push(job, "status"))
 
     async def _push(self, job: Job, kind: str) -> Outcome:
-        result = await self._post(job)
+        result = await self._pusher.post(job)
         return Outcome(kind, job, result, utcnow())
 
     # -- outcomes -----------------------------------------------------------------
@@ -243,7 +209,7 @@ class DeliveryWorker:
                 metrics.delivery_attempted(outcome, "push", item.job.created_at, item.at)
             if not item.result.ok:
                 kind = "document" if item.kind == "delivery" else "status"
-                _log_failed_push(item.job, kind, outcome, item.result.detail)
+                log_failed_push(item.job, kind, outcome, item.result.detail)
 
     async def _until_recorded(
         self, batch: list[Outcome], write: Callable[[], Awaitable[T]]
@@ -292,173 +258,13 @@ class DeliveryWorker:
             statuses = [o for o in batch if o.kind == "status"]
             names = {}
             if deliveries:
-                names.update(await self._record_deliveries(session, deliveries))
+                names.update(
+                    await record_deliveries(session, deliveries, self.owner, self.retry, self.rng)
+                )
             if statuses:
-                await self._record_statuses(session, statuses)
+                await record_statuses(session, statuses, self.retry, self.rng)
             await session.commit()
         return [names.get(id(o), "sent") for o in batch]
-
-    async def _record_deliveries(
-        self, session: AsyncSession, batch: list[Outcome]
-    ) -> dict[int, str]:
-        """Record push outcomes (idempotent: a retried write after a lost commit reply
-        finds its attempts already recorded and adds nothing)."""
-        rows = {
-            d.id: d
-            for d in (
-                await session.execute(
-                    select(Delivery)
-                    .where(
-                        Delivery.id.in_([o.job.id for o in batch]),
-                        Delivery.lease_owner == self.owner,
-                    )
-                    .order_by(Delivery.id)
-                    .with_for_update()
-                )
-            ).scalars()
-        }
-        names: dict[int, str] = {}
-        for item in batch:
-            job, result, now = item.job, item.result, item.at
-            delivery = rows.get(job.id)
-            if delivery is not None and delivery.attempts != job.attempt:
-                delivery = None
-            outcome = "delivered" if result.ok else "error"
-            names[id(item)] = outcome
-            if delivery is None and await _attempt_recorded(session, job):
-                continue
-            receipt, detail = result.receipt, result.detail
-            if result.ok:
-                receipt, refused = await checked_receipt(
-                    session, job.member, job.document_id, job.id, result.receipt
-                )
-                detail = refused or detail
-            if delivery is not None:
-                delivery.leased_until = None
-                delivery.lease_owner = None
-                if result.ok:
-                    delivery.state = "delivered" if delivery.state == "queued" else delivery.state
-                    delivery.delivered_at = delivery.delivered_at or now
-                    delivery.member_receipt = receipt
-                    delivery.last_error = None
-                else:
-                    delivery.last_error = (detail or "")[:1000]
-                    if self.retry.exhausted(job.attempt, job.created_at, now):
-                        outcome = names[id(item)] = "failed"
-                        if delivery.state == "queued":
-                            delivery.state = "failed"
-                    else:
-                        delay = self.retry.delay(job.attempt, self.rng)
-                        delivery.next_attempt_at = now + timedelta(seconds=delay)
-            session.add(
-                DeliveryAttempt(
-                    delivery_id=job.id,
-                    attempt=job.attempt,
-                    started_at=now,
-                    outcome=outcome,
-                    detail=detail[:1000] if detail else None,
-                )
-            )
-            await eventlog.record(
-                session,
-                f"delivery.{outcome}",
-                job.document_id,
-                {
-                    "delivery_id": job.id,
-                    "recipient": job.member,
-                    "attempt": job.attempt,
-                    "detail": detail,
-                },
-            )
-        return names
-
-    async def _record_statuses(self, session: AsyncSession, batch: list[Outcome]) -> None:
-        rows = {
-            str(row.id): row
-            for row in (
-                await session.execute(
-                    select(StatusUpdateRow)
-                    .where(
-                        StatusUpdateRow.id.in_([int(o.job.id) for o in batch]),
-                        StatusUpdateRow.push_state == "pending",
-                    )
-                    .order_by(StatusUpdateRow.id)
-                    .with_for_update()
-                )
-            ).scalars()
-        }
-        for item in batch:
-            job, result, now = item.job, item.result, item.at
-            row = rows.get(job.id)
-            if row is None or row.push_attempts != job.attempt:
-                continue
-            row.leased_until = None
-            if result.ok:
-                row.push_state = "sent"
-            elif self.retry.exhausted(job.attempt, job.created_at, now):
-                row.push_state = "failed"
-            else:
-                delay = self.retry.delay(job.attempt, self.rng)
-                row.next_attempt_at = now + timedelta(seconds=delay)
-
-    # -- HTTP -----------------------------------------------------------------------
-
-    def _token(self, member: str) -> str:
-        cached = self._tokens.get(member)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        token = mint_token(
-            self.identity.key,
-            self.identity.certificate,
-            iss=self.settings.hub_id,
-            aud=member,
-            lifetime=TOKEN_LIFETIME,
-        )
-        self._tokens[member] = (token, time.monotonic() + TOKEN_LIFETIME - 60)
-        return token
-
-    async def _post(self, job: Job) -> Result:
-        """POST the job to its member, bounded: `push_timeout_seconds` from the moment a
-        connection to its destination is free, redirects not followed, at most
-        `MAX_ANSWER_BYTES` of the answer read."""
-        if job.url is None:
-            return Result(False, f"{job.member} has no push endpoint registered")
-        if job.error is not None:
-            return Result(False, job.error)
-        down = self._down.get(job.member)
-        if down is not None:
-            if down[0] > time.monotonic():
-                return Result(False, f"not sent: the endpoint failed just before ({down[1]})")
-            del self._down[job.member]
-        headers = {
-            "Authorization": f"Bearer {self._token(job.member)}",
-            "Content-Type": "application/json" if job.xml is None else "application/xml",
-            **job.headers,
-        }
-        body = orjson.dumps(job.body) if job.xml is None else job.xml
-        try:
-            answer = await self._destinations.post(job.url, body, headers, MAX_ANSWER_BYTES)
-        except SendError as exc:
-            return self._unreachable(job, str(exc))
-        if not 200 <= answer.status < 300:
-            if 300 <= answer.status < 400:
-                where = answer.location[:200]
-                return Result(False, f"HTTP {answer.status} to {where} (not followed)")
-            text = answer.content[:300].decode(errors="replace")
-            return Result(False, f"HTTP {answer.status}: {text}")
-        if not answer.complete:
-            return Result(True, f"answer over {MAX_ANSWER_BYTES} bytes: its receipt not read")
-        try:
-            parsed = PushAnswer.model_validate_json(answer.content or b"{}")
-        except ValueError:
-            parsed = PushAnswer()
-        return Result(True, None, parsed.receipt)
-
-    def _unreachable(self, job: Job, detail: str) -> Result:
-        """A push that got no answer: the member's other pushes queued behind it in this
-        process fail at once for a moment instead of each waiting out its timeout."""
-        self._down[job.member] = (time.monotonic() + DOWN_SECONDS, detail[:200])
-        return Result(False, detail)
 
 
 @asynccontextmanager
@@ -472,29 +278,3 @@ async def running(worker: DeliveryWorker | None) -> AsyncIterator[None]:
         yield
     finally:
         await worker.stop()
-
-
-def _log_failed_push(job: Job, kind: str, outcome: str | None, error: str | None) -> None:
-    """One structured line per push attempt that did not deliver: `error` will be retried,
-    `failed` gave up (an operator redrives it)."""
-    ids = {"delivery_id": job.id} if kind == "document" else {"status_id": job.id}
-    events.warning(
-        "push failed",
-        kind=kind,
-        recipient=job.member,
-        **ids,
-        document_id=job.document_id,
-        attempt=job.attempt,
-        outcome=outcome or "unrecorded",
-        error=error,
-    )
-
-
-async def _attempt_recorded(session: AsyncSession, job: Job) -> bool:
-    """Whether this attempt of the job is recorded already (its commit went through)."""
-    found = await session.scalar(
-        select(func.count())
-        .select_from(DeliveryAttempt)
-        .where(DeliveryAttempt.delivery_id == job.id, DeliveryAttempt.attempt == job.attempt)
-    )
-    return bool(found)

@@ -13,13 +13,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
+from hub.db.sql import json_text
 from hub.eventlog.chain import EventLogEntry
-from registry.changes import list_changes
+from registry.models import RegistryChange
+from registry.sorting import sort_order
 
-__all__ = ["FieldChange", "RegistryEvent", "member_diff", "registry_history"]
+__all__ = [
+    "HISTORY_SORT_COLUMNS",
+    "FieldChange",
+    "RegistryEvent",
+    "member_diff",
+    "registry_history",
+]
 
 SHOWN_FIELDS = (
     "name", "kind", "parent", "status", "delivery_mode", "endpoint", "policy", "wire_format",
@@ -69,19 +78,57 @@ def member_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> 
     return found
 
 
+HISTORY_SORT_COLUMNS = ("at", "member", "actor", "action", "changes", "seq")
+"""The columns the history may be sorted by (`-column`: descending)."""
+
+
+def _first_changed(dialect: str) -> ColumnElement[str]:
+    """The first shown field a change alters, the name its history line starts with;
+    `certificate` when only certificates changed."""
+
+    def value(column: Any, name: str) -> ColumnElement[str]:
+        return func.coalesce(json_text(dialect, column, name), "")
+
+    return case(
+        *((value(RegistryChange.before, f) != value(RegistryChange.after, f), f)
+          for f in SHOWN_FIELDS),
+        else_="certificate",
+    )  # fmt: skip
+
+
+def _sort_keys(dialect: str) -> dict[str, list[Any]]:
+    return {
+        "at": [RegistryChange.at],
+        "member": [RegistryChange.member_code],
+        "actor": [RegistryChange.actor],
+        "action": [RegistryChange.action],
+        "changes": [_first_changed(dialect)],
+        "seq": [EventLogEntry.seq],
+    }
+
+
 async def registry_history(
-    session: AsyncSession, member_code: str | None = None, *, limit: int = 50, offset: int = 0
+    session: AsyncSession,
+    member_code: str | None = None,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    sort: str = "-at",
 ) -> tuple[list[RegistryEvent], int]:
-    """Changes newest first (all, or one member's) with the total, as `/v1/admin/changes`."""
-    rows, total = await list_changes(session, member_code=member_code, limit=limit, offset=offset)
-    seqs: dict[int | None, int | None] = {}
-    if rows:
-        found = await session.execute(
-            select(EventLogEntry.registry_change_id, EventLogEntry.seq).where(
-                EventLogEntry.registry_change_id.in_([r.id for r in rows])
-            )
-        )
-        seqs = {change_id: seq for change_id, seq in found.all()}
+    """Changes (all, or one member's) in `sort` order, newest first by default, with the
+    total: the rows of `/v1/admin/changes`, each with its event log number if sealed."""
+    where = [] if member_code is None else [RegistryChange.member_code == member_code]
+    total = await session.scalar(select(func.count()).select_from(RegistryChange).where(*where))
+    order = sort_order(_sort_keys(session.get_bind().dialect.name), sort, [RegistryChange.id])
+    found = await session.execute(
+        select(RegistryChange, EventLogEntry.seq)
+        .outerjoin(EventLogEntry, EventLogEntry.registry_change_id == RegistryChange.id)
+        .where(*where)
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = found.all()
     events = [
         RegistryEvent(
             change_id=r.id,
@@ -90,8 +137,8 @@ async def registry_history(
             action=r.action,
             member_code=r.member_code,
             changes=member_diff(r.before, r.after),
-            seq=seqs.get(r.id),
+            seq=seq,
         )
-        for r in rows
+        for r, seq in rows
     ]
-    return events, total
+    return events, int(total or 0)

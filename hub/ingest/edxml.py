@@ -1,7 +1,7 @@
 """edXML at the hub's door: an envelope read into the package and its verdict.
 
 `POST /v1/documents` with an XML media type comes here before the ingest
-path every package takes (`hub.ingest.service.prepare`). Every `EdxmlError`
+path every package takes (`hub.ingest.prepare.prepare`). Every `EdxmlError`
 becomes a problem+json answer with the library's stable code: 413 for
 something too large, 400 for bytes that are not XML, 422 for the rest. Nothing
 is stored for any of them.

@@ -121,9 +121,7 @@ async def _purge_bodies(
             if not rows:
                 return
             digests: dict[str, set[str]] = {row.id: _digests(row.package) for row in rows}
-            wanted = set().union(*digests.values())
-            kept = await _digests_still_needed(session, cutoff, wanted, set(digests))
-            removable = sorted(wanted - kept)
+            removable = await _removable(session, cutoff, digests)
             sizes: Sequence[tuple[str, int]] = []
             if removable:
                 sizes = (
@@ -143,22 +141,37 @@ async def _purge_bodies(
             await session.execute(
                 update(Document).where(Document.id.in_(list(digests))).values(purged_at=now)
             )
-            removed = {sha for sha, _ in sizes}
-            for document_id, shas in digests.items():
-                await eventlog.record(
-                    session,
-                    "document.purged",
-                    document_id,
-                    {
-                        "cutoff": cutoff,
-                        "attachments": sorted(shas),
-                        "bodies_removed": sorted(shas & removed),
-                    },
-                )
+            await _record_purged(session, cutoff, digests, {sha for sha, _ in sizes})
             await session.commit()
         result.documents_purged += len(rows)
         result.bodies_removed += len(sizes)
         result.bytes_removed += sum(size for _, size in sizes)
+
+
+async def _record_purged(
+    session: AsyncSession, cutoff: datetime, digests: dict[str, set[str]], removed: set[str]
+) -> None:
+    """One `document.purged` entry per document: its attachments, and whose bodies went."""
+    for document_id, shas in digests.items():
+        await eventlog.record(
+            session,
+            "document.purged",
+            document_id,
+            {
+                "cutoff": cutoff,
+                "attachments": sorted(shas),
+                "bodies_removed": sorted(shas & removed),
+            },
+        )
+
+
+async def _removable(
+    session: AsyncSession, cutoff: datetime, digests: dict[str, set[str]]
+) -> list[str]:
+    """The attachment digests of these documents (by id) that no kept document needs."""
+    wanted: set[str] = set().union(*digests.values())
+    kept = await _digests_still_needed(session, cutoff, wanted, set(digests))
+    return sorted(wanted - kept)
 
 
 async def _digests_still_needed(
@@ -205,33 +218,43 @@ async def _purge_metadata(
             )
             if not ids:
                 break
-            # bodies first, as the body purge would (whatever the body setting)
-            packages = (
-                await session.execute(select(Document.package).where(Document.id.in_(ids)))
-            ).scalars()
-            wanted: set[str] = set()
-            for package in packages:
-                wanted |= _digests(package)
-            kept = await _digests_still_needed(session, cutoff, wanted, set(ids))
-            removable = sorted(wanted - kept)
-            if removable:
-                await session.execute(
-                    delete(AttachmentBlob).where(
-                        AttachmentBlob.sha256.in_(removable), AttachmentBlob.stored_at < cutoff
-                    )
-                )
-            deliveries = select(Delivery.id).where(Delivery.document_id.in_(ids))
-            await session.execute(
-                delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(deliveries))
-            )
-            await session.execute(
-                delete(StatusUpdateRow).where(StatusUpdateRow.delivery_id.in_(deliveries))
-            )
-            await session.execute(delete(Delivery).where(Delivery.document_id.in_(ids)))
-            await session.execute(delete(ReportFact).where(ReportFact.document_id.in_(ids)))
-            await session.execute(delete(Document).where(Document.id.in_(ids)))
+            await _delete_documents(session, cutoff, ids)
             await session.commit()
         result.documents_removed += len(ids)
+    await _purge_counters(sessions, cutoff, result)
+
+
+async def _delete_documents(session: AsyncSession, cutoff: datetime, ids: list[str]) -> None:
+    """Remove these documents with their bodies, deliveries, statuses and report facts."""
+    # bodies first, as the body purge would (whatever the body setting)
+    packages = (
+        await session.execute(select(Document.id, Document.package).where(Document.id.in_(ids)))
+    ).all()
+    removable = await _removable(
+        session, cutoff, {row.id: _digests(row.package) for row in packages}
+    )
+    if removable:
+        await session.execute(
+            delete(AttachmentBlob).where(
+                AttachmentBlob.sha256.in_(removable), AttachmentBlob.stored_at < cutoff
+            )
+        )
+    deliveries = select(Delivery.id).where(Delivery.document_id.in_(ids))
+    await session.execute(
+        delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(deliveries))
+    )
+    await session.execute(
+        delete(StatusUpdateRow).where(StatusUpdateRow.delivery_id.in_(deliveries))
+    )
+    await session.execute(delete(Delivery).where(Delivery.document_id.in_(ids)))
+    await session.execute(delete(ReportFact).where(ReportFact.document_id.in_(ids)))
+    await session.execute(delete(Document).where(Document.id.in_(ids)))
+
+
+async def _purge_counters(
+    sessions: async_sessionmaker[AsyncSession], cutoff: datetime, result: PurgeResult
+) -> None:
+    """Drop the report counters whose whole period is before the cut-off; log the purge."""
     first_day_kept = cutoff.astimezone(VIETNAM_TZ).date()
     month_kept = first_day_kept.replace(day=1)
     year_kept = first_day_kept.replace(month=1, day=1)

@@ -42,48 +42,9 @@ async def build_trace(session: AsyncSession, member: str, document_id: str) -> T
     if not deliveries and member != document.sender:
         raise not_found(document_id)
     ids = [d.id for d in deliveries]
-    statuses: dict[str, list[StatusEntry]] = defaultdict(list)
-    for row in (
-        await session.execute(
-            select(StatusUpdateRow)
-            .where(StatusUpdateRow.delivery_id.in_(ids))
-            .order_by(StatusUpdateRow.at, StatusUpdateRow.id)
-        )
-    ).scalars():
-        statuses[row.delivery_id].append(
-            StatusEntry(
-                code=StatusCode(row.code), reason=row.reason, at=row.at, recorded_at=row.recorded_at
-            )
-        )
-    attempts: dict[str, list[DeliveryAttemptTrace]] = defaultdict(list)
-    for attempt in (
-        await session.execute(
-            select(DeliveryAttempt)
-            .where(DeliveryAttempt.delivery_id.in_(ids))
-            .order_by(DeliveryAttempt.id)
-        )
-    ).scalars():
-        attempts[attempt.delivery_id].append(
-            DeliveryAttemptTrace(
-                attempt=attempt.attempt,
-                started_at=attempt.started_at,
-                outcome=attempt.outcome,
-                detail=attempt.detail,
-            )
-        )
-    earlier = None
-    if document.earlier_id is not None and document.business_type in (1, 2, 3):
-        earlier = LinkedDocument(
-            document_id=document.earlier_id, business_type=document.business_type
-        )
-    later = [
-        LinkedDocument(document_id=row.id, business_type=row.business_type)
-        for row in await session.execute(
-            select(Document.id, Document.business_type)
-            .where(Document.earlier_id == document.id, Document.business_type.in_((1, 2, 3)))
-            .order_by(Document.received_at, Document.id)
-        )
-    ]
+    statuses = await _statuses_of(session, ids)
+    attempts = await _attempts_of(session, ids)
+    earlier, later = await _linked(session, document)
     return Trace(
         document_id=document.id,
         sender=document.sender,
@@ -111,3 +72,64 @@ async def build_trace(session: AsyncSession, member: str, document_id: str) -> T
             for d in deliveries
         ],
     )
+
+
+async def _statuses_of(session: AsyncSession, ids: list[str]) -> dict[str, list[StatusEntry]]:
+    """The statuses recorded on these deliveries, each delivery's in order."""
+    statuses: dict[str, list[StatusEntry]] = defaultdict(list)
+    for row in (
+        await session.execute(
+            select(StatusUpdateRow)
+            .where(StatusUpdateRow.delivery_id.in_(ids))
+            .order_by(StatusUpdateRow.at, StatusUpdateRow.id)
+        )
+    ).scalars():
+        statuses[row.delivery_id].append(
+            StatusEntry(
+                code=StatusCode(row.code), reason=row.reason, at=row.at, recorded_at=row.recorded_at
+            )
+        )
+    return statuses
+
+
+async def _attempts_of(
+    session: AsyncSession, ids: list[str]
+) -> dict[str, list[DeliveryAttemptTrace]]:
+    """The push attempts on these deliveries, each delivery's in order."""
+    attempts: dict[str, list[DeliveryAttemptTrace]] = defaultdict(list)
+    for attempt in (
+        await session.execute(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_id.in_(ids))
+            .order_by(DeliveryAttempt.id)
+        )
+    ).scalars():
+        attempts[attempt.delivery_id].append(
+            DeliveryAttemptTrace(
+                attempt=attempt.attempt,
+                started_at=attempt.started_at,
+                outcome=attempt.outcome,
+                detail=attempt.detail,
+            )
+        )
+    return attempts
+
+
+async def _linked(
+    session: AsyncSession, document: Document
+) -> tuple[LinkedDocument | None, list[LinkedDocument]]:
+    """The document it revokes, updates or replaces, and the later ones that do so to it."""
+    earlier = None
+    if document.earlier_id is not None and document.business_type in (1, 2, 3):
+        earlier = LinkedDocument(
+            document_id=document.earlier_id, business_type=document.business_type
+        )
+    later = [
+        LinkedDocument(document_id=row.id, business_type=row.business_type)
+        for row in await session.execute(
+            select(Document.id, Document.business_type)
+            .where(Document.earlier_id == document.id, Document.business_type.in_((1, 2, 3)))
+            .order_by(Document.received_at, Document.id)
+        )
+    ]
+    return earlier, later

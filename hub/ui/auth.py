@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.context import hub_context
 from hub.ops import metrics
+from hub.ui.landing import HOME, landing, safe_next
 from hub.ui.render import page
 from hub.ui.session import (
     LOGIN_CSRF_COOKIE,
@@ -35,9 +36,11 @@ class LoginRequired(Exception):
 
 
 async def require_session(request: Request) -> UiSession:
+    """The operator's session; without one, nothing is done and the browser goes to the
+    login page, which then leads back to a page (never a POST-only form address)."""
     session = await current_session(request)
     if session is None:
-        raise LoginRequired(request.url.path)
+        raise LoginRequired(landing(request))
     return session
 
 
@@ -66,12 +69,6 @@ async def check_csrf(request: Request, session: UiSession) -> None:
         )
 
 
-def _safe_next(value: str | None) -> str:
-    if value and value.startswith("/ui") and "//" not in value and "\\" not in value:
-        return value
-    return "/ui"
-
-
 def _set_cookie(response: Response, request: Request, name: str, value: str, age: int) -> None:
     response.set_cookie(
         name,
@@ -88,8 +85,9 @@ def _set_cookie(response: Response, request: Request, name: str, value: str, age
 async def login_form(request: Request, next: str | None = None) -> Response:
     token = secrets.token_urlsafe(24)
     response = page(
-        request, "login.html", None, login_csrf=token, next=_safe_next(next), error=None
-    )
+        request, "login.html", None, login_csrf=token, next=safe_next(request, next) or HOME,
+        error=None,
+    )  # fmt: skip
     _set_cookie(response, request, LOGIN_CSRF_COOKIE, token, 3600)
     return response
 
@@ -108,7 +106,8 @@ async def login(request: Request) -> Response:
         metrics.auth_failed("ui_login_failed")
         again = secrets.token_urlsafe(24)
         response = page(
-            request, "login.html", None, status=401, login_csrf=again, next=_safe_next(next),
+            request, "login.html", None, status=401, login_csrf=again,
+            next=safe_next(request, next) or HOME,
             error="Token không hợp lệ (invalid operator token).",
         )  # fmt: skip
         _set_cookie(response, request, LOGIN_CSRF_COOKIE, again, 3600)
@@ -116,7 +115,7 @@ async def login(request: Request) -> Response:
     cookie = encode(
         secret_of(context), operator.name, operator.role, context.settings.ui_session_seconds
     )
-    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    redirect = RedirectResponse(safe_next(request, next) or HOME, status_code=303)
     _set_cookie(redirect, request, SESSION_COOKIE, cookie, context.settings.ui_session_seconds)
     redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/ui")
     return redirect

@@ -96,8 +96,12 @@ async def sender(
     offset: int = Query(0, ge=0, le=INT64_MAX),
     session: UiSession = Depends(require_session),
 ) -> Response:
-    sort = parse_sort(request, [*VIOLATION_KEYS, *TREND_KEYS, *SENDER_DOCUMENT_COLUMNS])
-    documents_sort = sort.value if sort.column in SENDER_DOCUMENT_COLUMNS else "-received_at"
+    # each table its own order, so sorting one keeps the others as they were
+    sort = parse_sort(request, SENDER_DOCUMENT_COLUMNS, "-received_at")
+    violations_sort = parse_sort(
+        request, VIOLATION_KEYS, param="violations_sort", offset_param="violations_offset"
+    )
+    trend_sort = parse_sort(request, TREND_KEYS, param="trend_sort", offset_param="trend_offset")
     own = replace(flt, sender=None, only_member=code)
     async with hub_context(request).sessions() as db:
         hierarchy = await load_hierarchy(db)
@@ -108,7 +112,7 @@ async def sender(
         documents = await search_documents(
             db, DocumentQuery(sender=code, since=flt.since, until=flt.until,
                               recipient=flt.recipient, doc_type=flt.doc_type),
-            sort=documents_sort, offset=offset, limit=PAGE_SIZE + 1,
+            sort=sort.value, offset=offset, limit=PAGE_SIZE + 1,
         )  # fmt: skip
     chart = trend_line(
         [r.key for r in trend.rows],
@@ -129,8 +133,9 @@ async def sender(
     return page(
         request, "sender.html", session, code=code, name=hierarchy.names[code], total=total,
         chart=chart, breakdown=breakdown, sort=sort, flt=flt,
-        violations=sort_rows(sort, VIOLATION_KEYS, violations),
-        trend=sort_rows(sort, TREND_KEYS, trend.rows), names=hierarchy.names,
+        violations_sort=violations_sort, trend_sort=trend_sort,
+        violations=sort_rows(violations_sort, VIOLATION_KEYS, violations),
+        trend=sort_rows(trend_sort, TREND_KEYS, trend.rows), names=hierarchy.names,
         documents=documents[:PAGE_SIZE], offset=offset, more=len(documents) > PAGE_SIZE,
         page_size=PAGE_SIZE,
     )  # fmt: skip

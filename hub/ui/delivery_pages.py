@@ -9,9 +9,7 @@ then latency per recipient, then the full per-recipient report
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -27,14 +25,15 @@ from hub.delivery.queue import (
 from hub.delivery.redrive import redrive as redrive_delivery
 from hub.delivery.redrive import redrive_recipient
 from hub.protocol import DeliveryState
-from hub.reports.delivery import STATUS_STATES, DeliveryReport, RecipientRow, delivery_report
+from hub.reports.delivery import STATUS_STATES, DeliveryReport, delivery_report
 from hub.reports.filters import ReportFilter, load_hierarchy
 from hub.ui.auth import check_csrf, require_session
 from hub.ui.charts import Bar, value_bars
+from hub.ui.delivery_tables import RECIPIENT_KEYS, delivery_sorts, late_rows, latency_rows
 from hub.ui.forms import PAGE_SIZE, ui_filter
 from hub.ui.render import page
 from hub.ui.session import UiSession
-from hub.ui.sorting import parse_sort, sort_rows
+from hub.ui.sorting import sort_rows
 from registry.codes import AGENCY_CODE_PATTERN
 from registry.db import INT64_MAX, utcnow
 from registry.problems import Problem
@@ -53,18 +52,6 @@ query each, so a national outage does not turn the page into hundreds of queries
 CHARTED = 30
 """Recipients drawn in the latency chart, slowest first; a chart of hundreds reads as none."""
 Recipient = Path(pattern=AGENCY_CODE_PATTERN)
-RECIPIENT_KEYS: dict[str, Callable[[RecipientRow], Any]] = {
-    "recipient": lambda r: r.recipient,
-    "name": lambda r: r.name.casefold(),
-    "deliveries": lambda r: r.deliveries,
-    "delivered": lambda r: r.delivered,
-    "pending": lambda r: r.pending,
-    "failed": lambda r: r.failed,
-    "refused": lambda r: r.refused,
-    "overdue_receipts": lambda r: r.overdue_receipts,
-}
-"""The per-recipient table's columns and how each sorts; the table is paged, the CSV
-(`/ui/delivery.csv`) has every row."""
 
 
 def _admin(session: UiSession, what: str) -> None:
@@ -72,15 +59,10 @@ def _admin(session: UiSession, what: str) -> None:
         raise Problem(403, "forbidden_role", f"{what} needs the admin role")
 
 
-def _latency(report: DeliveryReport) -> tuple[list[RecipientRow], Markup]:
-    """Recipients with delivered documents, slowest p90 first, and the chart of the
-    slowest `CHARTED` (the table under it lists the slowest page of them)."""
-    rows = sorted(
-        (r for r in report.recipients if r.latency_seconds.get("p50") is not None),
-        key=lambda r: (-(r.latency_seconds.get("p90") or 0.0), r.recipient),
-    )
+def _latency_chart(report: DeliveryReport) -> Markup:
+    """The p50 and p90 of the slowest `CHARTED` recipients, slowest first."""
     nan = float("nan")
-    chart = value_bars(
+    return value_bars(
         [
             Bar(
                 f"{r.recipient} {r.name}",
@@ -89,12 +71,11 @@ def _latency(report: DeliveryReport) -> tuple[list[RecipientRow], Markup]:
                     for k in ("p50", "p90")
                 ),
             )
-            for r in rows[:CHARTED]
+            for r in latency_rows(report)[:CHARTED]
         ],
         ["p50", "p90"],
         "s",
     )
-    return rows, chart
 
 
 @router.get("/delivery")
@@ -106,31 +87,32 @@ async def delivery_health(
     offset: int = Query(0, ge=0, le=INT64_MAX),
     session: UiSession = Depends(require_session),
 ) -> Response:
-    sort = parse_sort(request, RECIPIENT_KEYS, "recipient")
+    sorts = delivery_sorts(request)
     context = hub_context(request)
     overdue_minutes = context.settings.delivery_overdue_minutes
     async with context.sessions() as db:
         hierarchy = await load_hierarchy(db)
         report = await delivery_report(db, flt, hierarchy)
         trouble = await troubled_recipients(
-            db, utcnow() - timedelta(minutes=overdue_minutes), recipient=flt.recipient
-        )
+            db, utcnow() - timedelta(minutes=overdue_minutes), recipient=flt.recipient,
+            sort=sorts.trouble.value or None,
+        )  # fmt: skip
         failed: dict[str, list[DeliveryRow]] = {}
         for row in trouble[:DETAILED_RECIPIENTS]:
             if row.failed:
                 failed[row.recipient] = await deliveries_in_state(
-                    db, DeliveryState.FAILED, recipient=row.recipient, limit=SHOWN_FAILED
-                )
-    latency, chart = _latency(report)
-    recipients = sort_rows(sort, RECIPIENT_KEYS, report.recipients)
-    late = sorted(
-        (s for s in report.senders if s.late_dispatch), key=lambda s: (-s.late_dispatch, s.sender)
-    )
+                    db, DeliveryState.FAILED, recipient=row.recipient, limit=SHOWN_FAILED,
+                    sort=sorts.failed.value or None,
+                )  # fmt: skip
+    latency = latency_rows(report, sorts.latency)
+    recipients = sort_rows(sorts.recipients, RECIPIENT_KEYS, report.recipients)
+    late = late_rows(report, sorts.late)
     return page(
         request, "delivery.html", session, report=report, trouble=trouble[:SHOWN_TROUBLED],
-        trouble_count=len(trouble), failed=failed,
+        trouble_count=len(trouble), failed=failed, sorts=sorts,
         names=hierarchy.names, overdue_minutes=overdue_minutes, latency=latency[:PAGE_SIZE],
-        latency_count=len(latency), chart=chart, sort=sort, offset=offset,
+        latency_count=len(latency), chart=_latency_chart(report), sort=sorts.recipients,
+        offset=offset,
         recipients=recipients[offset : offset + PAGE_SIZE],
         more=len(recipients) > offset + PAGE_SIZE, page_size=PAGE_SIZE,
         late=late[:PAGE_SIZE], late_count=len(late),

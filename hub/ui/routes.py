@@ -16,6 +16,7 @@ from hub.ui import (
     registry_pages,
 )
 from hub.ui.errors import problem_page
+from hub.ui.landing import remember_pages
 from registry.problems import add_problem_page
 
 
@@ -27,13 +28,12 @@ async def _on_login_required(request: Request, exc: Exception) -> Response:
 def install_ui(app: FastAPI) -> None:
     """`/ui`: login, pages, the redirect to the login page for a missing session, and
     errors under `/ui` as HTML pages."""
-    app.include_router(auth.router)
-    app.include_router(overview.router)
-    app.include_router(compliance.router)
-    app.include_router(documents.router)
-    app.include_router(delivery_pages.router)
-    app.include_router(exports.router)
-    app.include_router(registry_pages.router)
-    app.include_router(registry_forms.router)
+    routers = (
+        auth.router, overview.router, compliance.router, documents.router,
+        delivery_pages.router, exports.router, registry_pages.router, registry_forms.router,
+    )  # fmt: skip
+    for router in routers:
+        app.include_router(router)
+    remember_pages(app, routers)
     app.add_exception_handler(auth.LoginRequired, _on_login_required)
     add_problem_page(app, problem_page)

@@ -1,9 +1,10 @@
 """Sortable tables: `?sort=col` ascending, `?sort=-col` descending, on every column.
 
-A page declares the columns of its tables; one `sort` parameter names one of
-them (column names are unique on a page), the table owning it is sorted and
-the others keep their natural order. An unknown column is a 422 problem,
-which the dashboard shows as an HTML page.
+A page declares the columns of its tables. Either one `sort` parameter names a
+column of any of them (column names unique on the page), or each table has its
+own parameter (`history_sort`, with its own paging `history_offset`), so sorting
+or paging one table keeps the others as they were. An unknown column is a 422
+problem, which the dashboard shows as an HTML page.
 """
 
 from __future__ import annotations
@@ -29,13 +30,21 @@ class Sort:
     column: str
     descending: bool
     params: tuple[tuple[str, str], ...] = ()
-    """The request's other parameters, kept by the links (paging restarts at the top)."""
+    """The request's other parameters, kept by the links (this table's paging restarts)."""
+    param: str = "sort"
+    offset_param: str = "offset"
+    """This table's paging parameter."""
 
     def href(self, column: str) -> str:
         """The link of a header: ascending first, the other way when already ascending."""
         flip = column == self.column and not self.descending
         value = f"-{column}" if flip else column
-        return "?" + urlencode([*self.params, ("sort", value)])
+        return "?" + urlencode([*self.params, (self.param, value)])
+
+    def page_href(self, offset: int) -> str:
+        """The link to this table's page at `offset`, in the same order."""
+        here = [(self.param, self.value), (self.offset_param, str(offset))]
+        return "?" + urlencode([*self.params, *here])
 
     def arrow(self, column: str) -> str:
         if column != self.column:
@@ -52,24 +61,31 @@ class Sort:
         return f"-{self.column}" if self.descending else self.column
 
 
-def parse_sort(request: Request, columns: Iterable[str], default: str = "") -> Sort:
-    """The `sort` parameter checked against the page's `columns`."""
+def parse_sort(
+    request: Request,
+    columns: Iterable[str],
+    default: str = "",
+    *,
+    param: str = "sort",
+    offset_param: str = "offset",
+) -> Sort:
+    """The `param` parameter checked against the table's (or page's) `columns`."""
     allowed = set(columns)
-    raw = request.query_params.get("sort") or default
+    raw = request.query_params.get(param) or default
     column, descending = (raw[1:], True) if raw.startswith("-") else (raw, False)
-    if column and column not in allowed:
+    if (column or descending) and column not in allowed:
         raise Problem(
             422,
             "invalid_sort",
             f"cannot sort by {column!r}; columns: {', '.join(sorted(allowed))}",
-            errors=[{"field": "sort", "message": f"one of {', '.join(sorted(allowed))}"}],
+            errors=[{"field": param, "message": f"one of {', '.join(sorted(allowed))}"}],
         )
     params = tuple(
         (name, value)
         for name, value in request.query_params.multi_items()
-        if name not in ("sort", "offset")
+        if name not in (param, offset_param)
     )
-    return Sort(column, descending, params)
+    return Sort(column, descending, params, param, offset_param)
 
 
 def sort_rows(sort: Sort, keys: Mapping[str, Callable[[T], Any]], rows: Sequence[T]) -> list[T]:

@@ -105,7 +105,20 @@ def node_specs(
     return specs
 
 
-async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
+@dataclass
+class DemoNetwork:
+    """The units the demo starts, and the documents it will play between them."""
+
+    specs: list[NodeSpec]
+    plan: list[PlannedDocument]
+    names: dict[str, str]
+    tree: list[NationalUnit]
+    """The whole national tree, registered without nodes (with `--communes` only)."""
+    communes: CommunePlan | None
+
+
+def demo_network(options: DemoOptions) -> DemoNetwork:
+    """The national units (and the communes asked for) with their traffic, from the seed."""
     units = load_national_units()
     names = {unit.code: unit.name for unit in units}
     codes = [unit.code for unit in units]
@@ -121,7 +134,13 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
         specs += communes.specs
         plan += communes.documents
         names.update({spec.code: spec.name for spec in communes.specs})
-    signer = DocumentSigner(names)
+    return DemoNetwork(specs, plan, names, tree, communes)
+
+
+async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
+    demo = demo_network(options)
+    specs, plan = demo.specs, demo.plan
+    signer = DocumentSigner(demo.names)
     shutil.rmtree(options.data_dir, ignore_errors=True)
     pushes = sum(spec.mode == "push" for spec in specs)
     edxml = sum(spec.wire_format == "edxml" for spec in specs)
@@ -144,7 +163,7 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
         poll_interval=options.poll_interval,
         hub_concurrency=options.hub_concurrency,
         hub_port=options.port,
-        registry=tree,
+        registry=demo.tree,
     ) as network:
         echo(f"Network up in {time.monotonic() - started:.1f} s; hub at {network.hub_url}")
         echo(f"Playing {len(plan)} documents (seed {options.seed}):")
@@ -160,25 +179,32 @@ async def run_demo(options: DemoOptions, echo: Echo = typer.echo) -> None:
             )
         echo(f"Sent in {played.seconds:.1f} s; waiting for deliveries and clerks' statuses...")
         await wait_settled(network)
-        accepted = [(plan[i].sender, r.document_id) for i, r in sorted(played.results.items())]
-        figures = await delivery_figures(network, accepted, answered_at=played.answered_at)
-        report = await compliance(network)
-        to_office = {
-            code: await compliance(
-                network, sender=code, recipient=options.scenario.government_office
-            )
-            for code in _checked_provinces(options.scenario)
-        }
-        echo("")
-        print_delivery(echo, plan, played, figures, options.scenario, names)
-        print_formats(echo, plan, played, {s.code: s.wire_format for s in specs})
-        print_compliance(echo, report, names)
-        print_government_office(echo, to_office, options.scenario, names)
-        if communes is not None:
-            await _print_communes(echo, network, communes, played, len(tree))
+        await _print_results(echo, network, options, demo, played)
         echo(f"\nThe whole run took {time.monotonic() - started:.0f} s.")
         if options.serve:
             await serve_forever(network, echo, options.port)
+
+
+async def _print_results(
+    echo: Echo, network: Network, options: DemoOptions, demo: DemoNetwork, played: Played
+) -> None:
+    """What the run came to: deliveries, formats, compliance, the Government Office's view,
+    and the communes' when they took part."""
+    plan, names = demo.plan, demo.names
+    accepted = [(plan[i].sender, r.document_id) for i, r in sorted(played.results.items())]
+    figures = await delivery_figures(network, accepted, answered_at=played.answered_at)
+    report = await compliance(network)
+    to_office = {
+        code: await compliance(network, sender=code, recipient=options.scenario.government_office)
+        for code in _checked_provinces(options.scenario)
+    }
+    echo("")
+    print_delivery(echo, plan, played, figures, options.scenario, names)
+    print_formats(echo, plan, played, {s.code: s.wire_format for s in demo.specs})
+    print_compliance(echo, report, names)
+    print_government_office(echo, to_office, options.scenario, names)
+    if demo.communes is not None:
+        await _print_communes(echo, network, demo.communes, played, len(demo.tree))
 
 
 async def _print_communes(

@@ -109,25 +109,47 @@ async def provision(
     files: dict[str, NodeFiles] = {}
     pems: dict[str, bytes] = {}
     for spec in nodes:
-        home = data_dir / "nodes" / spec.code
-        keys = home / "keys"
-        keys.mkdir(parents=True, exist_ok=True)
-        org = ca.issue("organization", spec.code, spec.name)
-        org.save(keys / "org")
-        official = ca.issue(
-            "official",
-            spec.code,
-            spec.official_name,
-            title=spec.official_title,
-            organization_name=spec.name,
-        )
-        official.save(keys / "official")
-        shutil.copyfile(pki_dir / "hub.crt", keys / "hub.crt")
-        shutil.copyfile(pki_dir / "ca.crt", keys / "ca.crt")
-        files[spec.code] = NodeFiles(keys, home / "data")
-        (home / "data").mkdir(exist_ok=True)
-        pems[spec.code] = cert_to_pem(org.cert)
+        files[spec.code], pems[spec.code] = _node_files(ca, pki_dir, data_dir, spec)
+    admin, auditor = await _register(url, ca, nodes, endpoints, pems, registry)
+    result = Provisioned(data_dir, ca, pki_dir, url, hub_id, admin, auditor, files)
+    result.publish_crl()
+    return result
 
+
+def _node_files(
+    ca: CertificateAuthority, pki_dir: Path, data_dir: Path, spec: NodeSpec
+) -> tuple[NodeFiles, bytes]:
+    """A node's keys (organisation, official) and the hub's and CA's certificates in its
+    home; its files and its organisation certificate's PEM."""
+    home = data_dir / "nodes" / spec.code
+    keys = home / "keys"
+    keys.mkdir(parents=True, exist_ok=True)
+    org = ca.issue("organization", spec.code, spec.name)
+    org.save(keys / "org")
+    official = ca.issue(
+        "official",
+        spec.code,
+        spec.official_name,
+        title=spec.official_title,
+        organization_name=spec.name,
+    )
+    official.save(keys / "official")
+    shutil.copyfile(pki_dir / "hub.crt", keys / "hub.crt")
+    shutil.copyfile(pki_dir / "ca.crt", keys / "ca.crt")
+    (home / "data").mkdir(exist_ok=True)
+    return NodeFiles(keys, home / "data"), cert_to_pem(org.cert)
+
+
+async def _register(
+    url: str,
+    ca: CertificateAuthority,
+    nodes: Sequence[NodeSpec],
+    endpoints: Mapping[str, str],
+    pems: Mapping[str, bytes],
+    registry: Sequence[NationalUnit],
+) -> tuple[str, str]:
+    """The registry's members (the `registry` units, then the nodes' with their settings
+    and certificates) and two operators; the admin's and the auditor's tokens."""
     engine = create_engine(url)
     try:
         async with session_factory(engine).begin() as session:
@@ -154,9 +176,7 @@ async def provision(
             _, auditor = await create_operator(session, "simulation-auditor", "auditor")
     finally:
         await engine.dispose()
-    result = Provisioned(data_dir, ca, pki_dir, url, hub_id, admin, auditor, files)
-    result.publish_crl()
-    return result
+    return admin, auditor
 
 
 def _settings_of(data: MemberInput) -> dict[str, str | None]:

@@ -6,7 +6,7 @@ the last state of each alert the hub notified (firing or resolved), so that of
 several hub processes evaluating the same conditions only one sends each change.
 
 Revision ID: 0010_retention
-Revises: 0007_lz4_compression
+Revises: 0009_pades
 """
 
 from __future__ import annotations

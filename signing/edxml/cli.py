@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from signing.cli import TokenLabel, TokenModule
+from signing.cli_options import TokenLabel, TokenModule, fail
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -25,19 +25,12 @@ edxml_app = typer.Typer(
     no_args_is_help=True,
 )
 
-EXIT_BAD_INPUT = 2
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(EXIT_BAD_INPUT)
-
 
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise _fail(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise fail(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def _looks_like_xml(data: bytes) -> bool:
@@ -58,13 +51,13 @@ def _token_key(
 ) -> KeyLike:
     """The key labelled `label` on a PKCS#11 token, checked against `cert`."""
     if not module or not token:
-        raise _fail("--pkcs11-key needs --pkcs11-module and --pkcs11-token")
+        raise fail("--pkcs11-key needs --pkcs11-module and --pkcs11-token")
     from signing.pkcs11 import Pkcs11Error, Pkcs11Key
 
     try:
         return Pkcs11Key(module, token, str(label), public_key=cert.public_key())  # type: ignore[arg-type]
     except Pkcs11Error as exc:
-        raise _fail(f"the key on the token: {exc}") from exc
+        raise fail(f"the key on the token: {exc}") from exc
 
 
 def _write(out: Path | None, data: bytes) -> None:
@@ -74,7 +67,7 @@ def _write(out: Path | None, data: bytes) -> None:
     try:
         out.write_bytes(data)
     except OSError as exc:
-        raise _fail(f"cannot write {out}: {exc.strerror or exc}") from exc
+        raise fail(f"cannot write {out}: {exc.strerror or exc}") from exc
 
 
 def _explain(exc: EdxmlError | PackageFormatError) -> str:
@@ -95,9 +88,9 @@ def convert(
     from signing.package import PackageFormatError, package_json
 
     if to not in (None, "json", "edxml"):
-        raise _fail("--to must be json or edxml")
+        raise fail("--to must be json or edxml")
     if layout not in LAYOUTS:
-        raise _fail(f"--layout must be one of {', '.join(LAYOUTS)}")
+        raise fail(f"--layout must be one of {', '.join(LAYOUTS)}")
     data = _read(source)
     target = to or ("json" if _looks_like_xml(data) else "edxml")
     try:
@@ -106,7 +99,7 @@ def convert(
         else:
             result = _to_edxml(data, layout)
     except (EdxmlError, PackageFormatError) as exc:
-        raise _fail(_explain(exc)) from exc
+        raise fail(_explain(exc)) from exc
     _write(out, result)
     if out is not None:
         typer.echo(f"{target} written to {out}", err=True)
@@ -137,23 +130,23 @@ def sign(
     from signing.package import PackageFormatError
 
     if layout not in LAYOUTS:
-        raise _fail(f"--layout must be one of {', '.join(LAYOUTS)}")
+        raise fail(f"--layout must be one of {', '.join(LAYOUTS)}")
     if (key is None) == (pkcs11_key is None):
-        raise _fail("give the key as --key FILE or --pkcs11-key LABEL (one of them)")
+        raise fail("give the key as --key FILE or --pkcs11-key LABEL (one of them)")
     data = _read(source)
     try:
         private = load_private_key(_read(key)) if key is not None else None
         chain = load_certificates(_read(cert))
     except (ValueError, TypeError) as exc:
-        raise _fail(f"cannot read the key or certificate: {exc}") from exc
+        raise fail(f"cannot read the key or certificate: {exc}") from exc
     if not chain:
-        raise _fail(f"no certificate in {cert}")
+        raise fail(f"no certificate in {cert}")
     signer = private or _token_key(pkcs11_key, pkcs11_module, pkcs11_token, chain[0])
     try:
         signed = sign_envelope(_to_edxml(data, layout), signer, chain)
     except (EdxmlError, PackageFormatError) as exc:
-        raise _fail(_explain(exc)) from exc
+        raise fail(_explain(exc)) from exc
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     _write(out, signed)
     typer.echo(f"signed by {chain[0].subject.rfc4514_string()}; written to {out}")

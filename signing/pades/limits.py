@@ -9,6 +9,11 @@ the hub admits is milliseconds. The timer is disarmed, and any exception still
 pending for the thread is cleared, before the block exits, so nothing fires
 into the caller's code afterwards.
 
+This in-thread deadline serves readings done in the caller's own process (the
+member node, the CLI, a hub with `pdf_workers = 0`). The hub's worker processes
+run without it: their deadline is being killed (`hub.ingest.pdf_workers`), so no
+exception is ever injected there.
+
 Memory: pyHanko's own decode limits bound the bytes its stream decoders may
 produce for one document (`decode_limits(max_bytes)`), which is where a small
 file turns into a large amount of memory (compression bombs).

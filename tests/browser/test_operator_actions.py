@@ -129,4 +129,31 @@ def test_bulk_redrive_and_a_member_suspended_then_reinstated(
         ("suspend", "operator:browser-admin"),
     ]
     _shoot(page, "console-member.png")
+
+    for arrow, ordered in (("ascending", sorted), ("descending", _reversed)):
+        page.click('#history th a[data-sort="action"]')
+        page.wait_for_url(f"**history_sort={'-' if arrow == 'descending' else ''}action*")
+        assert page.get_attribute('#history th:has(a[data-sort="action"])', "aria-sort") == arrow
+        actions = [
+            tr.get_attribute("data-action")
+            for tr in page.query_selector_all("#history tbody tr[data-action]")
+        ]
+        assert actions == ordered(actions) and len(set(actions)) > 1
+
+    held = page.url
+    page.context.clear_cookies()  # the session ends while the member page is open
+    page.click("#suspend")
+    page.wait_for_url("**/ui/login**")
+    assert "/ui/login?next=" in page.url, page.url
+    page.fill("#token", live_hub.admin_token)
+    page.click("#login")
+    page.wait_for_url(f"**/ui/registry/{H26}*")
+    assert page.url == held and "history_sort=-action" in held  # back where the form was
+    assert page.query_selector("#suspend") is not None
+    api = httpx.get(f"{live_hub.url}/v1/admin/members/{H26}", headers=admin).json()
+    assert api["status"] == "active"  # nothing suspended without confirming again
     page.close()
+
+
+def _reversed(items: list[str | None]) -> list[str | None]:
+    return sorted(items, key=str, reverse=True)

@@ -23,11 +23,13 @@ import yaml
 
 from hub.app import create_app
 from member_node.client import HubClient
+from member_node.errors import HubError
 from member_node.identity import NodeIdentity, Signer
 from member_node.tls import client_tls_context
 from registry.operators import create_operator
 from signing.certs import cert_to_pem
 from signing.jose import mint_token
+from signing.keys import FileKey
 from signing.pki import IssuedCertificate
 from tests.conftest import HUB_ID, PKIFixture
 from tests.hub.helpers import Agencies
@@ -120,6 +122,20 @@ def _start(nginx: str, conf: Path, port: int) -> subprocess.Popen[bytes]:
     raise AssertionError((conf.parent / "error.log").read_text())
 
 
+def _proxy(
+    nginx: str, proxy_dir: Path, direct: str, tmp_path: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """nginx.conf of `docker/` started in front of the hub at `direct`, and its https URL."""
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    proxy_port = _free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(
+        _render(CONF.read_text(), proxy_dir, int(direct.rsplit(":", 1)[1]), proxy_port, prefix)
+    )
+    return _start(nginx, conf, proxy_port), f"https://127.0.0.1:{proxy_port}"
+
+
 @pytest.fixture
 def proxy_dir(tmp_path: Path, pki: PKIFixture) -> Path:
     tls = tmp_path / "tls"
@@ -151,15 +167,7 @@ async def test_members_reach_the_hub_through_the_proxy_with_their_own_certificat
     pki.write_crl()
     shutil.copy(pki.directory / "crl.pem", proxy_dir / "crl.pem")
 
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    proxy_port = _free_port()
-    conf = prefix / "nginx.conf"
-    conf.write_text(
-        _render(CONF.read_text(), proxy_dir, int(direct.rsplit(":", 1)[1]), proxy_port, prefix)
-    )
-    process = _start(nginx, conf, proxy_port)
-    url = f"https://127.0.0.1:{proxy_port}"
+    process, url = _proxy(nginx, proxy_dir, direct, tmp_path)
     try:
         # the SDK over https: the proxy checked against the national root, the org certificate shown
         async with HubClient(url, _identity(MEMBER, member.org, pki), hub_id=HUB_ID) as sdk:
@@ -206,3 +214,61 @@ def _trust_only(pki: PKIFixture) -> Any:
     import ssl
 
     return ssl.create_default_context(cadata=cert_to_pem(pki.ca.certificate).decode())
+
+
+class _TokenKey:
+    """A key that signs but never leaves its token, as a PKCS#11 key does."""
+
+    def __init__(self, key: FileKey) -> None:
+        self._key = key
+
+    @property
+    def algorithm(self) -> str:
+        return self._key.algorithm
+
+    def public_key(self) -> Any:
+        return self._key.public_key()
+
+    def sign(self, data: bytes) -> bytes:
+        return self._key.sign(data)
+
+
+async def test_a_node_whose_key_is_on_a_token_shows_its_authentication_certificate(
+    nginx: str, hub_url: tuple[str, Any], proxy_dir: Path, pki: PKIFixture, tmp_path: Path
+) -> None:
+    """The organisation key cannot be handed to OpenSSL; `tls.crt` and `tls.key`, registered
+    on the hub for authentication only, are shown instead, and the token is still minted on
+    the token."""
+    direct, app = hub_url
+    async with app.state.hub.sessions.begin() as session:
+        _, token = await create_operator(session, "admin-1", "admin")
+    admin = {"Authorization": f"Bearer {token}"}
+    tls_cert = pki.ca.issue("organization", MEMBER, f"Agency {MEMBER} (TLS)")
+    async with httpx.AsyncClient(base_url=direct) as client:
+        member = await Agencies(client, admin, pki).add(MEMBER)
+        registered = await client.post(
+            f"/v1/admin/members/{MEMBER}/certificates",
+            headers=admin,
+            json={"certificate": cert_to_pem(tls_cert.cert).decode(), "signing": False},
+        )
+        assert registered.status_code == 201, registered.text
+    on_token = Signer(_TokenKey(FileKey(member.org.key)), member.org.full_chain)
+    roots = [pki.ca.certificate]
+    pki.write_crl()
+    shutil.copy(pki.directory / "crl.pem", proxy_dir / "crl.pem")
+    without = NodeIdentity(MEMBER, on_token, None, pki.hub.cert, roots)
+    with_tls = NodeIdentity(
+        MEMBER, on_token, None, pki.hub.cert, roots, Signer(tls_cert.key, tls_cert.full_chain)
+    )
+
+    process, url = _proxy(nginx, proxy_dir, direct, tmp_path)
+    try:
+        async with HubClient(url, without, hub_id=HUB_ID) as sdk:
+            with pytest.raises(HubError) as refused:
+                await sdk.inbox(wait=0)
+            assert refused.value.code == "client_certificate_missing"
+        async with HubClient(url, with_tls, hub_id=HUB_ID) as sdk:
+            assert (await sdk.inbox(wait=0)).deliveries == []
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

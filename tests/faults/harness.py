@@ -16,7 +16,8 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 import httpx
 
 from member_node.clerk import ClerkRules
-from member_node.simulation.launcher import Network, hub_environment
+from member_node.simulation.launcher import Network, hub_environment, launch
 from member_node.simulation.provision import NodeSpec
 from registry.problems import PROBLEM_MEDIA_TYPE
 from signing.package import package_json
@@ -198,3 +199,44 @@ def report(name: str, tally: Tally, started: float, **figures: Any) -> None:
         f"\n[fault] {name}: {time.monotonic() - started:.1f}s, accepted={len(tally.accepted)} "
         f"unsure={len(tally.unsure)} answers: {tally.summary()} {extra}"
     )
+
+
+def processes(
+    tmp_path: Path, database_url: str | None = None, **settings: Any
+) -> AbstractAsyncContextManager[Network]:
+    """The scenarios' network: real processes, short retries (and `settings`), fast polls."""
+    return launch(
+        tmp_path / "net",
+        SPECS,
+        placement="processes",
+        hub_settings={**SHORT_RETRIES, **settings},
+        poll_interval=0.3,
+        database_url=database_url,
+    )
+
+
+@dataclass
+class Load:
+    """The load running in a `checked_load` block; `log_entries` is set once it passed."""
+
+    tally: Tally
+    log_entries: int = 0
+
+
+@asynccontextmanager
+async def checked_load(network: Network, tmp_path: Path, **options: Any) -> AsyncIterator[Load]:
+    """Run the load (`run_load` with `options`) for the block, stop it, then check the
+    promises: every accepted document delivered once, and the event log verifies."""
+    load = Load(Tally())
+    stop = asyncio.Event()
+    tasks = await run_load(network, load.tally, stop, **options)
+    try:
+        yield load
+    finally:
+        stop.set()
+        ended = await asyncio.gather(*tasks, return_exceptions=True)
+    for failure in ended:  # reached only when the block succeeded
+        if isinstance(failure, BaseException):
+            raise failure
+    await check_delivered(network, load.tally)
+    load.log_entries = check_event_log(network, tmp_path)

@@ -31,9 +31,9 @@ from member_node.config import NodeConfig
 from member_node.examples import EXAMPLES_FILE
 from signing.certs import cert_to_pem, load_certificate
 from signing.pki import CertificateAuthority
-from tests.hub.api.openapi_scenario import (
+from tests.hub.api.openapi_scenario import SENDER
+from tests.hub.api.scenario_hub import (
     HUB_ID,
-    SENDER,
     VECTORS,
     Exchange,
     Recorder,
@@ -42,13 +42,15 @@ from tests.hub.api.openapi_scenario import (
 )
 
 RECIPIENT = "000.00.00.G22"
+EDXML_RECIPIENT = "000.00.00.H49"
+"""A push member that receives edXML: the hub pushes it the document and the recall as XML."""
 DOCUMENT_ID = "7c1e2a90-5d3b-4f6a-8e21-9b0c4d5e6f70"
 """The id the sender's DMS gives its document (for idempotent retries)."""
 
 
 class Pushes(httpx.AsyncBaseTransport):
     """The hub's push transport: `http://HOST/...` to that node's app, each exchange
-    recorded as the node's `METHOD path STATUS`."""
+    recorded as the node's `METHOD path STATUS` (then `edxml` for an XML push)."""
 
     def __init__(self, exchanges: dict[str, Exchange] | None = None) -> None:
         self.exchanges = exchanges
@@ -58,13 +60,14 @@ class Pushes(httpx.AsyncBaseTransport):
         response = await self.nodes[request.url.host].handle_async_request(request)
         await response.aread()
         if self.exchanges is not None and response.status_code < 300:
-            key = f"{request.method} {request.url.path} {response.status_code}"
             kind = request.headers["content-type"].split(";")[0]
+            xml = kind.endswith("xml")
+            key = f"{request.method} {request.url.path} {response.status_code}"
             self.exchanges.setdefault(
-                key,
+                key + (" edxml" if xml else ""),
                 Exchange(
                     response.status_code,
-                    json.loads(request.content),
+                    request.content.decode() if xml else json.loads(request.content),
                     response.json(),
                     response.headers["content-type"].split(";")[0],
                     kind,
@@ -98,15 +101,19 @@ def _keys(ca: CertificateAuthority, code: str, directory: Path) -> Path:
 async def network(
     root: Path, exchanges: dict[str, Exchange] | None = None, database_url: str | None = None
 ) -> AsyncIterator[tuple[Any, dict[str, httpx.AsyncClient], Pushes]]:
-    """A hub and the two nodes (push members, no clerk): (hub app, a client per node, the
-    hub's push transport)."""
+    """A hub and the three nodes (push members, no clerk; one receives edXML): (hub app, a
+    client per node, the hub's push transport)."""
     pushes = Pushes(exchanges)
     async with AsyncExitStack() as stack:
         app, hub, admin, ca = await stack.enter_async_context(
             running_hub(root / "hub", database_url, push_transport=pushes)
         )
         nodes: dict[str, httpx.AsyncClient] = {}
-        for code in (SENDER, RECIPIENT):
+        for code, wire_format in (
+            (SENDER, "json"),
+            (RECIPIENT, "json"),
+            (EDXML_RECIPIENT, "edxml"),
+        ):
             keys = _keys(ca, code, root / code / "keys")
             shutil.copyfile(root / "hub" / "pki" / "hub.crt", keys / "hub.crt")
             body = {
@@ -114,6 +121,7 @@ async def network(
                 "name": f"Agency {code}",
                 "delivery_mode": "push",
                 "endpoint": f"http://{host_of(code)}",
+                "wire_format": wire_format,
             }
             created = await hub.post("/v1/admin/members", json=body, headers=admin)
             assert created.status_code == 201, created.text
@@ -161,7 +169,7 @@ async def play(
     (attachment,) = package["attachments"]
     send = {
         "id": DOCUMENT_ID,
-        "recipients": [RECIPIENT],
+        "recipients": [RECIPIENT, EDXML_RECIPIENT],
         "header": {k: v for k, v in package["header"].items() if v is not None},
         "files": [
             {

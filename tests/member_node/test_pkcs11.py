@@ -147,6 +147,25 @@ async def test_a_wrong_pin_an_unknown_label_and_a_foreign_key_are_clear_errors(
     assert TokenKeys.from_env({}) is None
 
 
+async def test_a_node_on_a_token_reads_its_tls_certificate_from_the_keys_directory(
+    token_agency: Callable[..., Awaitable[Path]], pki: PKIFixture, softhsm: SoftHsm
+) -> None:
+    """The organisation key stays on the token; `tls.key`/`tls.crt` are what TLS shows."""
+    keys = await token_agency(SENDER)
+    assert NodeIdentity.load(keys, SENDER, tokens=tokens(softhsm)).tls is None
+    pki.ca.issue("organization", RECIPIENT, "Another agency").save(keys / "tls")
+    with pytest.raises(IdentityError, match=f"tls.crt is not a certificate of {SENDER}"):
+        NodeIdentity.load(keys, SENDER, tokens=tokens(softhsm))
+    tls = pki.ca.issue("organization", SENDER, f"Agency {SENDER} (TLS)")
+    tls.save(keys / "tls")
+    identity = NodeIdentity.load(keys, SENDER, tokens=tokens(softhsm))
+    assert isinstance(identity.organization.key, Pkcs11Key)
+    assert identity.tls_client.certificate == tls.cert
+    (keys / "tls.key").chmod(0o644)
+    with pytest.raises(IdentityError, match="readable by others"):
+        NodeIdentity.load(keys, SENDER, tokens=tokens(softhsm))
+
+
 def test_lienthong_sign_on_the_token_then_verify(
     pki: PKIFixture,
     tmp_path: Path,

@@ -196,3 +196,29 @@ async def test_operators_need_a_token_and_the_right_role(
 async def test_unknown_routes_and_methods_are_problems(hub_client: httpx.AsyncClient) -> None:
     _problem(await hub_client.get("/v1/nowhere"), 404, "not_found")
     _problem(await hub_client.delete("/v1/directory"), 405, "method_not_allowed")
+
+
+async def test_the_name_search_folds_every_letter_and_takes_wildcards_literally(
+    hub_client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    names = {
+        "000.00.00.H26": "ỦY BAN NHÂN DÂN TỈNH HƯNG YÊN",
+        "000.00.00.H62": "Ủy ban nhân dân tỉnh Điện Biên",
+        "000.00.00.G22": "Bộ Nội vụ (100% số hóa)",
+    }
+    for code, name in names.items():
+        created = await hub_client.post(
+            "/v1/admin/members", json={"code": code, "name": name}, headers=admin
+        )
+        assert created.status_code == 201, created.text
+
+    async def found(q: str) -> list[str]:
+        page = await hub_client.get("/v1/admin/members", params={"q": q}, headers=admin)
+        assert page.status_code == 200, page.text
+        return [m["code"] for m in page.json()["items"]]
+
+    assert await found("ủy ban nhân dân") == ["000.00.00.H26", "000.00.00.H62"]
+    assert await found("ĐIỆN BIÊN") == ["000.00.00.H62"]
+    assert await found("100%") == ["000.00.00.G22"]
+    assert await found("%") == ["000.00.00.G22"]
+    assert await found("_") == []

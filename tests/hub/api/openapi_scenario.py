@@ -16,9 +16,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import httpx
 from hub.api.examples import EXAMPLES_FILE
 from hub.delivery.worker import DeliveryWorker
 from hub.eventlog.sealer import hub_sealer
+from hub.protocol import CURSOR_HEADER, DELIVERY_ID_HEADER
 from signing.certs import cert_to_pem, load_certificate
 from signing.edxml import (
     DocumentRef,
@@ -40,9 +39,14 @@ from signing.jose import mint_token, sign_compact
 from signing.keys import load_private_key
 from signing.package import Package
 from signing.pki import CertificateAuthority, IssuedCertificate
+from tests.hub.api.scenario_hub import (
+    HUB_ID,
+    VECTORS,
+    Recorder,
+    running_hub,
+    write_examples,
+)
 
-VECTORS = Path(__file__).resolve().parents[3] / "docs" / "vectors"
-HUB_ID = "lienthong-hub"
 DOCUMENT_ID = "3f0c5b6e-2c1a-4e8b-9a57-0d2f6c1b7e42"
 """The test vector package's id."""
 EDXML_DOCUMENT_ID = "000.00.00.H26,2026/03/12,274/QĐ-UBND"
@@ -50,71 +54,9 @@ EDXML_DOCUMENT_ID = "000.00.00.H26,2026/03/12,274/QĐ-UBND"
 EDXML_PACKAGE_ID = package_id_for("000.00.00.H26", EDXML_DOCUMENT_ID)
 EDXML_SENT_AT = dt.datetime(2026, 3, 12, 14, 5, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 SENDER, PUSHED, PULLED, SPARE = "000.00.00.H26", "000.00.00.G22", "000.00.00.H49", "000.00.01.H49"
-
-
-@dataclass
-class Exchange:
-    status: int
-    request: Any = None
-    response: Any = None
-    media_type: str = "application/json"
-    request_media_type: str | None = None
-
-
-@dataclass
-class Recorder:
-    client: httpx.AsyncClient
-    exchanges: dict[str, Exchange] = field(default_factory=dict)
-
-    async def call(
-        self,
-        method: str,
-        url: str,
-        template: str,
-        *,
-        headers: dict[str, str],
-        json_body: Any = None,
-        content: bytes | None = None,
-        label: str = "",
-        record: bool = True,
-        **kwargs: Any,
-    ) -> httpx.Response:
-        """Call the service; record the exchange under `METHOD template STATUS` (then `label`,
-        which tells apart a second exchange with the same answer, e.g. another media type)
-        unless told not to. A body is JSON (`json_body`) or bytes (`content`, with their
-        `Content-Type` in `headers`)."""
-        response = await self.client.request(
-            method, url, json=json_body, content=content, headers=headers, **kwargs
-        )
-        if record:
-            request, request_type = json_body, "application/json" if json_body is not None else None
-            if content is not None:
-                request, request_type = content.decode(), headers["Content-Type"]
-            kind = response.headers.get("content-type", "").split(";")[0]
-            body = response.json() if kind.endswith("json") else response.text
-            key = " ".join(filter(None, (method, template, str(response.status_code), label)))
-            self.exchanges.setdefault(
-                key, Exchange(response.status_code, request, body, kind, request_type)
-            )
-        return response
-
-
-def vector_ca(directory: Path) -> CertificateAuthority:
-    """The test vectors' CA, in a directory of its own (it issues the hub and the others)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in ("ca.crt", "ca.key", "crl.pem"):
-        shutil.copyfile(VECTORS / name, directory / name)
-    cert = load_certificate(VECTORS / "ca.crt")
-    return CertificateAuthority(directory, cert, load_private_key(VECTORS / "ca.key"), "")
-
-
-def hub_pki(ca: CertificateAuthority, directory: Path) -> Path:
-    """`pki_dir` for a hub under the vectors' CA."""
-    issued = ca.issue("hub", "000.00.00.G00", "lienthong hub")
-    issued.save(directory / "hub")
-    shutil.copyfile(VECTORS / "ca.crt", directory / "ca.crt")
-    shutil.copyfile(VECTORS / "crl.pem", directory / "crl.pem")
-    return directory
+EDXML_PULLED = "000.00.02.H49"
+"""A pull member that receives edXML: it collects the bare edXML answers."""
+XML = "application/xml"
 
 
 def _token(key: Any, cert: Any, code: str) -> dict[str, str]:
@@ -155,6 +97,7 @@ async def play(
         (PUSHED, {"delivery_mode": "push", "endpoint": "https://dms.vpcp.example/lienthong"}),
         (PULLED, {}),
         (SPARE, {}),
+        (EDXML_PULLED, {"wire_format": "edxml"}),
     ):
         created = await rec.call(
             "POST",
@@ -208,7 +151,9 @@ async def play(
         json_body={"code": "01", "at": "2026-03-12T10:05:00+07:00"},
     )
     await rec.call("GET", "/v1/status-updates", "/v1/status-updates", headers=sender)
+    edxml_pulled = _token(members[EDXML_PULLED].key, members[EDXML_PULLED].cert, EDXML_PULLED)
     await _edxml(rec, sender, pulled, documented or {})
+    await _edxml_pull(rec, sender, edxml_pulled)
     await rec.call("GET", "/v1/directory", "/v1/directory", headers=sender)
     await _fail_the_push(app)
     await _operators(rec, admin, app)
@@ -217,10 +162,12 @@ async def play(
 
 
 def _envelope() -> bytes:
-    """The test vector's document as a new edXML envelope to the pull member, with a
+    """The test vector's document as a new edXML envelope to the pull members, with a
     DocumentId of the SDKs' form, sealed by the vector's organisation key."""
     package = Package.model_validate_json((VECTORS / "package-unsigned.json").read_bytes())
-    package = package.model_copy(update={"id": EDXML_PACKAGE_ID, "recipients": [PULLED]})
+    package = package.model_copy(
+        update={"id": EDXML_PACKAGE_ID, "recipients": [PULLED, EDXML_PULLED]}
+    )
     data = package_to_edxml(package, document_id=EDXML_DOCUMENT_ID, timestamp=EDXML_SENT_AT)
     chain = [load_certificate(VECTORS / "org-es256.crt")]
     return sign_envelope(data, load_private_key(VECTORS / "org-es256.key"), chain)
@@ -280,6 +227,30 @@ async def _edxml(
         label="edxml",
     )
     assert posted.status_code == 200, posted.text
+
+
+async def _edxml_pull(rec: Recorder, sender: dict[str, str], member: dict[str, str]) -> None:
+    """An edXML member pulling one at a time in XML: the envelope (then nothing pending),
+    and, once the sender recalls it, the recall's status message (then nothing new)."""
+    bare = {**member, "Accept": XML}
+    one = {"limit": 1}
+    pulled = await rec.call(
+        "GET", "/v1/inbox", "/v1/inbox", headers=bare, params=one, label="edxml"
+    )
+    assert pulled.headers["content-type"].startswith(XML), pulled.text
+    delivery = pulled.headers[DELIVERY_ID_HEADER]
+    acked = await rec.client.post(f"/v1/inbox/{delivery}/ack", headers=member)
+    assert acked.status_code == 200, acked.text
+    empty = await rec.call("GET", "/v1/inbox", "/v1/inbox", headers=bare, params=one)
+    assert empty.status_code == 204, empty.text
+    recalled = await rec.client.post(f"/v1/documents/{EDXML_PACKAGE_ID}/recall", headers=sender)
+    assert recalled.status_code == 200, recalled.text
+    updates = "/v1/status-updates"
+    status = await rec.call("GET", updates, updates, headers=bare, params=one, label="edxml")
+    assert status.headers["content-type"].startswith(XML), status.text
+    after = {**one, "after": int(status.headers[CURSOR_HEADER])}
+    none = await rec.call("GET", updates, updates, headers=bare, params=after)
+    assert none.status_code == 204, none.text
 
 
 async def _registry(rec: Recorder, admin: dict[str, str], ca: CertificateAuthority) -> None:
@@ -375,53 +346,6 @@ async def _operators(rec: Recorder, admin: dict[str, str], app: Any) -> None:
         "/v1/eventlog/entries/{n}/proof",
         headers=admin,
     )
-
-
-@asynccontextmanager
-async def running_hub(
-    root: Path, database_url: str | None = None, push_transport: Any = None
-) -> AsyncIterator[tuple[Any, httpx.AsyncClient, dict[str, str], CertificateAuthority]]:
-    """A hub under the vectors' CA, its workers stopped (the scenario runs them):
-    (app, a client of it, an admin's headers, the CA)."""
-    from hub.app import create_app
-    from hub.settings import HubSettings
-    from registry.db import migrate
-    from registry.operators import create_operator
-
-    ca = vector_ca(root / "ca")
-    url = database_url or f"sqlite+aiosqlite:///{root / 'hub.db'}"
-    if database_url is None:
-        await migrate(url)
-    settings = HubSettings(
-        data_dir=root,
-        database_url=url,
-        pki_dir=hub_pki(ca, root / "pki"),
-        hub_id=HUB_ID,
-        delivery_worker=False,
-        eventlog_sealer=False,
-    )
-    app = create_app(settings, push_transport=push_transport)
-    async with app.router.lifespan_context(app):
-        async with app.state.hub.sessions.begin() as session:
-            _, token = await create_operator(session, "admin-1", "admin")
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
-            yield app, client, {"Authorization": f"Bearer {token}"}, ca
-
-
-def write_examples(exchanges: dict[str, Exchange], path: Path) -> None:
-    """The recorded exchanges as the examples file `path`."""
-    out = {
-        key: {
-            "status": ex.status,
-            "request": ex.request,
-            "response": ex.response,
-            "media_type": ex.media_type,
-            "request_media_type": ex.request_media_type,
-        }
-        for key, ex in sorted(exchanges.items())
-    }
-    path.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n")
 
 
 async def _write() -> None:

@@ -3,7 +3,6 @@ and the package is still accepted and routed."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from io import BytesIO
 from typing import Any
@@ -13,7 +12,8 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import copy_into_new_writer
 
-from hub.ingest.pdfs import POOLS, PdfBounds, _worker_limits
+from hub.ingest.pdf_workers import WORKERS, worker_limits
+from hub.ingest.pdfs import PdfBounds
 from signing.pades.document import make_pdf
 from tests.hub.conftest import Hub
 from tests.hub.helpers import Agency
@@ -67,13 +67,18 @@ async def test_a_reading_past_the_time_bound_is_limit_exceeded(hub: Hub, sender:
     assert "VALIDATION_LIMIT_EXCEEDED" in verdict["violations"]
 
 
-async def test_each_worker_runs_under_the_memory_bound(hub: Hub) -> None:
+async def test_each_worker_runs_under_the_memory_bound(hub: Hub, sender: Agency) -> None:
+    await submit_pdf(hub, sender, signed(sender))  # the hub starts a worker and keeps it
     bounds = hub.context.ingest.pdf_bounds
-    pool = POOLS.get(bounds.workers, bounds.max_memory_bytes)
-    loop = asyncio.get_running_loop()
-    pid, soft, _ = await loop.run_in_executor(pool, _worker_limits)
+    workers = WORKERS.get(bounds.workers, bounds.max_memory_bytes)
+    worker = workers.take()
+    try:
+        assert worker.pid is not None, "the hub kept no started worker"
+        pid, soft, _ = await worker.run(worker_limits)
+    finally:
+        workers.give(worker)
     assert soft == 2048 * MiB
-    assert pid != os.getpid()
+    assert pid == worker.pid != os.getpid()
 
 
 async def test_without_a_worker_process_the_pdf_is_read_in_a_thread(
@@ -82,6 +87,6 @@ async def test_without_a_worker_process_the_pdf_is_read_in_a_thread(
     def no_pool(*_: object) -> None:
         raise OSError("no /dev/shm")
 
-    monkeypatch.setattr(POOLS, "get", no_pool)
+    monkeypatch.setattr(WORKERS, "get", no_pool)
     verdict = (await submit_pdf(hub, sender, signed(sender)))["verdict"]
     assert verdict["compliant"], verdict["violations"]

@@ -80,3 +80,39 @@ async def test_violations_and_times_are_readable(hub: Hub, renamed: Scenario) ->
     down = re.findall(r'data-field="received_at">([^<]+)<', (await hub.client.get(
         f"/ui/senders/{H26}", params={"sort": "received_at"})).text)  # fmt: skip
     assert down == times[::-1]
+
+
+async def test_each_table_of_a_sender_page_sorts_on_its_own(hub: Hub, renamed: Scenario) -> None:
+    """Violations, daily trend and documents each keep their own order (the scenario gives
+    the sender one violation and one day, so their rows' order is shown on /ui/compliance's
+    tables, which sort through the same `sort_rows`)."""
+
+    async def get(**params: str) -> str:
+        response = await hub.client.get(f"/ui/senders/{H26}", params=params)
+        assert response.status_code == 200, response.text
+        return response.text
+
+    def times(page: str) -> list[str]:
+        return re.findall(r'data-field="received_at">([^<]+)<', page)
+
+    def aria(page: str, column: str) -> str:
+        found = re.search(rf'<th aria-sort="(\w+)"[^>]*><a href="[^"]*" data-sort="{column}"', page)
+        assert found, column
+        return found.group(1)
+
+    oldest_first = times(await get(sort="received_at"))
+    assert len(oldest_first) == 3 and oldest_first == times(await get())[::-1]
+    both = await get(sort="received_at", violations_sort="-count", trend_sort="-day")
+    assert times(both) == oldest_first  # sorting the other tables kept the documents' order
+    assert (aria(both, "count"), aria(both, "day"), aria(both, "received_at")) == (
+        "descending",
+        "descending",
+        "ascending",
+    )
+    assert aria(both, "share") == aria(both, "day_documents") == "none"
+    # a header's link flips its own table and carries the others' orders
+    assert 'href="?sort=received_at&amp;trend_sort=-day&amp;violations_sort=count"' in both
+    assert 'href="?violations_sort=-count&amp;trend_sort=-day&amp;sort=-received_at"' in both
+
+    refused = await hub.client.get(f"/ui/senders/{H26}", params={"trend_sort": "nope"})
+    assert refused.status_code == 422 and "text/html" in refused.headers["content-type"]

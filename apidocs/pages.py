@@ -1,8 +1,11 @@
-"""The node's `/docs` (Swagger UI) and `/redoc` (ReDoc), served from installed packages.
+"""`/docs` (Swagger UI) and `/redoc` (ReDoc) for an app's `/openapi.json`, served from
+installed packages, never a CDN.
 
-A node runs inside an agency's network, often closed: Swagger UI's assets and
-ReDoc's standalone bundle come from the `fastapi-offline` package, and ReDoc's page
-asks for no web fonts, so nothing is fetched from outside the node.
+Hubs and nodes often sit on closed networks: Swagger UI's scripts and styles and
+ReDoc's standalone bundle come from the `fastapi-offline` package at `/docs/assets/`
+(the `swagger-ui-bundle` package ships Swagger UI 4, which cannot render OpenAPI
+3.1), ReDoc's page asks for no web fonts, and both pages forbid the browser any other
+host.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-__all__ = ["install_docs"]
+__all__ = ["ASSETS", "SELF_ONLY", "install_docs"]
 
 ASSETS = "/docs/assets"
 SELF_ONLY = (
@@ -25,14 +28,14 @@ SELF_ONLY = (
 """The docs pages' Content-Security-Policy: the browser fetches nothing from another host
 (ReDoc's sidebar would load its maker's logo from a CDN; the image is left out)."""
 BUNDLES = Path(fastapi_offline.__file__).parent / "static"
-"""Swagger UI 5 (it renders OpenAPI 3.1, which this document is) and ReDoc, as shipped by
-the `fastapi-offline` package."""
+"""Swagger UI 5 (it renders OpenAPI 3.1, which these documents are) and ReDoc, as shipped
+by the `fastapi-offline` package."""
 
 
-def install_docs(app: FastAPI) -> None:
-    """Serve Swagger UI at `/docs` and ReDoc at `/redoc` for `app`'s `/openapi.json`."""
+def install_docs(app: FastAPI, title: str) -> None:
+    """Serve Swagger UI at `/docs` and ReDoc at `/redoc` for `app`'s `/openapi.json`,
+    their assets from installed packages."""
     router = APIRouter(include_in_schema=False)
-    title = f"{app.title}: API"
 
     @router.get("/docs")
     async def swagger_ui() -> HTMLResponse:
