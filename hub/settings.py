@@ -58,6 +58,10 @@ class HubSettings(StorageSettings):
     rate_limit_burst_seconds: int = Field(default=2, ge=1)
     """The window of the rate limit: a member may spend this many seconds' worth at once."""
 
+    search_count_cap: int = Field(default=10_000, ge=1)
+    """A document search (console and `GET /v1/admin/documents`) counts its matches exactly up
+    to this many; past it the answer is "more than" this (`total_exact: false`)."""
+
     min_free_disk_bytes: int = Field(default=100 * 1024 * 1024, ge=0)
     """`/readyz` fails (`disk`) when the data directory has less free space than this."""
 

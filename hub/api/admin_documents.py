@@ -6,7 +6,6 @@ what the page shows is what this API answers.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
@@ -14,9 +13,9 @@ from pydantic import BaseModel, Field
 
 from hub.context import HubContext, hub_context
 from hub.protocol import DeliveryState
+from hub.tracking import search
 from hub.tracking.documents import OperatorTrace, operator_view
-from hub.tracking.search import SORT_COLUMNS, DocumentQuery, search_documents
-from hub.tracking.trace import not_found
+from hub.tracking.search import SORT_COLUMNS, DocumentQuery
 from registry.codes import AGENCY_CODE_PATTERN
 from registry.db import INT64_MAX
 from registry.operator_auth import AuthenticatedOperator, operators_only, require_role
@@ -59,6 +58,13 @@ class DocumentList(BaseModel):
     next_offset: int | None = Field(
         None, description="The `offset` of the next page; null on the last one"
     )
+    total: int = Field(
+        description="How many documents match in all (every page), counted up to a cap"
+    )
+    total_exact: bool = Field(
+        description="False when more than `total` match: the count stops at the hub's "
+        "`search_count_cap` (10,000 unless configured) to stay cheap"
+    )
 
 
 @router.get(
@@ -68,7 +74,11 @@ class DocumentList(BaseModel):
     summary="Find documents by number, subject words, sender, recipient, type, days, verdict",
 )
 async def find_documents(
-    q: str | None = Query(None, max_length=200, description="Words all in the subject"),
+    q: str | None = Query(
+        None, max_length=200,
+        description="Words that all begin words of the subject, in any case; "
+        "typed without diacritics, a word matches every spelling (`hoi`: Hội, Hồi)",
+    ),
     number: str | None = Query(
         None, max_length=100, description="Part of `number/notation`, e.g. 274/QĐ-UBND"
     ),
@@ -92,7 +102,8 @@ async def find_documents(
     operator: AuthenticatedOperator = Depends(require_role("auditor")),
     context: HubContext = Depends(hub_context),
 ) -> DocumentList:  # fmt: skip
-    """Newest first unless `sort` says otherwise; a page of `limit` and the next offset."""
+    """Newest first unless `sort` says otherwise; a page of `limit`, the next offset, and how
+    many documents match (exactly up to a cap, past it `total_exact` is false)."""
     if since and until and since > until:
         raise Problem(
             422, "invalid_window", "since is after until",
@@ -103,15 +114,21 @@ async def find_documents(
         since=since, until=until, verdict=verdict, state=state,
     )  # fmt: skip
     async with context.sessions() as session:
-        found = await search_documents(session, query, sort=sort, offset=offset, limit=limit + 1)
+        found = await search.find_documents(
+            session, query, sort=sort, offset=offset, limit=limit,
+            cap=context.settings.search_count_cap,
+        )  # fmt: skip
     items = [
         DocumentItem(
             **{k: v for k, v in vars(d).items() if k != "recipients"},
             recipients=[RecipientItem(**vars(r)) for r in d.recipients],
         )
-        for d in found[:limit]
+        for d in found.documents
     ]
-    return DocumentList(documents=items, next_offset=offset + limit if len(found) > limit else None)
+    return DocumentList(
+        documents=items, next_offset=found.next_offset, total=found.total,
+        total_exact=found.total_exact,
+    )  # fmt: skip
 
 
 @router.get(
@@ -127,9 +144,5 @@ async def document_trace(
 ) -> OperatorTrace:
     """What the sender's trace shows (every recipient), with the number, notation, subject
     and attachment names, and each recipient's signed delivery receipt or why it has none."""
-    try:
-        document_id = str(uuid.UUID(document_id))
-    except ValueError:
-        raise not_found(document_id) from None
     async with context.sessions() as session:
         return await operator_view(session, document_id)

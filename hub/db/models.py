@@ -35,6 +35,10 @@ from registry.db import Base, UTCDateTime, utcnow
 
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
+SQLITE_WORD_INDEX = "documents_words"
+"""SQLite's FTS5 index of `documents.subject_words` (migration 0014): a virtual table and
+its shadow tables `documents_words_*`, made by the migration rather than described here."""
+
 
 class Document(Base):
     """One accepted package: its manifest and signatures, verdict and receipt."""
@@ -51,6 +55,11 @@ class Document(Base):
             postgresql_where=text("business_type IN (2, 3)"),
             sqlite_where=text("business_type IN (2, 3)"),
         ),
+        Index(
+            "ix_documents_subject_words",
+            text("to_tsvector('simple'::regconfig, subject_words)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -85,6 +94,10 @@ class Document(Base):
     """The header's `code.notation` (`QĐ-UBND`)."""
     subject: Mapped[str | None] = mapped_column(String(4096))
     """The header's `subject` (trích yếu)."""
+    subject_words: Mapped[str | None] = mapped_column(Text)
+    """The subject's words as the search index reads them (`hub.db.words`); PostgreSQL
+    indexes them with a GIN index on `to_tsvector('simple', …)`, SQLite in the FTS5
+    table `documents_words` that triggers keep (migration 0014)."""
     doc_type: Mapped[str | None] = mapped_column(String(16))
     """The header's `type` (`QD`, `CV`, …)."""
 

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.db.bulk import Inserts
 from hub.db.models import AttachmentBlob, Delivery, Document
 from hub.db.notify import announce, inbox_key
+from hub.db.words import subject_words
 from hub.eventlog.chain import EventLogEntry
 from hub.identity import HubIdentity
 from hub.ingest.policy import decide
@@ -64,15 +65,16 @@ class Submission:
     earlier_id: str | None = None
 
 
-def _searchable(package: Package) -> dict[str, str]:
+def _searchable(package: Package) -> dict[str, str | None]:
     """The header fields the document search reads from columns, not from the package; the
     subject in NFC, as the search normalises its words (Vietnamese has two spellings of
-    most accented letters in Unicode)."""
+    most accented letters in Unicode), and its words as the full-text index reads them."""
     header = package.header
     return {
         "number": header.code.number,
         "notation": header.code.notation,
         "subject": unicodedata.normalize("NFC", header.subject),
+        "subject_words": subject_words(header.subject),
         "doc_type": header.type,
     }
 

@@ -3,6 +3,8 @@ it (number, notation, subject, attachments) and each recipient's receipt."""
 
 from __future__ import annotations
 
+import uuid
+
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +46,12 @@ async def operator_trace(session: AsyncSession, document_id: str) -> Trace:
 
 
 async def operator_view(session: AsyncSession, document_id: str) -> OperatorTrace:
-    """The trace with the document's header and each recipient's receipt."""
+    """The trace with the document's header and each recipient's receipt; 404 for an id
+    that is no document (or no UUID at all), in any spelling of the UUID."""
+    try:
+        document_id = str(uuid.UUID(document_id))
+    except ValueError:
+        raise not_found(document_id) from None
     trace = await operator_trace(session, document_id)
     listing = (await describe_documents(session, [document_id]))[document_id]
     header = DocumentHeader(

@@ -3,10 +3,14 @@ subject, sender, recipient, type, Vietnam days, verdict and delivery state.
 
 The header fields searched are columns of `documents` filled at acceptance
 (migration 0011 filled them for older documents); a time window or a sender
-narrows a search through the `received_at` indexes, words of the subject are
-a scan of the subject column in that window. Every list that names a document
-takes its number, notation, subject and attachment names from
-`describe_documents`.
+narrows a search through the `received_at` indexes. Words of the subject are
+looked up in a full-text index of `subject_words` (migration 0014; PostgreSQL's
+built-in text search, SQLite's FTS5), each as the start of a word, so a
+word typed without diacritics finds every spelling (`hub.db.words`). A page
+comes with how many documents match, counted exactly up to a cap so that a
+broad search costs no more than reading that many index entries. Every list
+that names a document takes its number, notation, subject and attachment names
+from `describe_documents`.
 """
 
 from __future__ import annotations
@@ -19,25 +23,32 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 
-from hub.db.models import Delivery, Document
+from hub.db.models import SQLITE_WORD_INDEX, Delivery, Document
 from hub.db.sql import json_text, lowered
+from hub.db.words import words_of
 from hub.protocol import DeliveryState
 
 __all__ = [
+    "COUNT_CAP",
     "SORT_COLUMNS",
     "VERDICTS",
     "DocumentListing",
+    "DocumentPage",
     "DocumentQuery",
     "RecipientLine",
+    "count_documents",
     "describe_documents",
+    "find_documents",
     "search_documents",
 ]
 
 VIETNAM = timezone(timedelta(hours=7))
+COUNT_CAP = 10_000
+"""A search counts its documents exactly up to this many; past it, it says "more than"."""
 VERDICTS = ("compliant", "noncompliant")
 """Besides these, a verdict filter may name one violation code (`UNSIGNED`)."""
 
@@ -47,7 +58,8 @@ class DocumentQuery:
     """Every field narrows the search; None (or empty) means no restriction."""
 
     words: str | None = None
-    """Words that must all appear in the subject (case-insensitive, in any order)."""
+    """Words that must all begin words of the subject (case-insensitive, in any order;
+    a word without diacritics matches with or without them)."""
     number: str | None = None
     """Part of `number/notation`, e.g. `274` or `QĐ-UBND` or `274/QĐ-UBND`."""
     sender: str | None = None
@@ -127,12 +139,23 @@ def _vietnam_midnight(day: date, days_later: int = 0) -> datetime | None:
         return None
 
 
+def _subject_has(words: list[str], dialect: str) -> ColumnElement[bool] | TextClause:
+    """Every word begins a word of the subject, through the full-text index."""
+    if dialect == "postgresql":
+        simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
+        tsquery = func.to_tsquery(simple, " & ".join(f"{w}:*" for w in words))
+        return func.to_tsvector(simple, Document.subject_words).bool_op("@@")(tsquery)
+    match = " AND ".join(f'"{w}"*' for w in words)
+    index = SQLITE_WORD_INDEX
+    return text(
+        f"documents.rowid IN (SELECT rowid FROM {index} WHERE {index} MATCH :words)"
+    ).bindparams(words=match)
+
+
 def _filtered(query: DocumentQuery, dialect: str) -> Select[Any]:
     stmt = select(Document.id)
-    if query.words:
-        subject = lowered(dialect, Document.subject)
-        for word in unicodedata.normalize("NFC", query.words).split():
-            stmt = stmt.where(subject.contains(word.lower(), autoescape=True))
+    if query.words and (words := words_of(query.words)):
+        stmt = stmt.where(_subject_has(words, dialect))
     if query.number:
         cited = lowered(dialect, _cited())
         number = unicodedata.normalize("NFC", query.number.strip()).lower()
@@ -179,6 +202,65 @@ async def search_documents(
     ids = list((await session.execute(stmt)).scalars())
     found = await describe_documents(session, ids)
     return [found[i] for i in ids if i in found]
+
+
+async def count_documents(
+    session: AsyncSession, query: DocumentQuery, *, cap: int = COUNT_CAP
+) -> tuple[int, bool]:
+    """How many documents match, and whether that is exact: past `cap` the answer is
+    `(cap, False)`, "more than `cap`", having read no more than `cap + 1` of them."""
+    dialect = session.get_bind().dialect.name
+    matching = _filtered(query, dialect).limit(cap + 1).subquery()
+    counted = await session.scalar(select(func.count()).select_from(matching)) or 0
+    return (cap, False) if counted > cap else (counted, True)
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    """One page of a search, with how many documents match it in all."""
+
+    documents: list[DocumentListing]
+    offset: int
+    limit: int
+    total: int
+    total_exact: bool
+    """False: more than `total` documents match (the count stopped at its cap)."""
+    more: bool
+    """Whether a page follows this one."""
+
+    @property
+    def next_offset(self) -> int | None:
+        """The offset of the next page; None on the last one."""
+        return self.offset + self.limit if self.more else None
+
+    @property
+    def number(self) -> int:
+        """This page's number, from 1."""
+        return self.offset // self.limit + 1
+
+    @property
+    def pages(self) -> int:
+        """How many pages the counted documents fill (at least one)."""
+        return max(1, -(-self.total // self.limit))
+
+
+async def find_documents(
+    session: AsyncSession,
+    query: DocumentQuery,
+    *,
+    sort: str = "-received_at",
+    offset: int = 0,
+    limit: int = 50,
+    cap: int = COUNT_CAP,
+) -> DocumentPage:
+    """A page of the documents matching `query` and their count (exact up to `cap`): what
+    the console's search page and `GET /v1/admin/documents` answer."""
+    found = await search_documents(session, query, sort=sort, offset=offset, limit=limit + 1)
+    total, exact = await count_documents(session, query, cap=cap)
+    return DocumentPage(
+        documents=found[:limit], offset=offset, limit=limit, total=total, total_exact=exact,
+        more=len(found) > limit,
+    )  # fmt: skip
 
 
 def _attachment_names(package: str) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -19,7 +17,7 @@ from hub.tracking.search import (
     VERDICTS,
     DocumentQuery,
     describe_documents,
-    search_documents,
+    find_documents,
 )
 from hub.ui.auth import require_session
 from hub.ui.forms import PAGE_SIZE, parse_date
@@ -81,14 +79,16 @@ async def documents(
     session: UiSession = Depends(require_session),
 ) -> Response:
     sort = parse_sort(request, SORT_COLUMNS, "-received_at")
-    async with hub_context(request).sessions() as db:
-        found = await search_documents(
-            db, query, sort=sort.value, offset=offset, limit=PAGE_SIZE + 1
-        )
+    context = hub_context(request)
+    async with context.sessions() as db:
+        found = await find_documents(
+            db, query, sort=sort.value, offset=offset, limit=PAGE_SIZE,
+            cap=context.settings.search_count_cap,
+        )  # fmt: skip
         names = (await load_hierarchy(db)).names
     return page(
-        request, "documents.html", session, query=query, documents=found[:PAGE_SIZE],
-        more=len(found) > PAGE_SIZE, offset=offset, page_size=PAGE_SIZE, sort=sort,
+        request, "documents.html", session, query=query, documents=found.documents,
+        found=found, more=found.more, offset=offset, page_size=PAGE_SIZE, sort=sort,
         names=names, verdicts=VERDICTS, codes=VIOLATION_CODES, states=list(DeliveryState),
     )  # fmt: skip
 
@@ -113,10 +113,6 @@ def _receipt_rank(receipt: DeliveryReceipt | None) -> int:
 async def trace_page(
     request: Request, document_id: str, session: UiSession = Depends(require_session)
 ) -> Response:
-    try:
-        document_id = str(uuid.UUID(document_id))
-    except ValueError:
-        raise Problem(404, "document_not_found", f"no document {document_id}") from None
     sort = parse_sort(request, [*RECIPIENT_KEYS, "receipt"])
     async with hub_context(request).sessions() as db:
         try:

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from migrations.metadata import metadata
+from migrations.metadata import include_object, metadata
 from registry.db import (
     NotMigratedError,
     assert_migrated,
@@ -22,7 +22,9 @@ from registry.db import (
 
 
 def _diff(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_object": include_object}
+    )
     return list(compare_metadata(context, metadata))
 
 
