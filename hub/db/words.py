@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "subject_words", "words_of"]
+from signing.package import Header
+
+__all__ = ["fold", "search_columns", "subject_words", "words_of"]
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -41,3 +43,16 @@ def subject_words(subject: str | None) -> str | None:
         indexed[word] = None
         indexed[fold(word)] = None
     return " ".join(indexed)
+
+
+def search_columns(header: Header) -> dict[str, str | None]:
+    """The header fields the document search reads from columns, not from the package: the
+    subject in NFC (Vietnamese has two spellings of most accented letters in Unicode) and
+    its words as the full-text index reads them."""
+    return {
+        "number": header.code.number,
+        "notation": header.code.notation,
+        "subject": unicodedata.normalize("NFC", header.subject),
+        "subject_words": subject_words(header.subject),
+        "doc_type": header.type,
+    }

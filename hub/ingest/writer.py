@@ -15,7 +15,6 @@ the others.
 from __future__ import annotations
 
 import json
-import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.db.bulk import Inserts
 from hub.db.models import AttachmentBlob, Delivery, Document
 from hub.db.notify import announce, inbox_key
-from hub.db.words import subject_words
+from hub.db.words import search_columns
 from hub.eventlog.chain import EventLogEntry
 from hub.identity import HubIdentity
 from hub.ingest.policy import decide
@@ -63,20 +62,6 @@ class Submission:
     """An edXML envelope's digest; its bytes are among `blobs`."""
     business_type: int = 0
     earlier_id: str | None = None
-
-
-def _searchable(package: Package) -> dict[str, str | None]:
-    """The header fields the document search reads from columns, not from the package; the
-    subject in NFC, as the search normalises its words (Vietnamese has two spellings of
-    most accented letters in Unicode), and its words as the full-text index reads them."""
-    header = package.header
-    return {
-        "number": header.code.number,
-        "notation": header.code.notation,
-        "subject": unicodedata.normalize("NFC", header.subject),
-        "subject_words": subject_words(header.subject),
-        "doc_type": header.type,
-    }
 
 
 @dataclass
@@ -246,7 +231,7 @@ class IngestWriter:
                 "original_sha256": item.original_sha256,
                 "business_type": item.business_type,
                 "earlier_id": item.earlier_id,
-                **_searchable(item.package),
+                **search_columns(item.package.header),
             }
         )
         now = utcnow()
