@@ -153,21 +153,7 @@ async def troubled_recipients(
     where = [_troubled(overdue_before)]
     if recipient is not None:
         where.append(Delivery.recipient == recipient)
-    counts = (
-        select(
-            Delivery.recipient.label("recipient"),
-            func.sum(case((Delivery.state == DeliveryState.FAILED.value, 1), else_=0)).label(
-                "failed"
-            ),
-            func.sum(case((Delivery.state == DeliveryState.QUEUED.value, 1), else_=0)).label(
-                "overdue"
-            ),
-            func.min(Delivery.created_at).label("oldest"),
-        )
-        .where(*where)
-        .group_by(Delivery.recipient)
-        .subquery()
-    )
+    counts = _trouble_counts(where)
     errors = _latest_errors(where)
     name = select(Member.name).where(Member.code == counts.c.recipient).scalar_subquery()
     keys: dict[str, list[Any]] = {
@@ -202,6 +188,25 @@ async def troubled_recipients(
         )
         for code, failed, overdue, oldest, last_error in found.all()
     ]
+
+
+def _trouble_counts(where: list[ColumnElement[bool]]) -> Subquery:
+    """Per recipient among `where`: failed and overdue deliveries, the oldest's queuing."""
+    return (
+        select(
+            Delivery.recipient.label("recipient"),
+            func.sum(case((Delivery.state == DeliveryState.FAILED.value, 1), else_=0)).label(
+                "failed"
+            ),
+            func.sum(case((Delivery.state == DeliveryState.QUEUED.value, 1), else_=0)).label(
+                "overdue"
+            ),
+            func.min(Delivery.created_at).label("oldest"),
+        )
+        .where(*where)
+        .group_by(Delivery.recipient)
+        .subquery()
+    )
 
 
 def _latest_errors(where: list[ColumnElement[bool]]) -> Subquery:

@@ -215,25 +215,7 @@ class IngestWriter:
         receipt = sign_receipt(claims, self.receipts)
         verdict = item.verdict
         violations = [str(v) for v in verdict.violations]
-        rows.documents.append(
-            {
-                "id": item.document_id,
-                "sender": item.sender,
-                "manifest_digest": item.digest,
-                "package": item.stored_package,
-                "verdict": verdict.model_dump_json(),
-                "compliant": verdict.compliant,
-                "violations": " ".join(violations),
-                "received_at": item.received_at,
-                "receipt": receipt,
-                "wire_format": item.wire_format,
-                "edxml_document_id": item.edxml_document_id,
-                "original_sha256": item.original_sha256,
-                "business_type": item.business_type,
-                "earlier_id": item.earlier_id,
-                **search_columns(item.package.header),
-            }
-        )
+        rows.documents.append(_document_row(item, receipt, violations))
         now = utcnow()
         for blob in item.blobs:
             rows.blobs.setdefault(blob["sha256"], {**blob, "stored_at": now})
@@ -264,6 +246,27 @@ class IngestWriter:
         )
         pushes = any(d["mode"] == "push" and d["state"] == "queued" for d in deliveries)
         return Accepted(result, created=True, pushes=pushes)
+
+
+def _document_row(item: Submission, receipt: str, violations: list[str]) -> dict[str, Any]:
+    """The `documents` row of an accepted submission, its search columns included."""
+    return {
+        "id": item.document_id,
+        "sender": item.sender,
+        "manifest_digest": item.digest,
+        "package": item.stored_package,
+        "verdict": item.verdict.model_dump_json(),
+        "compliant": item.verdict.compliant,
+        "violations": " ".join(violations),
+        "received_at": item.received_at,
+        "receipt": receipt,
+        "wire_format": item.wire_format,
+        "edxml_document_id": item.edxml_document_id,
+        "original_sha256": item.original_sha256,
+        "business_type": item.business_type,
+        "earlier_id": item.earlier_id,
+        **search_columns(item.package.header),
+    }
 
 
 def _inserts(rows: _Rows) -> list[Inserts]:
