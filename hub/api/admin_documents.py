@@ -6,8 +6,6 @@ what the page shows is what this API answers.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
@@ -15,7 +13,7 @@ from hub.context import HubContext, hub_context
 from hub.protocol import DeliveryState
 from hub.tracking import search
 from hub.tracking.documents import OperatorTrace, operator_view
-from hub.tracking.search import SORT_COLUMNS, DocumentQuery
+from hub.tracking.search import SORT_COLUMNS, DocumentListing, DocumentQuery
 from registry.codes import AGENCY_CODE_PATTERN
 from registry.db import INT64_MAX
 from registry.operator_auth import AuthenticatedOperator, operators_only, require_role
@@ -31,30 +29,8 @@ _SORT_PATTERN = "^-?(" + "|".join(SORT_COLUMNS) + ")$"
 _VERDICT_PATTERN = "^(compliant|noncompliant|" + "|".join(v.value for v in Violation) + ")$"
 
 
-class RecipientItem(BaseModel):
-    recipient: str
-    state: str
-    outcome: str
-
-
-class DocumentItem(BaseModel):
-    """A document as a list shows it: how it is cited, what it is about, where it went."""
-
-    id: str
-    received_at: datetime
-    sender: str
-    number: str
-    notation: str
-    subject: str
-    doc_type: str
-    attachments: list[str]
-    compliant: bool
-    violations: list[str]
-    recipients: list[RecipientItem]
-
-
 class DocumentList(BaseModel):
-    documents: list[DocumentItem]
+    documents: list[DocumentListing]
     next_offset: int | None = Field(
         None, description="The `offset` of the next page; null on the last one"
     )
@@ -118,15 +94,8 @@ async def find_documents(
             session, query, sort=sort, offset=offset, limit=limit,
             cap=context.settings.search_count_cap,
         )  # fmt: skip
-    items = [
-        DocumentItem(
-            **{k: v for k, v in vars(d).items() if k != "recipients"},
-            recipients=[RecipientItem(**vars(r)) for r in d.recipients],
-        )
-        for d in found.documents
-    ]
     return DocumentList(
-        documents=items, next_offset=found.next_offset, total=found.total,
+        documents=found.documents, next_offset=found.next_offset, total=found.total,
         total_exact=found.total_exact,
     )  # fmt: skip
 
