@@ -1,12 +1,15 @@
-"""What a sorted dashboard table should show, worked out from the API's rows, and the
-rows a page shows, read from its HTML."""
+"""What a sorted dashboard table should show, worked out from the API's rows, the rows a
+page shows, read from its HTML, and the pages a table's "next" links lead through."""
 
 from __future__ import annotations
 
 import html as html_module
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
 
 T = TypeVar("T")
 
@@ -55,3 +58,23 @@ def header_links(page: str, table_id: str) -> dict[str, str]:
         column: html_module.unescape(href)
         for href, column in re.findall(r'<a href="([^"]+)" data-sort="([^"]+)">', head.group(1))
     }
+
+
+def next_page(page: str, url: str, pager: str | None = None) -> str | None:
+    """Where the page's "next" link leads (the one in the pager with id `pager` when
+    given), or None on the last page."""
+    if pager is not None:
+        found = re.search(rf'<div class="pager" id="{pager}">(.*?)</div>', page, re.S)
+        page = found.group(1) if found else ""
+    link = re.search(r'<a rel="next" href="([^"]+)"', page)
+    return urlsplit(url).path + html_module.unescape(link.group(1)) if link else None
+
+
+async def walk(client: httpx.AsyncClient, url: str, pager: str | None = None) -> AsyncIterator[str]:
+    """Each page's HTML from `url` on, following the "next" links to the last page."""
+    at: str | None = url
+    while at is not None:
+        response = await client.get(at)
+        assert response.status_code == 200, response.text
+        yield response.text
+        at = next_page(response.text, at, pager)

@@ -3,13 +3,13 @@ and every row in its CSV."""
 
 from __future__ import annotations
 
-import html as html_module
 import re
 
 import pytest
 
 from tests.hub.conftest import Hub
 from tests.hub.reports.scenario import Scenario, load_scenario
+from tests.hub.ui.ordering import walk
 from tests.hub.ui.test_ui import _login, _token
 
 
@@ -26,14 +26,10 @@ def _keys(html: str) -> list[str]:
 
 async def _walk(hub: Hub, path: str) -> list[str]:
     seen: list[str] = []
-    next_path: str | None = path
-    while next_path is not None:
-        html = (await hub.client.get(next_path)).text
+    async for html in walk(hub.client, path):
         page = _keys(html)
         assert 0 < len(page) <= 2
         seen += page
-        found = re.search(r'<a rel="next" href="([^"]+)"', html)
-        next_path = "/ui/compliance" + html_module.unescape(found.group(1)) if found else None
     return seen
 
 

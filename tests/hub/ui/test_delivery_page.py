@@ -20,6 +20,7 @@ from signing.workdays import VIETNAM_TZ
 from tests.hub.conftest import Hub
 from tests.hub.helpers import HEADER, PDF
 from tests.hub.reports.scenario import DEPT, G22, H26, Scenario, load_scenario
+from tests.hub.ui.ordering import walk
 from tests.hub.ui.test_ui import _csrf, _login, _token
 
 PUSHED = "000.00.00.G09"
@@ -215,14 +216,10 @@ async def test_recipients_paged_sorted_both_ways_and_whole_in_the_csv(
     assert len(report["recipients"]) > 2
 
     seen: list[str] = []
-    path: str | None = "/ui/delivery?sort=recipient"
-    while path is not None:
-        html = (await hub.client.get(path)).text
+    async for html in walk(hub.client, "/ui/delivery?sort=recipient"):
         page = _keys(html, "recipients")
         assert 0 < len(page) <= 2
         seen += page
-        nxt = re.search(r'<a rel="next" href="([^"]+)"', html)
-        path = "/ui/delivery" + html_module.unescape(nxt.group(1)) if nxt else None
     assert seen == sorted(r["recipient"] for r in report["recipients"])
 
     down = (await hub.client.get("/ui/delivery", params={"sort": "-failed"})).text

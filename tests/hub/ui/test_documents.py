@@ -15,6 +15,7 @@ from hub.tracking.search import SORT_COLUMNS
 from tests.hub.conftest import Hub
 from tests.hub.reports.scenario import G22, H26, H49, Scenario, load_scenario
 from tests.hub.ui.extra import PLAN_SUBJECT, Extra, add_documents
+from tests.hub.ui.ordering import walk
 from tests.hub.ui.test_ui import _login, _problem, _token
 
 
@@ -134,13 +135,8 @@ async def test_pages_follow_each_other(
 ) -> None:
     monkeypatch.setattr("hub.ui.documents.PAGE_SIZE", 3)
     seen: list[str] = []
-    url: str | None = "/ui/documents?sort=subject"
-    while url is not None:
-        page = await hub.client.get(url)
-        assert page.status_code == 200
-        seen += _ids(page.text)
-        found = re.search(r'<a rel="next" href="([^"]+)"', page.text)
-        url = "/ui/documents" + unescape(found.group(1)) if found else None
+    async for html in walk(hub.client, "/ui/documents?sort=subject"):
+        seen += _ids(html)
     assert seen == [d["id"] for d in await _api(hub, sort="subject")]
     api_pages = [await hub.client.get("/v1/admin/documents", params={"limit": 4, "offset": o},
                                       headers=hub.admin) for o in (0, 4)]  # fmt: skip

@@ -11,6 +11,7 @@ import pytest
 
 from tests.hub.conftest import Hub
 from tests.hub.helpers import HEADER, body_of
+from tests.hub.ui.ordering import walk
 from tests.hub.ui.test_ui import _login, _token
 
 SENDER, RECIPIENT = "000.00.00.H26", "000.00.00.G22"
@@ -126,13 +127,9 @@ async def test_pages_agree_with_the_total(
     assert seen == [d["id"] for d in expected]
     shown: list[str] = []
     lines: list[str] = []
-    url: str | None = "/ui/documents?q=c"
-    while url is not None:
-        html = await _page(hub, url)
+    async for html in walk(hub.client, "/ui/documents?q=c"):
         shown += _ids(html)
         lines.append(_found(html))
-        found = re.search(r'<a rel="next" href="([^"]+)"', html)
-        url = "/ui/documents" + unescape(found.group(1)) if found else None
     assert shown == seen
     assert [line.split(" · ")[1] for line in lines] == [
         f"trang {n}/3 (page {n} of 3)" for n in (1, 2, 3)

@@ -4,8 +4,6 @@ with its own parameter and paging, and a bad sort value an HTML error page."""
 
 from __future__ import annotations
 
-import html as html_module
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -19,7 +17,7 @@ from hub.eventlog.sealer import hub_sealer
 from registry.operators import create_operator
 from signing.certs import cert_to_pem
 from tests.hub.conftest import Hub
-from tests.hub.ui.ordering import header_links, rows, sql_order
+from tests.hub.ui.ordering import header_links, rows, sql_order, walk
 from tests.hub.ui.test_ui import _login, _problem, _token
 
 PROVINCE, DEPT, OTHER_DEPT = "000.00.00.H26", "000.00.01.H26", "000.00.02.H26"
@@ -107,14 +105,10 @@ async def test_the_member_list_pages_in_its_order_keeping_the_filter(
     monkeypatch.setattr("hub.ui.registry_pages.MEMBERS_PER_PAGE", 2)
     members = await _members(registry)
     seen: list[str] = []
-    path: str | None = "/ui/registry?status=active&sort=-name"
-    while path is not None:
-        page = (await registry.client.get(path)).text
+    async for page in walk(registry.client, "/ui/registry?status=active&sort=-name"):
         shown = rows(page, "members")
         assert 0 < len(shown) <= 2
         seen += shown
-        nxt = re.search(r'<a rel="next" href="([^"]+)"', page)
-        path = "/ui/registry" + html_module.unescape(nxt.group(1)) if nxt else None
     active = [m for m in members if m["status"] == "active"]
     assert seen == [m["code"] for m in sql_order(active, MEMBER_KEYS["name"], _code, True)]
     filtered = await registry.client.get("/ui/registry?status=active&sort=-name")
@@ -263,15 +257,11 @@ async def test_the_history_pages_in_its_order(
     by_code = rows((await registry.client.get("/ui/registry?sort=-code")).text, "members")
     monkeypatch.setattr("hub.ui.registry_pages.HISTORY_ROWS", 3)
     seen: list[str] = []
-    path: str | None = "/ui/registry?sort=-code&history_sort=action"
-    while path is not None:
-        page = (await registry.client.get(path)).text
+    url = "/ui/registry?sort=-code&history_sort=action"
+    async for page in walk(registry.client, url, pager="history-pager"):
         assert rows(page, "members") == by_code  # the member list keeps its own order
         shown = rows(page, "history", "data-change")
         assert 0 < len(shown) <= 3
         seen += shown
-        pager = re.search(r'<div class="pager" id="history-pager">(.*?)</div>', page, re.S)
-        nxt = re.search(r'<a rel="next" href="([^"]+)"', pager.group(1)) if pager else None
-        path = "/ui/registry" + html_module.unescape(nxt.group(1)) if nxt else None
     want = sql_order(changes, HISTORY_KEYS["action"], lambda c: c["id"], False)
     assert seen == [str(c["id"]) for c in want]
