@@ -62,10 +62,17 @@ def make_agency(
     pki: PKIFixture,
     tmp_path: Path,
 ) -> MakeAgency:
-    """`await make_agency(code, mode=..., endpoint=...)`: registered, keys written to disk."""
+    """`await make_agency(code, mode=..., endpoint=...)`: registered, keys written to disk
+    (`org_key`/`official_key`: certify these keys, as a token holds them)."""
 
     async def make(
-        code: str, *, mode: str = "pull", endpoint: str | None = None, **fields: Any
+        code: str,
+        *,
+        mode: str = "pull",
+        endpoint: str | None = None,
+        org_key: Any = None,
+        official_key: Any = None,
+        **fields: Any,
     ) -> Agency:
         admin = await operator_token("admin")
         body = {"code": code, "name": f"Agency {code}", "delivery_mode": mode, **fields}
@@ -73,8 +80,10 @@ def make_agency(
             body["endpoint"] = endpoint
         response = await hub_client.post("/v1/admin/members", json=body, headers=admin)
         assert response.status_code == 201, response.text
-        org = pki.ca.issue("organization", code, f"Agency {code}")
-        official = pki.ca.issue("official", code, "Nguyễn Văn A", title="Chủ tịch")
+        org = pki.ca.issue("organization", code, f"Agency {code}", key=org_key)
+        official = pki.ca.issue(
+            "official", code, "Nguyễn Văn A", title="Chủ tịch", key=official_key
+        )
         response = await hub_client.post(
             f"/v1/admin/members/{code}/certificates",
             json={"certificate": cert_to_pem(org.cert).decode()},
@@ -234,44 +243,24 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 10
 
 
 @pytest.fixture
-def token_agency(
-    hub_client: httpx.AsyncClient,
-    operator_token: Callable[[str], Awaitable[dict[str, str]]],
-    pki: PKIFixture,
-    tmp_path: Path,
-    softhsm: SoftHsm,  # noqa: F811  (the fixture imported above)
-) -> Callable[..., Awaitable[Path]]:
+def token_agency(make_agency: MakeAgency, softhsm: SoftHsm) -> Callable[..., Awaitable[Path]]:  # noqa: F811
     """`await token_agency(code, org=label, official=label)`: registered, its keys on the
     token; the keys directory holds only certificates."""
 
     async def make(
         code: str, *, org: str = "org", official: str = "official", mode: str = "pull"
     ) -> Path:
-        admin = await operator_token("admin")
-        body: dict[str, Any] = {"code": code, "name": f"Agency {code}", "delivery_mode": mode}
-        if mode == "push":
-            body["endpoint"] = endpoint_of(code)
-        response = await hub_client.post("/v1/admin/members", json=body, headers=admin)
-        assert response.status_code == 201, response.text
-        org_cert = pki.ca.issue("organization", code, f"Agency {code}", key=softhsm.keys[org])
-        official_cert = pki.ca.issue(
-            "official", code, "Nguyễn Văn A", title="Chủ tịch", key=softhsm.keys[official]
+        endpoint = endpoint_of(code) if mode == "push" else None
+        agency = await make_agency(
+            code,
+            mode=mode,
+            endpoint=endpoint,
+            org_key=softhsm.keys[org],
+            official_key=softhsm.keys[official],
         )
-        response = await hub_client.post(
-            f"/v1/admin/members/{code}/certificates",
-            json={"certificate": cert_to_pem(org_cert.cert).decode()},
-            headers=admin,
-        )
-        assert response.status_code == 201, response.text
-        keys = tmp_path / "token-nodes" / code / "keys"
-        keys.mkdir(parents=True)
-        org_cert.save(keys / "org")
-        official_cert.save(keys / "official")
-        (keys / "org.key").unlink()  # the keys stay on the token
-        (keys / "official.key").unlink()
-        shutil.copyfile(pki.directory / "hub.crt", keys / "hub.crt")
-        shutil.copyfile(pki.directory / "ca.crt", keys / "ca.crt")
-        return keys
+        (agency.keys / "org.key").unlink()  # the keys stay on the token
+        (agency.keys / "official.key").unlink()
+        return agency.keys
 
     return make
 
