@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -36,6 +37,7 @@ __all__ = [
     "make_ca",
     "percentile",
     "postgres_server",
+    "quiet_hub_settings",
     "server",
     "server_pids",
     "signed_pdf",
@@ -138,6 +140,22 @@ def make_ca(pki: Path) -> CertificateAuthority:
     ca.issue("hub", "000.00.00.A00", "Bench hub").save(pki / "hub")
     (pki / "crl.pem").write_bytes(ca.crl().public_bytes(Encoding.PEM))
     return ca
+
+
+def quiet_hub_settings(url: str, pki: Path, **overrides: Any) -> Any:
+    """`HubSettings` of an in-process hub that only answers (no push worker, no sealer,
+    warnings only), its data beside `pki`."""
+    from hub.settings import HubSettings
+
+    return HubSettings(
+        data_dir=pki.parent,
+        database_url=url,
+        pki_dir=pki,
+        delivery_worker=False,
+        eventlog_sealer=False,
+        log_level="WARNING",
+        **overrides,
+    )
 
 
 def bench_token(key_path: Path, certificate_path: Path, member: str) -> str:

@@ -35,9 +35,9 @@ import httpx
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import text
 
+from bench.common import quiet_hub_settings
 from bench.reports import _load
 from hub.app import create_app
-from hub.settings import HubSettings
 from registry.db import create_engine, migrate, session_factory
 from registry.national_load import load_units
 from registry.national_tree import national_tree
@@ -124,14 +124,7 @@ async def _time(url: str, home: Path, runs: int) -> list[tuple[str, float, int, 
     ca.issue("hub", "000.00.00.G00", "lienthong hub").save(pki / "hub")
     (pki / "ca.crt").write_bytes(cert_to_pem(ca.certificate))
     (pki / "crl.pem").write_bytes(ca.crl().public_bytes(Encoding.PEM))
-    settings = HubSettings(
-        data_dir=home,
-        database_url=url,
-        pki_dir=pki,
-        delivery_worker=False,
-        eventlog_sealer=False,
-        log_level="WARNING",
-    )
+    settings = quiet_hub_settings(url, pki)
     app = create_app(settings)
     commune = "000.01.20.H49"
     pages = [

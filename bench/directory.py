@@ -42,8 +42,8 @@ import httpx
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import insert
 
+from bench.common import quiet_hub_settings
 from hub.app import create_app
-from hub.settings import HubSettings
 from member_node.directory import parse_directory
 from registry.certificates import add_certificate
 from registry.db import create_engine, migrate, session_factory
@@ -124,15 +124,7 @@ async def _suspend(app: Any, codes: list[str]) -> None:
 async def _measure(
     url: str, pki: Path, units: list[NationalUnit], token: str, args: Any
 ) -> Figures:
-    settings = HubSettings(
-        data_dir=pki.parent,
-        database_url=url,
-        pki_dir=pki,
-        hub_id=HUB_ID,
-        delivery_worker=False,
-        eventlog_sealer=False,
-        log_level="WARNING",
-    )
+    settings = quiet_hub_settings(url, pki, hub_id=HUB_ID)
     app = create_app(settings)
     auth = {"Authorization": f"Bearer {token}"}
     victims = [u.code for u in units if u.code != CALLER][::7]
