@@ -102,6 +102,8 @@ class HubSession:
                 raise HubUnreachable(
                     "hub_unreachable", f"{method} {url}: {exc.__class__.__name__}: {exc}"
                 ) from exc
+            except httpx.DecodingError as exc:  # a body its Content-Encoding cannot decode
+                raise BadResponse("undecodable", f"{method} {url}: {exc}") from exc
             if response.status_code < 400 or response.status_code == 304:
                 return response
             error = error_from_response(response)

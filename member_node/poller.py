@@ -120,8 +120,9 @@ class Poller:
             self._unacked.pop(delivery_id, None)
 
     async def run(self) -> None:
-        """Long-poll the inbox and the status stream side by side, forever; hub errors are
-        logged, not fatal (the loop pauses `interval` seconds after one)."""
+        """Long-poll the inbox and the status stream side by side, forever; errors are
+        logged, never fatal (the loop pauses `interval` seconds after one): a poll loop
+        that ended would leave the member's documents at the hub until a restart."""
         await asyncio.gather(
             self._forever("inbox", self.receive_once), self._forever("status", self.statuses_once)
         )
@@ -136,6 +137,10 @@ class Poller:
                 await once(report, self.wait)
             except HubError as exc:
                 log.warning("%s poll failed: %s", what, exc)
+                await asyncio.sleep(self.interval)
+                continue
+            except Exception:  # a bug or a full disk must not end the node's polling for good
+                log.exception("%s poll failed", what)
                 await asyncio.sleep(self.interval)
                 continue
             nothing = not (report.received or report.duplicates or report.refused)

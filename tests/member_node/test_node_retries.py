@@ -21,10 +21,14 @@ class FlakyHub(httpx.AsyncBaseTransport):
         self.match: Callable[[httpx.Request], bool] = lambda _: False
         self.failures = 0
         self.failed = 0
+        self.error: Exception | None = None
+        """Raised instead of answering 503, when set."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self.failed < self.failures and self.match(request):
             self.failed += 1
+            if self.error is not None:
+                raise self.error
             body = {"type": "about:blank", "status": 503, "code": "unavailable", "title": "x"}
             return httpx.Response(
                 503,
@@ -74,3 +78,32 @@ async def test_a_pull_node_acknowledges_again_after_a_5xx(
 
     await eventually(acknowledged)
     assert hub_transport.failed == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        httpx.DecodingError("Error -3 while decompressing data: incorrect header check"),
+        RuntimeError("a fault in the node itself"),
+    ],
+    ids=["undecodable answer", "unexpected error"],
+)
+async def test_a_pull_node_keeps_polling_after_an_error_that_is_not_the_hubs(
+    start_node: StartNode, hub_transport: FlakyHub, error: Exception
+) -> None:
+    """Its poll loop pauses and goes on: it never ends, leaving documents at the hub."""
+    sender = await start_node(SENDER)
+    hub_transport.match = lambda r: r.method == "GET" and r.url.path == "/v1/inbox"
+    hub_transport.error = error
+    hub_transport.failures = 2
+    recipient = await start_node(RECIPIENT, mode="pull")
+    document_id = (await sender.http.post("/local/documents", json=send_body())).json()[
+        "document_id"
+    ]
+
+    async def received() -> bool:
+        inbox = (await recipient.http.get("/local/inbox")).json()["documents"]
+        return [d["id"] for d in inbox] == [document_id]
+
+    await eventually(received)
+    assert hub_transport.failed == 2
