@@ -66,6 +66,8 @@ class Tally:
     """`202`, `503 storage_full`, `transport error`, ..."""
     broken: list[str] = field(default_factory=list)
     """Answers the hub promises never to give (a 5xx that is not a 503 problem, ...)."""
+    senders: dict[str, str] = field(default_factory=dict)
+    """Who submitted each id: the diagnosis of a failure asks the sender for its trace."""
 
     def summary(self) -> str:
         return ", ".join(f"{key}: {n}" for key, n in sorted(self.answers.items()))
@@ -89,6 +91,7 @@ async def submit_continuously(
     ):
         while not stop.is_set():
             package_id = str(uuid.uuid4())
+            tally.senders[package_id] = code
             pkg = client.build_package(RECIPIENTS, HEADER, files, package_id=package_id)
             headers = {
                 "Authorization": await client._authorization(),
@@ -140,11 +143,40 @@ async def check_delivered(network: Network, tally: Tally, *, timeout: float = 90
                 return False
         return True
 
-    await eventually(all_arrived, timeout=timeout, every=0.5)
+    try:
+        await eventually(all_arrived, timeout=timeout, every=0.5)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; {await _missing(network, tally)}") from None
     for code in RECIPIENTS:
         ids = await inbox_ids(network, code)
         assert len(ids) == len(set(ids)), f"{code} holds a document twice"
         assert set(ids) <= tally.accepted | tally.unsure
+
+
+async def _missing(network: Network, tally: Tally) -> str:
+    """What each recipient lacks, with the hub's trace of each missing id as its sender
+    sees it: the failure then says where a document stopped."""
+    lines = [f"at {time.strftime('%H:%M:%S')}"]
+    for code in RECIPIENTS:
+        missing = sorted(tally.accepted - set(await inbox_ids(network, code)))
+        lines.append(f"{code} lacks {len(missing)}: {missing[:5]}")
+        for package_id in missing[:3]:
+            sender = tally.senders.get(package_id, "")
+            async with network.client(sender, timeout=10.0) as client:
+                try:
+                    trace = await client.trace(package_id)
+                except Exception as error:  # the diagnosis must not hide the failure
+                    lines.append(f"  {package_id}: trace failed: {error!r}")
+                else:
+                    lines.extend(
+                        f"  {package_id} from {sender} to {d.recipient}: {d.state.value} "
+                        f"after {d.attempts} attempts, log "
+                        + ", ".join(f"{a.started_at:%H:%M:%S.%f} {a.outcome} {a.detail or ''}"
+                                    for a in d.attempt_log[-4:])
+                        for d in trace.deliveries
+                        if d.recipient == code
+                    )  # fmt: skip
+    return "\n".join(lines)
 
 
 def check_event_log(network: Network, tmp_path: Path) -> int:

@@ -109,14 +109,19 @@ async def test_the_hub_sigkilled_under_load(tmp_path: Path, database: str) -> No
             network.kill_hub()  # SIGKILL mid-load: no shutdown handler runs
             killed_at = len(tally.accepted)
             await asyncio.sleep(0.5)
+            down = time.monotonic()
             restarts = await _restart_hub(network, tmp_path / "net" / "logs" / "hub.log")
+            up = time.monotonic()
             await until(len(tally.accepted) + 20, tally, timeout=LOADED_SECONDS)
             await _stop(stop, load)
+            stopped = time.monotonic()
             await check_delivered(network, tally, timeout=LOADED_SECONDS)
+            delivered = time.monotonic()
             entries = check_event_log(network, tmp_path)
     report(
         f"hub SIGKILL on {database}", tally, started, killed_at=killed_at,
-        restarts=restarts, log_entries=entries,
+        restarts=restarts, log_entries=entries, restart_s=f"{up - down:.1f}",
+        load_after_s=f"{stopped - up:.1f}", delivery_s=f"{delivered - stopped:.1f}",
     )  # fmt: skip
 
 
