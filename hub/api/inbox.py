@@ -108,7 +108,7 @@ async def get_inbox(
     answer is the bare edXML document, the delivery id in the
     `Lienthong-Delivery-Id` header (`204` when nothing is pending).
     """
-    batch = await context.arrivals.poll(
+    leased = await context.arrivals.poll(
         inbox_key(member.code),
         wait,
         lambda: inbox.lease_inbox(
@@ -119,8 +119,10 @@ async def get_inbox(
             identity=context.identity,
             hub_id=context.settings.hub_id,
         ),
-        lambda found: not found.deliveries,
+        lambda found: not found.batch.deliveries,
+        lambda found: found.lease_ends_in,
     )
+    batch = leased.batch
     if limit == 1 and accepts_xml(request.headers.get("accept")):
         if not batch.deliveries:
             return Response(status_code=204)

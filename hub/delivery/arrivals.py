@@ -79,11 +79,14 @@ class Arrivals:
         wait: float,
         fetch: Callable[[], Awaitable[T]],
         empty: Callable[[T], bool],
+        again: Callable[[T], float | None] = lambda _: None,
     ) -> T:
         """`fetch()` until it finds something or `wait` seconds have passed.
 
         The poll is registered before each fetch, so an announcement that
-        lands between the fetch and the wait is not missed.
+        lands between the fetch and the wait is not missed. Something that
+        becomes due with no commit to announce it (a lease running out) is
+        found by `again(found)`: the seconds after which to fetch anyway.
         """
         deadline = time.monotonic() + min(max(wait, 0.0), self.max_wait)
         while True:
@@ -94,8 +97,11 @@ class Arrivals:
                 remaining = deadline - time.monotonic()
                 if not empty(found) or remaining <= 0 or self._closed:
                     return found
+                due = again(found)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(future, remaining)
+                    await asyncio.wait_for(
+                        future, remaining if due is None else min(remaining, max(due, 0.05))
+                    )
             finally:
                 futures = self._waiting.get(key)
                 if futures is not None:

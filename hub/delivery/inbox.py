@@ -8,6 +8,7 @@ idempotent, and an acknowledgement after the lease ran out still counts.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.models import Delivery, DeliveryAttempt, Document
 from hub.delivery.member_receipts import checked_receipt
-from hub.delivery.outbox import claim_deliveries, inbox_delivery, load_packages
+from hub.delivery.outbox import claim_deliveries, first_lease_end, inbox_delivery, load_packages
 from hub.eventlog import chain as eventlog
 from hub.identity import HubIdentity
 from hub.ops import metrics
@@ -26,6 +27,16 @@ from registry.db import utcnow
 from registry.problems import Problem
 
 
+@dataclass(frozen=True)
+class Leased:
+    """What one lease of the inbox found."""
+
+    batch: InboxBatch
+    lease_ends_in: float | None = None
+    """When nothing was free: seconds until the first lease of a pending delivery ends
+    (None: nothing is leased), so a long poll can take it the moment it is free."""
+
+
 async def lease_inbox(
     sessions: async_sessionmaker[AsyncSession],
     member: str,
@@ -34,7 +45,7 @@ async def lease_inbox(
     *,
     identity: HubIdentity | None = None,
     hub_id: str = "",
-) -> InboxBatch:
+) -> Leased:
     """Lease up to `limit` of `member`'s pending deliveries.
 
     An edXML member (given the hub's `identity` to sign with) gets each
@@ -46,8 +57,10 @@ async def lease_inbox(
             session, f"pull:{member}", now, lease_seconds, limit, recipient=member
         )
         if not ids:
+            ends = await first_lease_end(session, member)
             await session.commit()
-            return InboxBatch(deliveries=[])
+            wait = None if ends is None else (ends - now).total_seconds()
+            return Leased(InboxBatch(deliveries=[]), wait)
         rows = (
             await session.execute(
                 select(Delivery, Document)
@@ -76,13 +89,19 @@ async def lease_inbox(
             )
         await session.commit()
     expires = now + timedelta(seconds=lease_seconds)
-    return InboxBatch(
-        deliveries=[
-            inbox_delivery(
-                delivery, document, packages[document.id], expires, edxml=exports.get(document.id)
-            )
-            for delivery, document in rows
-        ]
+    return Leased(
+        InboxBatch(
+            deliveries=[
+                inbox_delivery(
+                    delivery,
+                    document,
+                    packages[document.id],
+                    expires,
+                    edxml=exports.get(document.id),
+                )
+                for delivery, document in rows
+            ]
+        )
     )
 
 

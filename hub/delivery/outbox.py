@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import AttachmentBlob, Delivery, Document, StatusUpdateRow
@@ -108,6 +108,19 @@ async def claim_deliveries(
             )
         )
     return ids
+
+
+async def first_lease_end(session: AsyncSession, recipient: str) -> datetime | None:
+    """When the first lease of `recipient`'s queued deliveries ends (None: none leased)."""
+    found = await session.execute(
+        select(func.min(Delivery.leased_until)).where(
+            Delivery.recipient == recipient,
+            Delivery.state == "queued",
+            Delivery.leased_until.is_not(None),
+        )
+    )
+    ends: datetime | None = found.scalar_one()
+    return ends
 
 
 async def claim_status_pushes(

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from hub.app import create_app
 from tests.hub.conftest import Hub
@@ -46,6 +47,20 @@ async def test_a_waiting_inbox_answers_when_a_document_is_accepted(hub: Hub) -> 
     assert answer.status_code == 200
     assert [d["document_id"] for d in answer.json()["deliveries"]] == [document_id]
     assert hub.context.arrivals.waiting == 0
+
+
+@pytest.mark.parametrize("hub_overrides", [{"inbox_lease_seconds": 1}])
+async def test_a_waiting_inbox_answers_when_a_lease_runs_out(hub: Hub) -> None:
+    """No commit announces a lease running out (a member that never acknowledged, a
+    hub restarted mid-delivery): the poll takes the delivery then, not at its end."""
+    sender, puller = await hub.add(SENDER), await hub.add(PULLER)
+    document_id = await _submit(hub, sender, PULLER)
+    first = await _get(hub.client, puller, "/v1/inbox")
+    assert [d["document_id"] for d in first.json()["deliveries"]] == [document_id]
+    poll = asyncio.create_task(_get(hub.client, puller, "/v1/inbox?wait=55"))
+    answer = await asyncio.wait_for(poll, HANG_GUARD)  # the wait would end after 55 s
+    assert [d["document_id"] for d in answer.json()["deliveries"]] == [document_id]
+    assert answer.json()["deliveries"][0]["attempt"] == 2
 
 
 async def test_a_waiting_status_page_answers_when_a_status_is_posted(hub: Hub) -> None:
