@@ -22,6 +22,10 @@ __all__ = ["Sort", "parse_sort", "sort_rows"]
 
 T = TypeVar("T")
 
+ONE_TIME = frozenset({"done", "redriven", "requeued"})
+"""Parameters that say what a form just did (the page shows it once): links drop them, so
+the message does not show again after sorting or paging."""
+
 
 @dataclass(frozen=True)
 class Sort:
@@ -30,7 +34,8 @@ class Sort:
     column: str
     descending: bool
     params: tuple[tuple[str, str], ...] = ()
-    """The request's other parameters, kept by the links (this table's paging restarts)."""
+    """The request's other parameters, kept by the links (this table's paging restarts;
+    the one-time result parameters are left out)."""
     param: str = "sort"
     offset_param: str = "offset"
     """This table's paging parameter."""
@@ -83,7 +88,7 @@ def parse_sort(
     params = tuple(
         (name, value)
         for name, value in request.query_params.multi_items()
-        if name not in (param, offset_param)
+        if name not in (param, offset_param) and name not in ONE_TIME
     )
     return Sort(column, descending, params, param, offset_param)
 

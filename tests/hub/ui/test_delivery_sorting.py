@@ -228,6 +228,19 @@ async def test_sorting_one_table_keeps_the_others(busy: Hub) -> None:
     assert "latency_sort=p90" in links
 
 
+async def test_sort_and_page_links_drop_the_result_of_a_form(busy: Hub) -> None:
+    """A redrive's or requeue's message shows once: sorting afterwards does not repeat it."""
+    params = {"redriven": "d-1", "requeued": "2", "done": G22, "latency_sort": "name"}
+    page = (await busy.client.get("/ui/delivery", params=params)).text
+    assert "Đã gửi lại d-1" in page
+    links = [*header_links(page, "latency").values(), *header_links(page, "trouble").values()]
+    assert links and all("latency_sort" in link or "trouble_sort" in link for link in links)
+    for link in links:
+        assert not re.search(r"(^|[?&])(redriven|requeued|done)=", link), link
+    again = (await busy.client.get("/ui/delivery" + header_links(page, "trouble")["name"])).text
+    assert "Đã gửi lại" not in again
+
+
 @pytest.mark.parametrize(
     "query",
     ["trouble_sort=nope", "failed_sort=-", "latency_sort=-p42", "late_sort=documents_",

@@ -185,6 +185,16 @@ async def test_a_members_history_and_certificates_sort_on_its_page(registry: Hub
     assert _problem(refused) == (422, "invalid_sort")  # no member column on a member's page
 
 
+async def test_a_members_sort_links_drop_the_result_of_a_form(registry: Hub) -> None:
+    url = f"/ui/registry/{PROVINCE}"
+    page = (await registry.client.get(url, params={"done": "update"})).text
+    assert "Đã cập nhật" in page
+    links = header_links(page, "history")
+    assert links and not any("done=" in link for link in links.values())
+    again = await registry.client.get(url + links["actor"])
+    assert "Đã cập nhật" not in again.text
+
+
 CERTIFICATE_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "fingerprint": lambda c: c["fingerprint"],
     "serial": lambda c: c["serial"],
