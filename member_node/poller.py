@@ -135,12 +135,11 @@ class Poller:
             started = time.monotonic()
             try:
                 await once(report, self.wait)
-            except HubError as exc:
-                log.warning("%s poll failed: %s", what, exc)
-                await asyncio.sleep(self.interval)
-                continue
-            except Exception:  # a bug or a full disk must not end the node's polling for good
-                log.exception("%s poll failed", what)
+            except Exception as exc:  # a bug or a full disk must not end the polling either
+                if isinstance(exc, HubError):
+                    log.warning("%s poll failed: %s", what, exc)
+                else:
+                    log.exception("%s poll failed", what)
                 await asyncio.sleep(self.interval)
                 continue
             nothing = not (report.received or report.duplicates or report.refused)
